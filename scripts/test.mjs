@@ -18,7 +18,9 @@ function* walk(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...walk(root)].filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = [...walk(root)]
+  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ') || '(all)'}`);
   process.exit(1);
