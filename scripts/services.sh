@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Starts the services Kiln's tests and dev setup need, on loopback: Postgres (database `kiln`) and Redis.
+# Idempotent: installs from Debian's packages when missing, starts what is not running, prints URLs.
+# Usage: scripts/services.sh up|down|status
+set -euo pipefail
+
+PG_VERSION=${PG_VERSION:-15}
+PG_PORT=${PG_PORT:-5432}
+REDIS_PORT=${REDIS_PORT:-6379}
+DATABASE_URL_DEFAULT="postgresql://kiln:kiln@127.0.0.1:${PG_PORT}/kiln"
+REDIS_URL_DEFAULT="redis://127.0.0.1:${REDIS_PORT}"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # Serialised: several setup steps may install packages at once.
+  flock /tmp/kiln-apt.lock sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing[*]}" >/dev/null
+}
+
+pg_running() { pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" '$1==v && $2=="main" {print $4}' | grep -q online; }
+
+postgres_up() {
+  apt_install "postgresql-${PG_VERSION}" postgresql-client-common
+  pg_running || pg_ctlcluster "$PG_VERSION" main start
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.2; done
+  pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || { log "postgres did not become ready"; exit 1; }
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='kiln'\"" | grep -q 1 ||
+    su postgres -c "psql -qc \"CREATE ROLE kiln LOGIN SUPERUSER PASSWORD 'kiln'\""
+  su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname='kiln'\"" | grep -q 1 ||
+    su postgres -c "createdb -O kiln kiln"
+}
+
+redis_running() { redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+redis_up() {
+  apt_install redis-server
+  # Debian's package may start its own instance through the init system; either way PONG means up.
+  redis_running || redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >/dev/null
+  for _ in $(seq 1 50); do redis_running && break; sleep 0.1; done
+  redis_running || { log "redis did not become ready"; exit 1; }
+}
+
+status() {
+  if pg_running; then echo "postgres: up   DATABASE_URL=${DATABASE_URL_DEFAULT}"; else echo "postgres: down"; fi
+  if redis_running; then echo "redis:    up   REDIS_URL=${REDIS_URL_DEFAULT}"; else echo "redis:    down"; fi
+}
+
+case "${1:-}" in
+  up) postgres_up; redis_up; status ;;
+  down)
+    pg_running && pg_ctlcluster "$PG_VERSION" main stop || true
+    redis_running && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    status ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
