@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Builds the pinned Kubernetes control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl) and etcd from source through the Go module proxy, into a cache keyed by version.
+# Idempotent: a second run finds the stamped binaries and returns in well under a second.
+#
+#   KUBE_VERSION   Kubernetes release (default below); staging modules are pinned to v0.<minor>.<patch>
+#   ETCD_VERSION   etcd release built from go.etcd.io/etcd/server/v3 (default below)
+#   KILN_CACHE     cache root (default $HOME/.cache/kiln); binaries land in $KILN_CACHE/k8s/<v>/bin
+#   GO_VERSION     toolchain fetched from the module proxy when no suitable `go` is on PATH
+#
+# Prints the bin directory on its last line of stdout, so callers can `bin=$(build.sh | tail -1)`.
+set -euo pipefail
+
+KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+GO_VERSION="${GO_VERSION:-1.26.8}"
+CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
+PROXY="${GOPROXY:-https://proxy.golang.org}"
+PROXY="${PROXY%%,*}"
+
+log() { echo "[local-cluster build] $*" >&2; }
+
+# One shared Go module and build cache: a rebuild after a version bump reuses every unchanged package.
+export GOMODCACHE="$CACHE/go/mod"
+export GOCACHE="$CACHE/go/build"
+export GOFLAGS="-mod=mod -buildvcs=false"
+export GOTOOLCHAIN=local
+export CGO_ENABLED=0
+export GOMAXPROCS="${GOMAXPROCS:-2}"
+mkdir -p "$GOMODCACHE" "$GOCACHE"
+
+# A Go toolchain: the one on PATH if it is new enough, else the official release zip, which the module
+# proxy serves as the module golang.org/toolchain.
+go_ok() { command -v go >/dev/null && [ "$(printf '%s\n%s\n' "go$GO_MIN" "$(go env GOVERSION)" | sort -V | head -1)" = "go$GO_MIN" ]; }
+GO_MIN="1.26.0"
+if ! go_ok; then
+  tc="$CACHE/go/toolchain/go$GO_VERSION"
+  if [ ! -x "$tc/go/bin/go" ]; then
+    log "fetching Go $GO_VERSION toolchain from $PROXY"
+    mkdir -p "$tc"
+    zip="$tc/toolchain.zip"
+    curl -fsSL "$PROXY/golang.org/toolchain/@v/v0.0.1-go$GO_VERSION.linux-amd64.zip" -o "$zip"
+    (cd "$tc" && python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(".")' "$zip")
+    # The zip holds golang.org/toolchain@v0.0.1-go<ver>.linux-amd64/{bin,pkg,src}; zipfile drops modes.
+    mv "$tc"/golang.org/toolchain@*/ "$tc/go" && rm -rf "$tc/golang.org" "$zip"
+    chmod -R u+x "$tc/go/bin" "$tc/go/pkg/tool"
+  fi
+  export PATH="$tc/go/bin:$PATH"
+  export GOROOT="$tc/go"
+fi
+GOV="$(go env GOVERSION)"
+
+build_module() { # <dir> <stamp-text> <go.mod text> <packages...>
+  local dir="$1" stamp="$2" gomod="$3"
+  shift 3
+  local bin="$dir/bin"
+  if [ -f "$dir/stamp" ] && [ "$(cat "$dir/stamp")" = "$stamp" ]; then
+    log "cached: $bin ($stamp)"
+    return 0
+  fi
+  mkdir -p "$dir/src" "$bin"
+  printf '%s\n' "$gomod" >"$dir/src/go.mod"
+  log "building $* with $GOV into $bin"
+  local t0=$SECONDS
+  (cd "$dir/src" && go build -p "$GOMAXPROCS" -trimpath -ldflags='-s -w' -o "$bin/" "$@")
+  echo "$stamp" >"$dir/stamp"
+  log "built in $((SECONDS - t0)) s"
+}
+
+# --- Kubernetes: require k8s.io/kubernetes and pin every staging module it replaces locally ---
+KDIR="$CACHE/k8s/$KUBE_VERSION"
+STAGING_V="v0.${KUBE_VERSION#v1.}"
+kmod_file="$KDIR/kubernetes.mod"
+if [ ! -s "$kmod_file" ]; then
+  mkdir -p "$KDIR"
+  curl -fsSL "$PROXY/k8s.io/kubernetes/@v/$KUBE_VERSION.mod" -o "$kmod_file.tmp"
+  mv "$kmod_file.tmp" "$kmod_file"
+fi
+replaces="$(awk '/^replace \(/{r=1;next} r&&/^\)/{r=0} r&&/=> \.\/staging/{print "\t" $1 " => " $1 " '"$STAGING_V"'"}' "$kmod_file")"
+go_line="$(awk '/^go /{print; exit}' "$kmod_file")"
+kgomod="module kiln.dev/k8s-build
+
+$go_line
+
+require k8s.io/kubernetes $KUBE_VERSION
+
+replace (
+$replaces
+)"
+build_module "$KDIR" "kubernetes $KUBE_VERSION $GOV" "$kgomod" \
+  k8s.io/kubernetes/cmd/kube-apiserver \
+  k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubectl
+
+# --- etcd: Debian's 3.4 is older than this apiserver supports, so build the server the same way ---
+EDIR="$CACHE/etcd/$ETCD_VERSION"
+egomod="module kiln.dev/etcd-build
+
+go ${GO_MIN%.*}
+
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+build_module "$EDIR" "etcd $ETCD_VERSION $GOV" "$egomod" go.etcd.io/etcd/server/v3
+# The server module's main package builds as "v3"; give it its usual name.
+if [ -f "$EDIR/bin/v3" ]; then mv -f "$EDIR/bin/v3" "$EDIR/bin/etcd"; fi
+ln -sf "$EDIR/bin/etcd" "$KDIR/bin/etcd"
+
+log "ready: $(ls "$KDIR/bin" | tr '\n' ' ')"
+echo "$KDIR/bin"
