@@ -1,0 +1,120 @@
+import * as tf from '@tensorflow/tfjs';
+import { BackendOptionError, BackendUnavailableError, explainKernelError, isBackendName } from './errors.js';
+import { loadNative, type NativeState } from './native.js';
+import type { Accelerator, BackendInfo, BackendName, SelectBackendOptions } from './types.js';
+
+function checkThreads(field: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new BackendOptionError(field, 'a positive integer', value);
+  }
+  return value;
+}
+
+function checkOptions(opts: SelectBackendOptions) {
+  const accelerator = opts.accelerator ?? 'auto';
+  if (!['cpu', 'gpu', 'auto'].includes(accelerator)) {
+    throw new BackendOptionError('accelerator', "'cpu' | 'gpu' | 'auto'", accelerator);
+  }
+  const backend = opts.backend ?? 'auto';
+  if (backend !== 'auto' && !isBackendName(backend)) {
+    throw new BackendOptionError('backend', "'tensorflow' | 'cpu' | 'wasm' | 'auto'", backend);
+  }
+  if (accelerator === 'gpu' && (backend === 'cpu' || backend === 'wasm')) {
+    throw new BackendOptionError('backend', "'tensorflow' or 'auto' when accelerator is 'gpu'", backend);
+  }
+  return {
+    accelerator,
+    backend,
+    intra: checkThreads('intraOpThreads', opts.intraOpThreads),
+    inter: checkThreads('interOpThreads', opts.interOpThreads),
+  } as const;
+}
+
+async function activate(name: BackendName): Promise<void> {
+  if (tf.getBackend() === name) return;
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it', 'npm install');
+  await tf.ready();
+}
+
+async function useWasm(intra: number | undefined): Promise<BackendInfo> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
+  try {
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    throw new BackendUnavailableError(
+      'wasm',
+      `@tensorflow/tfjs-backend-wasm failed to load (${(err as Error).message})`,
+      'npm install @tensorflow/tfjs-backend-wasm -w @kiln/trainer',
+    );
+  }
+  // The thread count only applies before the backend's first initialisation.
+  if (intra !== undefined && tf.findBackend('wasm') === null) wasm.setThreadsCount(intra);
+  await activate('wasm');
+  return {
+    name: 'wasm',
+    accelerator: 'cpu',
+    device: 'cpu (WebAssembly, XNNPACK)',
+    intraOpThreads: wasm.getThreadsCount(),
+  };
+}
+
+async function useCpu(): Promise<BackendInfo> {
+  await activate('cpu');
+  return { name: 'cpu', accelerator: 'cpu', device: 'cpu (pure JavaScript)', intraOpThreads: 1 };
+}
+
+async function useTensorflow(accelerator: Accelerator, intra?: number, inter?: number): Promise<BackendInfo> {
+  const native: NativeState = await loadNative(accelerator, intra, inter);
+  await activate('tensorflow');
+  return {
+    name: 'tensorflow',
+    accelerator,
+    device:
+      accelerator === 'gpu'
+        ? `gpu (${native.packageName} ${native.tfVersion})`
+        : `cpu (${native.packageName} ${native.tfVersion}, native TensorFlow)`,
+    intraOpThreads: native.intraOpThreads,
+    interOpThreads: native.interOpThreads,
+  };
+}
+
+/**
+ * Makes one tfjs backend active for the shared tf instance and says which. The Trainer calls this at
+ * the start of fit/validate/test/predict. Asking for a backend that is not installed throws
+ * BackendUnavailableError with the install command; `auto` falls back silently.
+ */
+export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendInfo> {
+  const { accelerator, backend, intra, inter } = checkOptions(opts);
+  if (backend === 'cpu') return useCpu();
+  if (backend === 'wasm') return useWasm(intra);
+  if (backend === 'tensorflow') return useTensorflow(accelerator === 'gpu' ? 'gpu' : 'cpu', intra, inter);
+  // auto: the fastest installed, GPU first unless the CPU was asked for.
+  const tries: Accelerator[] = accelerator === 'auto' ? ['gpu', 'cpu'] : [accelerator];
+  let lastError: unknown;
+  for (const acc of tries) {
+    try {
+      return await useTensorflow(acc, intra, inter);
+    } catch (err) {
+      if (!(err instanceof BackendUnavailableError)) throw err;
+      lastError = err;
+    }
+  }
+  if (accelerator === 'gpu') throw lastError;
+  try {
+    return await useWasm(intra);
+  } catch (err) {
+    if (!(err instanceof BackendUnavailableError)) throw err;
+  }
+  return useCpu();
+}
+
+/** Runs `fn`, rewriting tfjs's missing-kernel errors into ones that name the fix. */
+export async function withKernelHelp<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw explainKernelError(err, tf.getBackend());
+  }
+}
