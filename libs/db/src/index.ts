@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './generated/client.js';
+export * from './migrations.js';
+export * from './test-database.js';
