@@ -1,0 +1,58 @@
+// Names shared by every part of the platform that reads or writes TrainingJobs. Change them here only.
+
+export const API_GROUP = 'kiln.dev';
+export const API_VERSION = 'v1alpha1';
+/** `apiVersion` as written in manifests. */
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}` as const;
+
+export const TRAININGJOB_KIND = 'TrainingJob';
+export const TRAININGJOB_LIST_KIND = 'TrainingJobList';
+export const TRAININGJOB_PLURAL = 'trainingjobs';
+export const TRAININGJOB_SINGULAR = 'trainingjob';
+export const TRAININGJOB_SHORT_NAMES = ['tj'] as const;
+export const TRAININGJOB_CATEGORIES = ['kiln', 'all'] as const;
+/** The CRD's own name: `<plural>.<group>`. */
+export const TRAININGJOB_CRD_NAME = `${TRAININGJOB_PLURAL}.${API_GROUP}`;
+
+/** Sweeps live in Postgres, not in etcd; the kind names the document a user writes for `kiln sweep`. */
+export const SWEEP_KIND = 'Sweep';
+
+/** Labels the operator puts on every object it creates for a job (pods, the headless Service). */
+export const LABELS = {
+  jobName: 'kiln.dev/job-name',
+  replicaIndex: 'kiln.dev/replica-index',
+  runId: 'kiln.dev/run-id',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+export const LABEL_JOB_NAME = LABELS.jobName;
+export const LABEL_REPLICA_INDEX = LABELS.replicaIndex;
+
+/**
+ * The environment a worker pod gets. The torch-style names are those torchrun uses, so habits carry over;
+ * the KILN_ ones connect the Trainer to the platform.
+ */
+export const ENV = {
+  masterAddr: 'MASTER_ADDR',
+  masterPort: 'MASTER_PORT',
+  worldSize: 'WORLD_SIZE',
+  rank: 'RANK',
+  localRank: 'LOCAL_RANK',
+  nodeRank: 'NODE_RANK',
+  localWorldSize: 'LOCAL_WORLD_SIZE',
+  runId: 'KILN_RUN_ID',
+  job: 'KILN_JOB',
+  namespace: 'KILN_NAMESPACE',
+  hparams: 'KILN_HPARAMS',
+  checkpointDir: 'KILN_CHECKPOINT_DIR',
+  resume: 'KILN_RESUME',
+  trackingUrl: 'KILN_TRACKING_URL',
+  trackingToken: 'KILN_TRACKING_TOKEN',
+} as const;
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+/** Set by the operator on every worker; a job's own `env` may not set them. */
+export const RESERVED_ENV_NAMES: readonly EnvName[] = Object.values(ENV);
+
+/** The port rank 0's rendezvous store listens on unless the operator is told otherwise. */
+export const DEFAULT_MASTER_PORT = 29500;
+/** `KILN_RESUME` after a gang restart. */
+export const RESUME_AUTO = 'auto';
