@@ -1,0 +1,85 @@
+// A whole local cluster: the real control plane (control-plane.ts) plus our node agent.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ImageMap, parseImageMap } from './agent/images.js';
+import { NodeAgent, type NodeSpec } from './agent/node-agent.js';
+import { ensureBinaries } from './binaries.js';
+import { startControlPlane } from './control-plane.js';
+import { createPki } from './pki.js';
+
+export interface ClusterOptions {
+  /** nodes registered at start; default: one node "node-1" with 8 CPUs, 32Gi and no GPUs. [] for none */
+  nodes?: NodeSpec[];
+  /** image → local command root; default from $KILN_IMAGE_MAP (JSON) */
+  images?: ImageMap;
+  /** state directory (certificates, etcd data, logs, pod sandboxes); default: a fresh temp dir */
+  dir?: string;
+  /** keep the state directory after stop() (it is removed by default when it was a temp dir) */
+  keepDir?: boolean;
+  /** directory with etcd, kube-apiserver, ...; default $KILN_K8S_BIN or the build cache */
+  binDir?: string;
+  /** where PersistentVolumeClaims get host directories (<root>/<namespace>/<claim>) */
+  volumesRoot?: string;
+  /** extra kube-apiserver flags */
+  apiserverArgs?: string[];
+  timeoutMs?: number;
+}
+
+export interface Cluster {
+  /** cluster-admin kubeconfig (certificates embedded) */
+  kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  dir: string;
+  binDir: string;
+  agent: NodeAgent;
+  /** process ids of etcd and the control-plane components (for measurements) */
+  pids: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const binDir = opts.binDir ?? ensureBinaries();
+  const ownDir = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kiln-cluster-'));
+  const pki = createPki(dir);
+  const plane = await startControlPlane({
+    dir,
+    binDir,
+    pki,
+    timeoutMs: opts.timeoutMs,
+    apiserverArgs: opts.apiserverArgs,
+  });
+  let agent: NodeAgent;
+  try {
+    agent = await NodeAgent.start({
+      kubeconfigPath: plane.kubeconfigPath,
+      dir: join(dir, 'agent'),
+      nodes: opts.nodes ?? [{ name: 'node-1' }],
+      images: opts.images ?? parseImageMap(process.env.KILN_IMAGE_MAP),
+      tls: { cert: pki.kubeletServingCert, key: pki.kubeletServingKey, ca: pki.caCert },
+      volumesRoot: opts.volumesRoot,
+    });
+  } catch (err) {
+    await plane.stop();
+    throw err;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    kubeconfigPath: plane.kubeconfigPath,
+    server: plane.server,
+    dir,
+    binDir,
+    agent,
+    pids: Object.fromEntries(Object.entries(plane.processes).map(([k, p]) => [k, p.pid ?? 0])),
+    stop() {
+      stopped ??= (async () => {
+        await agent.stop();
+        await plane.stop();
+        if (ownDir && !opts.keepDir) rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
