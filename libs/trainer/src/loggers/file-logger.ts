@@ -1,0 +1,80 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { Logger, LoggerContext, RunStatus } from './logger.js';
+import { claimRunDir, sharedRunDir } from './run-dir.js';
+import type { PlainValue } from './values.js';
+
+export interface FileLoggerOptions {
+  /** Parent of the run folders; defaults to the Trainer's `defaultRootDir`, else the working directory. */
+  saveDir?: string;
+  /** Experiment name: runs go to `<saveDir>/<name>/version_<n>`. Default `kiln_logs`. */
+  name?: string;
+  /** A fixed version: a number (`version_<n>`) or a folder name; default: the next free number. */
+  version?: number | string;
+}
+
+/**
+ * What the file loggers share: the versioned run folder, created on first write and only on rank 0.
+ * Rank comes from the Trainer's context, else from the `RANK` variable the launcher sets.
+ */
+export abstract class FileLogger implements Logger {
+  abstract readonly name: string;
+  protected ctx: LoggerContext | undefined;
+  private dir: string | undefined;
+  protected closed = false;
+
+  constructor(protected readonly opts: FileLoggerOptions = {}) {
+    if (
+      opts.name !== undefined &&
+      (typeof opts.name !== 'string' || opts.name === '' || /[/\\]/.test(opts.name))
+    ) {
+      throw new TypeError(
+        `logger option name: expected a folder name without slashes, got ${JSON.stringify(opts.name)}`,
+      );
+    }
+    if (opts.saveDir !== undefined && (typeof opts.saveDir !== 'string' || opts.saveDir === '')) {
+      throw new TypeError(`logger option saveDir: expected a path, got ${JSON.stringify(opts.saveDir)}`);
+    }
+  }
+
+  setup(ctx: LoggerContext): void {
+    this.ctx = ctx;
+  }
+
+  /** True where this process writes: rank 0. */
+  get isWriter(): boolean {
+    if (this.ctx) return this.ctx.isGlobalZero;
+    return Number(process.env.RANK ?? '0') === 0;
+  }
+
+  get logDir(): string | undefined {
+    if (!this.isWriter) return undefined;
+    if (this.dir === undefined) {
+      const root = this.opts.saveDir ?? this.ctx?.defaultRootDir ?? process.cwd();
+      const name = this.opts.name ?? 'kiln_logs';
+      this.dir =
+        this.opts.version !== undefined
+          ? claimRunDir(root, name, this.opts.version)
+          : sharedRunDir(this.ctx, root, name);
+    }
+    return this.dir;
+  }
+
+  abstract logMetrics(metrics: Record<string, number>, step: number): void;
+  abstract logHyperparams(params: Record<string, unknown>): void;
+  abstract finalize(status: RunStatus): Promise<void>;
+
+  protected checkOpen(method: string): void {
+    if (this.closed) throw new Error(`${this.name}.${method}: the logger was finalized`);
+  }
+
+  /** `hparams.yaml` beside the logs, as Lightning writes it; replaced atomically. */
+  protected writeHparamsYaml(params: Record<string, PlainValue>): void {
+    const dir = this.logDir;
+    if (!dir) return;
+    const path = join(dir, 'hparams.yaml');
+    writeFileSync(`${path}.tmp`, stringify(params));
+    renameSync(`${path}.tmp`, path);
+  }
+}
