@@ -49,8 +49,47 @@ function common(s: Schema, out: Json): Json {
   return out;
 }
 
+/** Key order in the generated YAML, so a reader finds type and description first. */
+const ORDER = [
+  'description',
+  'type',
+  'x-kubernetes-int-or-string',
+  'anyOf',
+  'enum',
+  'format',
+  'pattern',
+  'default',
+  'minimum',
+  'exclusiveMinimum',
+  'maximum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'required',
+  'properties',
+  'items',
+  'additionalProperties',
+  'x-kubernetes-validations',
+];
+
+function ordered(node: Json): Json {
+  const rank = (k: string) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
+  return Object.fromEntries(Object.entries(node).sort(([a], [b]) => rank(a) - rank(b)));
+}
+
 /** The structural openAPIV3Schema node for a TypeBox schema. */
 export function toStructural(schema: TSchema, at = '$'): Json {
+  return ordered(structuralNode(schema, at));
+}
+
+function structuralNode(schema: TSchema, at: string): Json {
   const s = schema as Schema;
   switch (kindOf(schema)) {
     case 'Object': {
@@ -61,12 +100,7 @@ export function toStructural(schema: TSchema, at = '$'): Json {
       const required = ((s.required as string[] | undefined) ?? []).filter(
         (k) => props[k]?.default === undefined,
       );
-      const out: Json = { type: 'object' };
-      if (s.description !== undefined) out.description = s.description;
-      out.properties = properties;
-      if (required.length > 0) out.required = required;
-      const { description: _, ...rest } = common(s, {});
-      return Object.assign(out, rest);
+      return common(s, { type: 'object', ...(required.length > 0 ? { required } : {}), properties });
     }
     case 'Record': {
       if (s['x-kubernetes-preserve-unknown-fields'] === true) {

@@ -2,8 +2,8 @@
 // checker on the fast path; its error walker only when something is wrong), then the cross-field rules.
 import type { TSchema } from '@sinclair/typebox';
 import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
-import { Value } from '@sinclair/typebox/value';
 import { trainingJobRuleErrors } from './cross-field.js';
+import { applyDefaults } from './defaults.js';
 import { type SpecError, SpecValidationError, schemaErrors, type ValidationResult } from './errors.js';
 import { type Sweep, SweepSchema } from './sweep.js';
 import { sweepRuleErrors } from './sweep-rules.js';
@@ -39,7 +39,7 @@ class Validator<T> {
 
   validate(input: unknown): ValidationResult<T> {
     this.#compiled ??= TypeCompiler.Compile(this.schema);
-    const value = Value.Default(this.schema, copyPlain(input));
+    const value = applyDefaults(this.schema, copyPlain(input));
     const ruleErrors = this.rules(value);
     if (this.#compiled.Check(value) && ruleErrors.length === 0) return { ok: true, value: value as T };
     const errors = firstPerPath([...schemaErrors(this.schema, value), ...ruleErrors]);
