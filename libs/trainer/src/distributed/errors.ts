@@ -1,0 +1,66 @@
+/**
+ * Exit codes a rank uses so the operator can tell a retryable failure from a permanent one.
+ * 143 (SIGTERM, "preempted, checkpoint saved") belongs to the trainer core; 137 is the kernel's SIGKILL.
+ * EXIT_PEER_LOST is EX_TEMPFAIL from sysexits.h: the job itself is fine, a peer went away (node lost,
+ * pod evicted, OOM-killed), so the whole gang should restart from the last checkpoint.
+ * EXIT_CONFIG_ERROR is EX_CONFIG: the job is misconfigured (bad env contract, duplicate ranks) and a
+ * restart cannot fix it. Any other non-zero code (1 for an uncaught exception) is a permanent failure.
+ */
+export const EXIT_PEER_LOST = 75;
+export const EXIT_CONFIG_ERROR = 78;
+
+/** A rank (or the rendezvous store on rank 0) went away; every collective after this rejects. */
+export class PeerLostError extends Error {
+  readonly code = 'KILN_PEER_LOST';
+  readonly exitCode = EXIT_PEER_LOST;
+  constructor(
+    readonly lostRank: number,
+    readonly detectedBy: number,
+    reason: string,
+  ) {
+    super(`DDP peer lost: rank ${lostRank} is gone (${reason}); detected by rank ${detectedBy}`);
+    this.name = 'PeerLostError';
+  }
+}
+
+/** Not every rank arrived at the rendezvous in time. Retryable: pods may still be scheduling. */
+export class RendezvousTimeoutError extends Error {
+  readonly code = 'KILN_RENDEZVOUS_TIMEOUT';
+  readonly exitCode = EXIT_PEER_LOST;
+  constructor(
+    readonly missingRanks: number[],
+    worldSize: number,
+    timeoutMs: number,
+    where: string,
+  ) {
+    super(
+      `DDP rendezvous at ${where} timed out after ${timeoutMs / 1000}s: ` +
+        `rank${missingRanks.length === 1 ? '' : 's'} ${missingRanks.join(', ')} of ${worldSize} never arrived`,
+    );
+    this.name = 'RendezvousTimeoutError';
+  }
+}
+
+/** The distributed setup is wrong in a way a restart cannot fix. */
+export class DistributedConfigError extends Error {
+  readonly code = 'KILN_DDP_CONFIG';
+  readonly exitCode = EXIT_CONFIG_ERROR;
+  constructor(message: string) {
+    super(message);
+    this.name = 'DistributedConfigError';
+  }
+}
+
+/** Ranks disagree about which collective comes next (user code called them in different orders). */
+export class CollectiveMismatchError extends DistributedConfigError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CollectiveMismatchError';
+  }
+}
+
+/** The exit code a process should end with for an error thrown by training. */
+export function exitCodeFor(err: unknown): number {
+  const code = (err as { exitCode?: unknown } | null)?.exitCode;
+  return typeof code === 'number' && Number.isInteger(code) && code > 0 && code < 256 ? code : 1;
+}

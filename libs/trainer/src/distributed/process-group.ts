@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { type DistributedEnv, readDistributedEnv } from './env.js';
+import { DistributedConfigError, EXIT_PEER_LOST, PeerLostError, RendezvousTimeoutError } from './errors.js';
+import type { FloatArray, ReduceOp } from './reduce-kernels.js';
+import { createReadBuffer, encodeHeader, Op, Ring } from './ring.js';
+import { StoreClient, StoreServer, StoreWaitTimeout } from './store.js';
+
+export interface ProcessGroupOptions {
+  /** Defaults to the environment contract (MASTER_ADDR, WORLD_SIZE, RANK, ...). */
+  env?: DistributedEnv;
+  /** How long ranks wait for each other at rendezvous (KILN_DDP_TIMEOUT_S, default 300 s). */
+  timeoutMs?: number;
+  /** Largest all-reduce chunk in bytes (pipelining unit). */
+  chunkBytes?: number;
+  /** Address rank 0's store listens on (KILN_STORE_BIND, default all interfaces). */
+  storeBindHost?: string;
+  /**
+   * What to do when a peer is lost, after pending collectives were rejected. The default prints the
+   * error and exits with EXIT_PEER_LOST after `exitGraceMs`, so no rank ever hangs on a dead ring.
+   */
+  onPeerLost?: (err: PeerLostError) => void;
+  exitGraceMs?: number;
+}
+
+function envTimeoutMs(): number {
+  const raw = process.env.KILN_DDP_TIMEOUT_S;
+  if (raw === undefined || raw === '') return 300_000;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0) {
+    throw new DistributedConfigError(
+      `KILN_DDP_TIMEOUT_S=${JSON.stringify(raw)}: expected a positive number of seconds`,
+    );
+  }
+  return s * 1000;
+}
+
+/**
+ * A group of ranks joined through rank 0's rendezvous store and connected in a TCP ring: the
+ * communication layer under the DDP strategy. All methods must be called by every rank in the same
+ * order; each rank's collectives run one after another.
+ */
+export class ProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly localRank: number;
+  readonly localWorldSize: number;
+  readonly nodeRank: number;
+  private lost: PeerLostError | undefined;
+  private pendingLoss: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly env: DistributedEnv,
+    readonly runId: string,
+    private readonly ring: Ring,
+    private readonly store: StoreClient,
+    private readonly storeServer: StoreServer | undefined,
+    private readonly listener: Server | undefined,
+    private readonly opts: ProcessGroupOptions,
+  ) {
+    this.rank = env.rank;
+    this.worldSize = env.worldSize;
+    this.localRank = env.localRank;
+    this.localWorldSize = env.localWorldSize;
+    this.nodeRank = env.nodeRank;
+  }
+
+  /**
+   * Rendezvous: rank 0 starts the store; every rank says hello, publishes the address of its ring
+   * listener, waits for everyone's, connects to the previous rank and accepts the next one.
+   */
+  static async init(opts: ProcessGroupOptions = {}): Promise<ProcessGroup> {
+    const env = opts.env ?? readDistributedEnv();
+    const timeoutMs = opts.timeoutMs ?? envTimeoutMs();
+    const { rank, worldSize } = env;
+    const where = `${env.masterAddr}:${env.masterPort}`;
+    let storeServer: StoreServer | undefined;
+    if (rank === 0) {
+      storeServer = await StoreServer.listen(
+        opts.storeBindHost ?? process.env.KILN_STORE_BIND ?? '0.0.0.0',
+        env.masterPort,
+        worldSize,
+      );
+    }
+    // Losses seen before the group object exists still have to fail rendezvous.
+    let group: ProcessGroup | undefined;
+    let early: PeerLostError | undefined;
+    const onLoss = (lostRank: number, reason: string, fromStore: boolean) => {
+      if (group) group.peerLost(lostRank, reason, fromStore);
+      else early ??= new PeerLostError(lostRank, rank, reason);
+    };
+    const store = await StoreClient.connect({
+      host: env.masterAddr,
+      port: env.masterPort,
+      rank,
+      worldSize,
+      timeoutMs,
+      onAbort: (lostRank, reason) => onLoss(lostRank, reason, true),
+      onLost: () => onLoss(0, 'the rendezvous store on rank 0 went away', true),
+    });
+    let listener: Server | undefined;
+    try {
+      const runId = await agreeOnRunId(store, env, timeoutMs);
+      let sendSocket: Socket | undefined;
+      let recvSocket: Socket | undefined;
+      let ring: Ring | undefined;
+      if (worldSize > 1) {
+        const host = store.localAddress.replace(/^::ffff:/, '');
+        const next = (rank + 1) % worldSize;
+        const prev = (rank - 1 + worldSize) % worldSize;
+        listener = createServer();
+        const accepted = acceptFrom(listener, next, timeoutMs);
+        await new Promise<void>((resolve, reject) => {
+          (listener as Server).once('error', reject);
+          (listener as Server).listen({ host, port: 0 }, resolve);
+        });
+        const port = (listener.address() as { port: number }).port;
+        await store.set(`addr/${rank}`, `${host}:${port}`);
+        const keys = Array.from({ length: worldSize }, (_, r) => `addr/${r}`);
+        let addrs: string[];
+        try {
+          addrs = await store.wait(keys, timeoutMs);
+        } catch (err) {
+          if (err instanceof StoreWaitTimeout) {
+            const missing = err.missing.map((k) => Number(k.slice('addr/'.length)));
+            throw new RendezvousTimeoutError(missing, worldSize, timeoutMs, where);
+          }
+          throw err;
+        }
+        const ringBox: { ring?: Ring } = {};
+        const readBuffer = createReadBuffer();
+        recvSocket = await connectTo(addrs[prev] as string, rank, prev, readBuffer, (n, b) =>
+          ringBox.ring ? ringBox.ring.onRead(n, b) : true,
+        );
+        sendSocket = await accepted;
+        ring = new Ring({
+          rank,
+          worldSize,
+          sendSocket,
+          recvSocket,
+          chunkBytes: opts.chunkBytes,
+          onBroken: (lostRank, reason) => onLoss(lostRank, reason, false),
+        });
+        ringBox.ring = ring;
+      } else {
+        ring = new Ring({ rank, worldSize, onBroken: () => {} });
+      }
+      group = new ProcessGroup(env, runId, ring, store, storeServer, listener, opts);
+      if (early) throw early;
+      await group.barrier();
+      return group;
+    } catch (err) {
+      listener?.close();
+      store.close();
+      await storeServer?.close();
+      throw err;
+    }
+  }
+
+  // ---- collectives -------------------------------------------------------------------------
+
+  /** In-place element-wise reduction across ranks; every rank gets bit-identical results. */
+  allReduce(buf: FloatArray, op: ReduceOp = 'sum'): Promise<void> {
+    return this.ring.allReduce(buf, op);
+  }
+
+  broadcast(buf: FloatArray, root = 0): Promise<void> {
+    return this.ring.broadcast(buf, root);
+  }
+
+  /** `out` has worldSize equal slots; this rank's slot (index = rank) must hold its contribution. */
+  allGather(out: FloatArray): Promise<void> {
+    return this.ring.allGather(out);
+  }
+
+  barrier(): Promise<void> {
+    return this.ring.barrier();
+  }
+
+  /** The store, for small out-of-band agreements (e.g. run ids, per-machine barriers). */
+  get kv(): StoreClient {
+    return this.store;
+  }
+
+  // ---- failure -----------------------------------------------------------------------------
+
+  private peerLost(lostRank: number, reason: string, fromStore: boolean): void {
+    if (this.lost || this.closed) return;
+    if (fromStore) {
+      if (this.pendingLoss) clearTimeout(this.pendingLoss);
+      this.declare(new PeerLostError(lostRank, this.rank, reason));
+      return;
+    }
+    // A broken neighbour connection may be a knock-on effect of a loss elsewhere: report it, and give
+    // the store a moment to name the rank that failed first.
+    this.store.report(lostRank, reason);
+    if (!this.pendingLoss) {
+      this.pendingLoss = setTimeout(() => this.declare(new PeerLostError(lostRank, this.rank, reason)), 300);
+    }
+  }
+
+  private declare(err: PeerLostError): void {
+    if (this.lost) return;
+    this.lost = err;
+    this.ring.fail(err);
+    if (this.opts.onPeerLost) {
+      this.opts.onPeerLost(err);
+      return;
+    }
+    console.error(`[rank ${this.rank}] ${err.message}; exiting with code ${EXIT_PEER_LOST} (retryable)`);
+    setTimeout(() => process.exit(EXIT_PEER_LOST), this.opts.exitGraceMs ?? 1000);
+  }
+
+  /** The loss that ended this group, if any. */
+  get failure(): PeerLostError | undefined {
+    return this.lost;
+  }
+
+  /**
+   * Leaves the group cleanly: waits for running collectives, says goodbye on the ring and to the
+   * store; rank 0 keeps the store up until every other rank has left.
+   */
+  async destroy(timeoutMs = 10_000): Promise<void> {
+    if (this.closed) return;
+    await this.ring.close(timeoutMs);
+    this.closed = !this.lost;
+    this.listener?.close();
+    this.closed = true;
+    await this.store.goodbye();
+    if (this.storeServer) {
+      await this.storeServer.waitForGoodbyes(timeoutMs);
+      await this.storeServer.close();
+    }
+    if (this.pendingLoss) clearTimeout(this.pendingLoss);
+  }
+}
+
+async function agreeOnRunId(store: StoreClient, env: DistributedEnv, timeoutMs: number): Promise<string> {
+  if (env.rank === 0) {
+    const id = env.runId ?? randomUUID();
+    await store.set('run_id', id);
+    return id;
+  }
+  try {
+    const [id] = await store.wait(['run_id'], timeoutMs);
+    if (env.runId && id !== env.runId) {
+      throw new DistributedConfigError(
+        `KILN_RUN_ID=${env.runId} on rank ${env.rank} but rank 0 runs ${id}: ranks from different runs met at ${env.masterAddr}:${env.masterPort}`,
+      );
+    }
+    return id as string;
+  } catch (err) {
+    if (err instanceof StoreWaitTimeout) {
+      throw new RendezvousTimeoutError([0], env.worldSize, timeoutMs, `${env.masterAddr}:${env.masterPort}`);
+    }
+    throw err;
+  }
+}
+
+/** Accepts the ring connection from `expected` (the next rank), checking its hello frame. */
+function acceptFrom(listener: Server, expected: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new RendezvousTimeoutError([expected], 0, timeoutMs, 'ring connect')),
+      timeoutMs,
+    );
+    listener.on('connection', (s) => {
+      s.setNoDelay(true);
+      s.setKeepAlive(true, 1000);
+      let got = Buffer.alloc(0);
+      const onData = (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length < 16) return;
+        s.off('data', onData);
+        const from = got.readUInt32LE(4);
+        if (got.readUInt8(8) !== Op.Hello || from !== expected) {
+          s.destroy();
+          return;
+        }
+        clearTimeout(timer);
+        resolve(s);
+      };
+      s.on('data', onData);
+      s.on('error', () => {});
+    });
+  });
+}
+
+/** Connects to the previous rank's listener with a fixed read buffer and says hello. */
+function connectTo(
+  addr: string,
+  rank: number,
+  prev: number,
+  buffer: Buffer,
+  callback: (n: number, b: Buffer) => boolean,
+): Promise<Socket> {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i);
+  const port = Number(addr.slice(i + 1));
+  return new Promise((resolve, reject) => {
+    const s = connect({ host, port, onread: { buffer, callback } });
+    s.once('error', (err) =>
+      reject(new Error(`rank ${rank} could not reach rank ${prev} at ${addr}: ${err.message}`)),
+    );
+    s.once('connect', () => {
+      s.setNoDelay(true);
+      s.setKeepAlive(true, 1000);
+      s.write(encodeHeader(rank, Op.Hello, 0, 0));
+      resolve(s);
+    });
+  });
+}

@@ -1,0 +1,455 @@
+import type { Socket } from 'node:net';
+import { CollectiveMismatchError } from './errors.js';
+import { type FloatArray, type Kernel, kernelFor, type ReduceOp } from './reduce-kernels.js';
+
+/**
+ * Collectives over a ring of TCP connections: each rank sends only to the next rank and receives
+ * only from the previous one. Payloads go out as views of the caller's ArrayBuffer (no copy) and come
+ * in through `onread` into one preallocated buffer, from where they are copied or reduced in place.
+ *
+ * Every chunk travels with a 16-byte header (magic, collective sequence number, op, dtype, payload
+ * length) so ranks that call collectives in different orders fail with a clear error instead of
+ * silently mixing data. Chunks are pipelined: as soon as a chunk is received and reduced it is
+ * forwarded to the next rank, so reduce-scatter flows straight into all-gather.
+ */
+
+const MAGIC = 0x4b4c4e31; // "KLN1"
+const HEADER_BYTES = 16;
+export const Op = { Hello: 1, AllReduce: 2, Broadcast: 3, AllGather: 4, Bye: 5 } as const;
+export type Op = (typeof Op)[keyof typeof Op];
+const opNames: Record<number, string> = {
+  1: 'hello',
+  2: 'allReduce',
+  3: 'broadcast',
+  4: 'allGather',
+  5: 'teardown',
+};
+const dtypeCodes = { float32: 1, float64: 2 } as const;
+
+export function encodeHeader(seq: number, op: Op, dtype: number, length: number): Buffer {
+  const h = Buffer.allocUnsafe(HEADER_BYTES);
+  h.writeUInt32LE(MAGIC, 0);
+  h.writeUInt32LE(seq >>> 0, 4);
+  h.writeUInt8(op, 8);
+  h.writeUInt8(dtype, 9);
+  h.writeUInt16LE(0, 10);
+  h.writeUInt32LE(length, 12);
+  return h;
+}
+
+/** One chunk this rank expects from the previous rank, in stream order. */
+interface RecvStep {
+  seq: number;
+  op: Op;
+  dtype: number;
+  /** Element range in the collective's buffer. */
+  start: number;
+  end: number;
+  reduce: boolean;
+  forward: boolean;
+}
+
+interface Collective {
+  seq: number;
+  op: Op;
+  dtype: number;
+  buf: FloatArray;
+  bytes: Uint8Array;
+  kernel: Kernel | undefined;
+  steps: RecvStep[];
+  nextStep: number;
+  pendingWrites: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export interface RingOptions {
+  rank: number;
+  worldSize: number;
+  /** Socket this rank writes to (accepted from the next rank). Absent for a world of one. */
+  sendSocket?: Socket;
+  /** Socket this rank reads from (connected to the previous rank, created with `onread`). */
+  recvSocket?: Socket;
+  /** Largest chunk in bytes; also the size of the receive staging buffer. */
+  chunkBytes?: number;
+  /** Called once with the rank whose connection broke and why. */
+  onBroken: (lostRank: number, reason: string) => void;
+}
+
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+
+/** The `onread` buffer a ring's receive socket must be created with. */
+export function createReadBuffer(): Buffer {
+  return Buffer.allocUnsafe(4 << 20);
+}
+
+export class Ring {
+  readonly rank: number;
+  readonly worldSize: number;
+  private readonly prev: number;
+  private readonly next: number;
+  private readonly chunkBytes: number;
+  private send: Socket | undefined;
+  private recv: Socket | undefined;
+  private seq = 0;
+  private tail: Promise<void> = Promise.resolve();
+  private current: Collective | undefined;
+  private failure: Error | undefined;
+  private readonly staging: ArrayBuffer;
+  private readonly stagingBytes: Uint8Array;
+  // Receive state: bytes of the header gathered so far, then payload bytes of the current step.
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+  private headerFill = 0;
+  private inPayload = false;
+  /** A complete header sits in `header`, not yet matched to a receive step. */
+  private headerReady = false;
+  private payloadFill = 0;
+  private payloadLen = 0;
+  /** Bytes that arrived before this rank entered the collective they belong to. */
+  private backlog: Buffer[] = [];
+  private byeQueued = false;
+  private byeReceived = false;
+  private byeWaiter: (() => void) | undefined;
+
+  constructor(private readonly opts: RingOptions) {
+    this.rank = opts.rank;
+    this.worldSize = opts.worldSize;
+    this.prev = (opts.rank - 1 + opts.worldSize) % opts.worldSize;
+    this.next = (opts.rank + 1) % opts.worldSize;
+    this.chunkBytes = Math.max(8, Math.floor((opts.chunkBytes ?? DEFAULT_CHUNK_BYTES) / 8) * 8);
+    this.staging = new ArrayBuffer(this.chunkBytes);
+    this.stagingBytes = new Uint8Array(this.staging);
+    this.send = opts.sendSocket;
+    this.recv = opts.recvSocket;
+    this.send?.on('error', () => {});
+    this.send?.on('close', () => {
+      if (!this.byeQueued)
+        this.broken(this.next, `its connection closed (rank ${this.next} crashed or exited)`);
+    });
+    // The next rank never writes to us; anything arriving here is a protocol error, ignore it.
+    this.send?.on('data', () => {});
+    this.recv?.on('error', () => {});
+    this.recv?.on('close', () => {
+      if (!this.byeReceived)
+        this.broken(this.prev, `its connection closed (rank ${this.prev} crashed or exited)`);
+    });
+  }
+
+  /** The `onread` callback for the receive socket; pass it when connecting. */
+  readonly onRead = (nread: number, buf: Buffer): boolean => {
+    if (this.failure) return true;
+    return this.consume(buf, 0, nread);
+  };
+
+  private broken(lostRank: number, reason: string): void {
+    if (this.failure) return;
+    this.opts.onBroken(lostRank, reason);
+  }
+
+  /** Rejects the running and every later collective with `err` and closes the sockets. */
+  fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    const c = this.current;
+    this.current = undefined;
+    c?.reject(err);
+    this.byeWaiter?.();
+    this.send?.destroy();
+    this.recv?.destroy();
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  // ---- collectives -------------------------------------------------------------------------
+
+  /** In-place all-reduce: every rank ends with the element-wise `op` of all ranks' buffers. */
+  allReduce(buf: FloatArray, op: ReduceOp = 'sum'): Promise<void> {
+    return this.enqueue(Op.AllReduce, buf, op, (n, c) => {
+      const N = this.worldSize;
+      const r = this.rank;
+      const seg = (j: number): [number, number] => {
+        const k = ((j % N) + N) % N;
+        return [Math.floor((k * n) / N), Math.floor(((k + 1) * n) / N)];
+      };
+      const steps: RecvStep[] = [];
+      for (let s = 0; s < N - 1; s++) this.pushChunks(steps, c, seg(r - s - 1), true, true);
+      for (let s = 0; s < N - 1; s++) this.pushChunks(steps, c, seg(r - s), false, s < N - 2);
+      return { initial: seg(r), steps };
+    });
+  }
+
+  /** Copies `root`'s buffer into every rank's buffer (same length everywhere). */
+  broadcast(buf: FloatArray, root: number): Promise<void> {
+    return this.enqueue(Op.Broadcast, buf, undefined, (n, c) => {
+      const steps: RecvStep[] = [];
+      if (this.rank === root) return { initial: [0, n], steps };
+      this.pushChunks(steps, c, [0, n], false, this.next !== root);
+      return { initial: [0, 0], steps };
+    });
+  }
+
+  /**
+   * Gathers equal-sized contributions: `out` holds worldSize slots of `out.length / worldSize`
+   * elements; this rank's slot must already hold its own contribution.
+   */
+  allGather(out: FloatArray): Promise<void> {
+    const N = this.worldSize;
+    if (out.length % N !== 0) {
+      return Promise.reject(
+        new RangeError(`allGather: out.length ${out.length} is not a multiple of worldSize ${N}`),
+      );
+    }
+    return this.enqueue(Op.AllGather, out, undefined, (n, c) => {
+      const m = n / N;
+      const slot = (j: number): [number, number] => {
+        const k = ((j % N) + N) % N;
+        return [k * m, (k + 1) * m];
+      };
+      const steps: RecvStep[] = [];
+      for (let s = 0; s < N - 1; s++) this.pushChunks(steps, c, slot(this.rank - s - 1), false, s < N - 2);
+      return { initial: slot(this.rank), steps };
+    });
+  }
+
+  /** Resolves once every rank has reached the barrier. */
+  async barrier(): Promise<void> {
+    await this.allReduce(new Float32Array(1));
+  }
+
+  private pushChunks(
+    steps: RecvStep[],
+    c: Collective,
+    [start, end]: [number, number],
+    reduce: boolean,
+    forward: boolean,
+  ): void {
+    const per = this.chunkBytes / c.buf.BYTES_PER_ELEMENT;
+    for (let s = start; s < end; s += per) {
+      steps.push({
+        seq: c.seq,
+        op: c.op,
+        dtype: c.dtype,
+        start: s,
+        end: Math.min(end, s + per),
+        reduce,
+        forward,
+      });
+    }
+  }
+
+  private enqueue(
+    op: Op,
+    buf: FloatArray,
+    reduceOp: ReduceOp | undefined,
+    plan: (n: number, c: Collective) => { initial: [number, number]; steps: RecvStep[] },
+  ): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.byeQueued) return Promise.reject(new Error('collective called after teardown'));
+    const dtype = buf instanceof Float64Array ? 'float64' : 'float32';
+    const seq = this.seq++;
+    const run = () =>
+      new Promise<void>((resolve, reject) => {
+        if (this.failure) return reject(this.failure);
+        if (this.worldSize === 1) return resolve();
+        const c: Collective = {
+          seq,
+          op,
+          dtype: dtypeCodes[dtype],
+          buf,
+          bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+          kernel: reduceOp ? kernelFor(dtype, reduceOp) : undefined,
+          steps: [],
+          nextStep: 0,
+          pendingWrites: 0,
+          resolve,
+          reject,
+        };
+        const { initial, steps } = plan(buf.length, c);
+        c.steps = steps;
+        this.current = c;
+        const per = this.chunkBytes / buf.BYTES_PER_ELEMENT;
+        for (let s = initial[0]; s < initial[1]; s += per)
+          this.writeChunk(c, s, Math.min(initial[1], s + per));
+        this.drainBacklog();
+        this.maybeFinish(c);
+      });
+    const p = this.tail.then(run, run);
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  private writeChunk(c: Collective, start: number, end: number): void {
+    const send = this.send as Socket;
+    const E = c.buf.BYTES_PER_ELEMENT;
+    const payload = Buffer.from(c.buf.buffer, c.buf.byteOffset + start * E, (end - start) * E);
+    c.pendingWrites++;
+    send.cork();
+    send.write(encodeHeader(c.seq, c.op, c.dtype, payload.length));
+    send.write(payload, () => {
+      c.pendingWrites--;
+      this.maybeFinish(c);
+    });
+    send.uncork();
+  }
+
+  private maybeFinish(c: Collective): void {
+    if (this.current !== c || c.nextStep < c.steps.length || c.pendingWrites > 0) return;
+    this.current = undefined;
+    c.resolve();
+  }
+
+  // ---- receive path ------------------------------------------------------------------------
+
+  private drainBacklog(): void {
+    if (this.headerReady && !this.takeHeader()) return;
+    while (this.backlog.length > 0 && !this.headerReady && !this.failure) {
+      const b = this.backlog.shift() as Buffer;
+      this.consume(b, 0, b.length);
+    }
+    if (this.backlog.length === 0 && !this.headerReady && this.recv?.isPaused()) this.recv.resume();
+  }
+
+  /** Processes buf[from, to); returns false (pausing the socket) when bytes had to be set aside. */
+  private consume(buf: Buffer, from: number, to: number): boolean {
+    let i = from;
+    while (i < to) {
+      if (this.failure) return true;
+      if (!this.inPayload) {
+        if (this.headerReady) {
+          // The previous rank is already in a collective this rank has not entered: keep its bytes.
+          this.backlog.push(Buffer.from(buf.subarray(i, to)));
+          this.recv?.pause();
+          return false;
+        }
+        const take = Math.min(HEADER_BYTES - this.headerFill, to - i);
+        buf.copy(this.header, this.headerFill, i, i + take);
+        this.headerFill += take;
+        i += take;
+        if (this.headerFill < HEADER_BYTES) break;
+        this.headerFill = 0;
+        this.headerReady = true;
+        this.takeHeader();
+        continue;
+      }
+      const take = Math.min(this.payloadLen - this.payloadFill, to - i);
+      const c = this.current as Collective;
+      const step = c.steps[c.nextStep] as RecvStep;
+      const src = buf.subarray(i, i + take);
+      if (step.reduce) this.stagingBytes.set(src, this.payloadFill);
+      else c.bytes.set(src, step.start * c.buf.BYTES_PER_ELEMENT + this.payloadFill);
+      this.payloadFill += take;
+      i += take;
+      if (this.payloadFill === this.payloadLen) this.finishStep();
+    }
+    return true;
+  }
+
+  /**
+   * Acts on a complete header: a goodbye is taken at once; a chunk header starts a receive step if
+   * this rank is inside a collective, else waits (headerReady stays set) until it enters one.
+   * Returns false when the header is still waiting or the ring failed.
+   */
+  private takeHeader(): boolean {
+    const op = this.header.readUInt8(8);
+    if (op === Op.Bye && this.header.readUInt32LE(0) === MAGIC) {
+      this.headerReady = false;
+      if (this.current) {
+        this.fail(
+          new CollectiveMismatchError(
+            `rank ${this.prev} tore down while rank ${this.rank} waits in ${opNames[this.current.op]} #${this.current.seq}: ranks ran different numbers of collectives`,
+          ),
+        );
+        return false;
+      }
+      this.byeReceived = true;
+      this.byeWaiter?.();
+      return true;
+    }
+    const c = this.current;
+    if (!c || c.nextStep >= c.steps.length) return false;
+    this.headerReady = false;
+    if (!this.startStep()) return false;
+    if (this.payloadLen === 0) this.finishStep();
+    return true;
+  }
+
+  /** Checks the header against what this rank expects next; fails the ring on a mismatch. */
+  private startStep(): boolean {
+    const h = this.header;
+    const magic = h.readUInt32LE(0);
+    const seq = h.readUInt32LE(4);
+    const op = h.readUInt8(8);
+    const dtype = h.readUInt8(9);
+    const len = h.readUInt32LE(12);
+    if (magic !== MAGIC) {
+      this.fail(new CollectiveMismatchError(`rank ${this.rank}: corrupt frame from rank ${this.prev}`));
+      return false;
+    }
+    const c = this.current as Collective;
+    const step = c.steps[c.nextStep] as RecvStep;
+    const want = (step.end - step.start) * c.buf.BYTES_PER_ELEMENT;
+    if (seq !== step.seq || op !== step.op || dtype !== step.dtype || len !== want) {
+      this.fail(
+        new CollectiveMismatchError(
+          `rank ${this.rank} is in ${opNames[step.op]} #${step.seq} expecting ${want} bytes of dtype ${step.dtype}, ` +
+            `but rank ${this.prev} sent ${opNames[op] ?? `op ${op}`} #${seq} with ${len} bytes of dtype ${dtype}: ` +
+            'every rank must call the same collectives, in the same order, on buffers of the same size',
+        ),
+      );
+      return false;
+    }
+    this.inPayload = true;
+    this.payloadFill = 0;
+    this.payloadLen = len;
+    return true;
+  }
+
+  private finishStep(): void {
+    this.inPayload = false;
+    const c = this.current as Collective;
+    const step = c.steps[c.nextStep] as RecvStep;
+    c.nextStep++;
+    if (step.reduce) {
+      const E = c.buf.BYTES_PER_ELEMENT;
+      const n = step.end - step.start;
+      const src = E === 4 ? new Float32Array(this.staging, 0, n) : new Float64Array(this.staging, 0, n);
+      (c.kernel as Kernel)(c.buf, step.start, src, n);
+    }
+    if (step.forward) this.writeChunk(c, step.start, step.end);
+    this.maybeFinish(c);
+  }
+
+  // ---- teardown ----------------------------------------------------------------------------
+
+  /**
+   * Waits for running collectives, tells the next rank this one is done and waits for the previous
+   * rank to say the same, so neither side takes the other's clean close for a crash.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    await this.tail;
+    if (this.failure || this.worldSize === 1) {
+      this.send?.destroy();
+      this.recv?.destroy();
+      return;
+    }
+    this.byeQueued = true;
+    const send = this.send as Socket;
+    await new Promise<void>((resolve) => send.write(encodeHeader(this.seq, Op.Bye, 0, 0), () => resolve()));
+    if (!this.byeReceived) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, timeoutMs);
+        this.byeWaiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        this.drainBacklog();
+      });
+    }
+    this.byeReceived = true;
+    send.end();
+    this.recv?.destroy();
+    setTimeout(() => send.destroy(), 1000).unref();
+  }
+}
