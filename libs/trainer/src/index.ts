@@ -1,1 +1,60 @@
+// One tfjs instance for everything: user code imports tf from here (`import { tf } from '@kiln/trainer'`).
+export * as tf from '@tensorflow/tfjs';
+export * from './backend/index.js';
+export { Callback } from './callbacks/callback.js';
+export { EarlyStopping, type EarlyStoppingOptions } from './callbacks/early-stopping.js';
+export { LearningRateMonitor } from './callbacks/lr-monitor.js';
+export { ModelCheckpoint, type ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
+export { ModelSummary, type SummaryRow, summarize } from './callbacks/model-summary.js';
+export { PREEMPTED_EXIT_CODE, PreemptionHandler } from './callbacks/preemption.js';
+export { ProgressBar } from './callbacks/progress-bar.js';
+export { Timer } from './callbacks/timer.js';
+export {
+  CHECKPOINT_FORMAT_VERSION,
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  readCheckpointFile,
+  writeCheckpointFile,
+} from './checkpoint/format.js';
+export type { CheckpointState, LoopState, StoredTensor } from './checkpoint/state.js';
+export {
+  type LogOptions,
+  Module,
+  type NamedVariable,
+  type ReduceFx,
+  type StepOutput,
+} from './core/module.js';
+export { getGlobalRng, permutation, Rng, seedEverything, unseed } from './core/rng.js';
+export { DataLoader, type DataLoaderOptions, type DataLoaderState, type ShardFn } from './data/dataloader.js';
+export { DataModule, type Stage } from './data/datamodule.js';
+export { type Batch, type Dataset, defaultCollate, TensorDataset } from './data/dataset.js';
 export * from './loggers/index.js';
+export type { ConfigureOptimizersResult, LRSchedulerConfig, OptimizerConfig } from './optim/config.js';
+export { getLearningRate, setLearningRate } from './optim/lr.js';
+export {
+  CosineAnnealingLR,
+  ExponentialLR,
+  LambdaLR,
+  LRScheduler,
+  ReduceLROnPlateau,
+  StepLR,
+} from './optim/schedulers.js';
+export { SingleDeviceStrategy } from './strategies/single.js';
+export type { Strategy } from './strategies/strategy.js';
+export { clipGradients, globalNorm } from './trainer/clip.js';
+export {
+  parseMaxTime,
+  TRAINER_OPTION_NAMES,
+  TrainerOptionError,
+  type TrainerOptions,
+  validateTrainerOptions,
+} from './trainer/options.js';
+export { SimpleProfiler } from './trainer/profiler.js';
+export {
+  type DataSource,
+  type RunOptions,
+  Trainer,
+  type TrainerStatus,
+  TrainingStepError,
+} from './trainer/trainer.js';

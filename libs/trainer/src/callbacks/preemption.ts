@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import type { Module } from '../core/module.js';
+import type { Trainer } from '../trainer/trainer.js';
+import { Callback } from './callback.js';
+
+/**
+ * Exit code of a run stopped by SIGTERM after saving `last.ckpt`: "preempted, checkpoint saved,
+ * retryable" (128 + SIGTERM). The operator retries 137 and 143 and the run resumes from `last`.
+ */
+export const PREEMPTED_EXIT_CODE = 143;
+
+/**
+ * On SIGTERM (a node drain, a spot reclaim, `kubectl delete pod`) finishes the current optimizer step,
+ * saves `last.ckpt`, finalizes loggers, and exits with 143. A second signal exits at once (the last
+ * complete checkpoint still stands: saves are atomic).
+ */
+export class PreemptionHandler extends Callback {
+  readonly signals: NodeJS.Signals[];
+  readonly exitCode: number;
+  readonly exit: boolean;
+  requested: NodeJS.Signals | null = null;
+  private listener: ((sig: NodeJS.Signals) => void) | null = null;
+
+  constructor(opts: { signals?: NodeJS.Signals[]; exitCode?: number; exit?: boolean } = {}) {
+    super();
+    this.signals = opts.signals ?? ['SIGTERM'];
+    this.exitCode = opts.exitCode ?? PREEMPTED_EXIT_CODE;
+    this.exit = opts.exit ?? true;
+  }
+
+  override setup(_trainer: Trainer, _module: Module, stage: string): void {
+    if (stage !== 'fit' || this.listener) return;
+    this.requested = null;
+    this.listener = (sig) => {
+      if (this.requested) process.exit(this.exitCode);
+      this.requested = sig;
+      process.stderr.write(
+        `kiln: ${sig} received: saving a checkpoint after this step, then exiting with ${this.exitCode}\n`,
+      );
+    };
+    for (const s of this.signals) process.on(s, this.listener);
+  }
+
+  override async onTrainBatchEnd(trainer: Trainer): Promise<void> {
+    if (!this.requested) return;
+    // only at an optimizer-step boundary: accumulated gradients are not part of a checkpoint
+    if (
+      trainer.loop.batchPosition % trainer.accumulateGradBatches !== 0 &&
+      trainer.loop.batchPosition < trainer.numTrainBatches
+    ) {
+      return;
+    }
+    await trainer.saveCheckpoint(join(trainer.checkpointDir, 'last.ckpt'), { isLast: true });
+    trainer.status = 'preempted';
+    trainer.shouldStop = true;
+    trainer.stopReason = `preempted by ${this.requested}; checkpoint saved`;
+    if (this.exit) trainer.preemptExitCode = this.exitCode;
+  }
+
+  override teardown(): void {
+    if (!this.listener) return;
+    for (const s of this.signals) process.off(s, this.listener);
+    this.listener = null;
+  }
+}
