@@ -17,18 +17,18 @@ function readCsv(path: string): { header: string[]; rows: string[][] } {
 }
 
 describe('run folders', () => {
-  it('loggers of one Trainer share <root>/kiln_logs/version_<n>; the next run takes the next number', async () => {
+  it('loggers of one Trainer share <root>/default/version_<n>; the next run takes the next number', async () => {
     const root = tmp();
     const ctx = ctxFor(root);
     const a = new CSVLogger();
     const b = new TensorBoardLogger();
     a.setup(ctx);
     b.setup(ctx);
-    assert.equal(a.logDir, join(root, 'kiln_logs', 'version_0'));
+    assert.equal(a.logDir, join(root, 'default', 'version_0'));
     assert.equal(b.logDir, a.logDir);
     const c = new JSONLinesLogger();
     c.setup(ctxFor(root));
-    assert.equal(c.logDir, join(root, 'kiln_logs', 'version_1'));
+    assert.equal(c.logDir, join(root, 'default', 'version_1'));
     const d = new CSVLogger({ saveDir: join(root, 'elsewhere'), name: 'mnist' });
     assert.equal(d.logDir, join(root, 'elsewhere', 'mnist', 'version_0'));
     for (const l of [a, b, c, d]) await l.finalize('success');
@@ -37,12 +37,12 @@ describe('run folders', () => {
   it('honours a fixed version, as a number or a folder name', () => {
     const root = tmp();
     const a = new CSVLogger({ saveDir: root, version: 7 });
-    assert.equal(a.logDir, join(root, 'kiln_logs', 'version_7'));
+    assert.equal(a.logDir, join(root, 'default', 'version_7'));
     const b = new CSVLogger({ saveDir: root, name: 'exp', version: 'resumed' });
     assert.equal(b.logDir, join(root, 'exp', 'resumed'));
     // the next free number counts past the highest existing one
     const c = new CSVLogger({ saveDir: root });
-    assert.equal(c.logDir, join(root, 'kiln_logs', 'version_8'));
+    assert.equal(c.logDir, join(root, 'default', 'version_8'));
   });
 
   it('writes nothing on ranks other than 0 (from the Trainer context or the RANK variable)', async () => {
@@ -196,13 +196,47 @@ describe('JSONLinesLogger', () => {
       process.exit(3);`;
     const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(res.status, 3, res.stderr);
-    const lines = readFileSync(join(root, 'kiln_logs', 'version_0', 'metrics.jsonl'), 'utf8')
+    const lines = readFileSync(join(root, 'default', 'version_0', 'metrics.jsonl'), 'utf8')
       .trimEnd()
       .split('\n');
     assert.deepEqual(
       lines.map((l) => JSON.parse(l).step),
       [1, 2],
     );
+  });
+});
+
+describe('after finalize', () => {
+  it('a later run stage (test after fit) appends to the same files', async () => {
+    const ctx = ctxFor(tmp());
+    const csv = new CSVLogger();
+    const jsonl = new JSONLinesLogger();
+    const tb = new TensorBoardLogger();
+    for (const l of [csv, jsonl, tb]) l.setup(ctx);
+    for (const l of [csv, jsonl, tb]) l.logMetrics({ 'train/loss': 1 }, 1);
+    for (const l of [csv, jsonl, tb]) await l.finalize('success');
+    for (const l of [csv, jsonl, tb]) l.setup(ctx);
+    for (const l of [csv, jsonl, tb]) l.logMetrics({ 'test/acc': 0.5 }, 1);
+    for (const l of [csv, jsonl, tb]) await l.finalize('success');
+    assert.deepEqual(readCsv(csv.metricsPath!), {
+      header: ['step', 'train/loss', 'test/acc'],
+      rows: [
+        ['1', '1', ''],
+        ['1', '', '0.5'],
+      ],
+    });
+    const types = readFileSync(jsonl.metricsPath!, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).type);
+    assert.deepEqual(types, ['metrics', 'end', 'metrics', 'end']);
+    const { readEventFile } = await import('@kiln/trainer');
+    const events = readEventFile(tb.eventFilePath!);
+    assert.deepEqual(
+      events.map((e) => e.fileVersion ?? e.values?.map((v) => v.tag).join()),
+      ['brain.Event:2', 'train/loss', 'test/acc'],
+    );
+    assert.equal(readdirSync(csv.logDir!).filter((f) => f.startsWith('events.')).length, 1, 'one event file');
   });
 });
 
@@ -229,8 +263,6 @@ describe('bad input', () => {
       class Opt {}
       assert.throws(() => l.logHyperparams({ opt: new Opt() }), /hparams\.opt is an instance of Opt/);
       await l.finalize('success');
-      assert.throws(() => l.logMetrics({ loss: 1 }, 2), /was finalized/);
-      await l.finalize('success'); // a second finalize is harmless
     });
   }
 

@@ -42,7 +42,6 @@ export class CSVLogger extends FileLogger {
   }
 
   logMetrics(metrics: Record<string, number>, step: number): void {
-    this.checkOpen('logMetrics');
     checkMetrics(this.name, metrics, step);
     if (!this.isWriter) return;
     if ('step' in metrics)
@@ -67,15 +66,12 @@ export class CSVLogger extends FileLogger {
   }
 
   logHyperparams(params: Record<string, unknown>): void {
-    this.checkOpen('logHyperparams');
     const plain = plainHparams(params);
     if (this.isWriter) this.writeHparamsYaml(plain);
   }
 
   async finalize(_status: RunStatus): Promise<void> {
-    if (this.closed) return;
     if (this.isWriter) this.flush(this.rows.length);
-    this.closed = true;
   }
 
   /** Writes the first `count` buffered rows. */

@@ -8,7 +8,7 @@ import type { PlainValue } from './values.js';
 export interface FileLoggerOptions {
   /** Parent of the run folders; defaults to the Trainer's `defaultRootDir`, else the working directory. */
   saveDir?: string;
-  /** Experiment name: runs go to `<saveDir>/<name>/version_<n>`. Default `kiln_logs`. */
+  /** Experiment name: runs go to `<saveDir>/<name>/version_<n>`. Default `default`. */
   name?: string;
   /** A fixed version: a number (`version_<n>`) or a folder name; default: the next free number. */
   version?: number | string;
@@ -16,13 +16,13 @@ export interface FileLoggerOptions {
 
 /**
  * What the file loggers share: the versioned run folder, created on first write and only on rank 0.
- * Rank comes from the Trainer's context, else from the `RANK` variable the launcher sets.
+ * Rank comes from the Trainer's context, else from the `RANK` variable the launcher sets. `finalize`
+ * flushes and closes files; a later call (a `test` after `fit`) reopens them and appends.
  */
 export abstract class FileLogger implements Logger {
   abstract readonly name: string;
   protected ctx: LoggerContext | undefined;
   private dir: string | undefined;
-  protected closed = false;
 
   constructor(protected readonly opts: FileLoggerOptions = {}) {
     if (
@@ -52,7 +52,7 @@ export abstract class FileLogger implements Logger {
     if (!this.isWriter) return undefined;
     if (this.dir === undefined) {
       const root = this.opts.saveDir ?? this.ctx?.defaultRootDir ?? process.cwd();
-      const name = this.opts.name ?? 'kiln_logs';
+      const name = this.opts.name ?? 'default';
       this.dir =
         this.opts.version !== undefined
           ? claimRunDir(root, name, this.opts.version)
@@ -64,10 +64,6 @@ export abstract class FileLogger implements Logger {
   abstract logMetrics(metrics: Record<string, number>, step: number): void;
   abstract logHyperparams(params: Record<string, unknown>): void;
   abstract finalize(status: RunStatus): Promise<void>;
-
-  protected checkOpen(method: string): void {
-    if (this.closed) throw new Error(`${this.name}.${method}: the logger was finalized`);
-  }
 
   /** `hparams.yaml` beside the logs, as Lightning writes it; replaced atomically. */
   protected writeHparamsYaml(params: Record<string, PlainValue>): void {

@@ -39,7 +39,6 @@ export class JSONLinesLogger extends FileLogger {
   }
 
   logMetrics(metrics: Record<string, number>, step: number): void {
-    this.checkOpen('logMetrics');
     checkMetrics(this.name, metrics, step);
     const values: Record<string, number | string> = {};
     for (const [k, v] of Object.entries(metrics)) values[k] = jsonNumber(v);
@@ -47,24 +46,21 @@ export class JSONLinesLogger extends FileLogger {
   }
 
   logHyperparams(params: Record<string, unknown>): void {
-    this.checkOpen('logHyperparams');
     const plain = plainHparams(params);
     this.append({ type: 'hparams', time: now(), params: plain });
     if (this.isWriter) this.writeHparamsYaml(plain);
   }
 
   logCheckpoint(info: CheckpointInfo): void {
-    this.checkOpen('logCheckpoint');
     const metrics: Record<string, number | string> = {};
     for (const [k, v] of Object.entries(info.metrics)) metrics[k] = jsonNumber(v);
     this.append({ type: 'checkpoint', time: now(), checkpoint: { ...info, metrics } as CheckpointInfo });
   }
 
   async finalize(status: RunStatus): Promise<void> {
-    if (this.closed) return;
     this.append({ type: 'end', time: now(), status });
     this.out?.close();
-    this.closed = true;
+    this.out = undefined;
   }
 
   private append(record: JSONLinesRecord): void {

@@ -60,14 +60,12 @@ export class TensorBoardLogger extends FileLogger {
   }
 
   logMetrics(metrics: Record<string, number>, step: number): void {
-    this.checkOpen('logMetrics');
     checkMetrics(this.name, metrics, step);
     const values = Object.entries(metrics).map(([tag, v]) => ({ tag, simpleValue: v }));
     if (values.length > 0) this.write({ wallTime: now(), step, values });
   }
 
   logHyperparams(params: Record<string, unknown>): void {
-    this.checkOpen('logHyperparams');
     const plain = plainHparams(params);
     if (!this.writer()) return;
     const flat = flattenHparams(plain);
@@ -99,7 +97,6 @@ export class TensorBoardLogger extends FileLogger {
   }
 
   async finalize(status: RunStatus): Promise<void> {
-    if (this.closed) return;
     if (this.loggedHparams && this.writer()) {
       const code = status === 'success' ? SessionStatus.Success : SessionStatus.Failure;
       this.write({
@@ -115,8 +112,9 @@ export class TensorBoardLogger extends FileLogger {
         ],
       });
     }
+    this.loggedHparams = false;
     this.out?.close();
-    this.closed = true;
+    this.out = undefined;
   }
 
   private write(event: TfEvent): void {
@@ -128,10 +126,12 @@ export class TensorBoardLogger extends FileLogger {
     const dir = this.logDir;
     if (!dir) return undefined;
     const start = now();
+    const reopening = this.path !== undefined;
     this.path ??= join(dir, `events.out.tfevents.${Math.floor(start)}.${hostname()}.${process.pid}`);
     this.out = new Appender(this.path, { maxDelayMs: this.tbOpts.flushIntervalMs ?? 2000 });
-    // every event file opens with its format version
-    this.out.write(frameRecord(encodeEvent({ wallTime: start, step: 0, fileVersion: FILE_VERSION })));
+    // every event file opens with its format version; after a finalize the same file is appended to
+    if (!reopening)
+      this.out.write(frameRecord(encodeEvent({ wallTime: start, step: 0, fileVersion: FILE_VERSION })));
     return this.out;
   }
 }
