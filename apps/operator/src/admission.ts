@@ -1,0 +1,136 @@
+// Gang admission. Jobs waiting to run are considered in order (restarting jobs first, then oldest
+// first); each is admitted only if all its workers (at least elastic.minWorkers) fit in what is free
+// after the jobs already admitted and the ones ahead of it. A job that does not fit blocks those behind
+// it, so a large job is not starved by a stream of small ones. Admission is computed and recorded
+// synchronously, so two reconciles in one process never admit against the same free capacity.
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { demandOf, freeRoom, holdsResources, type NodeRoom, place, shortage } from './capacity.js';
+import { WORLD_LABEL } from './children.js';
+import type { TrainingJob } from './spec.js';
+
+export interface Decision {
+  workers: number;
+  reason: string;
+  message: string;
+}
+
+export const keyOf = (job: TrainingJob) => `${job.metadata.namespace}/${job.metadata.name}`;
+
+const WAITING = new Set(['Pending', 'Queued', 'Restarting']);
+const ACTIVE = new Set(['Starting', 'Running']);
+
+export function isWaiting(job: TrainingJob): boolean {
+  return (
+    WAITING.has(job.status?.phase ?? 'Pending') &&
+    !job.spec.runPolicy?.suspend &&
+    !job.metadata.deletionTimestamp
+  );
+}
+
+/** Worker pods a job runs with when it gets all it asks for. */
+export function wantedWorkers(job: TrainingJob): { min: number; max: number } {
+  if (job.spec.elastic) return { min: job.spec.elastic.minWorkers, max: job.spec.elastic.maxWorkers };
+  const n = job.spec.workers ?? 1;
+  return { min: n, max: n };
+}
+
+function clone(rooms: NodeRoom[]): NodeRoom[] {
+  return rooms.map((r) => ({ ...r, free: new Map(r.free) }));
+}
+
+export interface ClusterView {
+  jobs: TrainingJob[];
+  nodes: V1Node[];
+  pods: V1Pod[];
+  podsOf(job: TrainingJob): V1Pod[];
+  /** Workers admitted by this process whose pods may not be visible yet. */
+  reserved(key: string): number | undefined;
+}
+
+/** How many workers a running (or starting) job holds or is about to hold. */
+export function admittedWorkers(view: ClusterView, job: TrainingJob): number {
+  const fromPods = view.podsOf(job).find((p) => p.metadata?.labels?.[WORLD_LABEL])?.metadata?.labels?.[
+    WORLD_LABEL
+  ];
+  return view.reserved(keyOf(job)) ?? (fromPods ? Number(fromPods) : wantedWorkers(job).max);
+}
+
+function order(a: TrainingJob, b: TrainingJob): number {
+  const ra = a.status?.phase === 'Restarting' ? 0 : 1;
+  const rb = b.status?.phase === 'Restarting' ? 0 : 1;
+  if (ra !== rb) return ra - rb;
+  const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
+  const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
+  return ta - tb || keyOf(a).localeCompare(keyOf(b));
+}
+
+/** Free room after every admitted job has what it was promised (`except` is left out). */
+function roomAfterAdmitted(view: ClusterView, except?: TrainingJob): NodeRoom[] {
+  const exceptUid = except?.metadata.uid;
+  const pods = exceptUid
+    ? view.pods.filter((p) => !p.metadata?.ownerReferences?.some((o) => o.uid === exceptUid))
+    : view.pods;
+  const rooms = freeRoom(view.nodes, pods);
+  for (const job of view.jobs) {
+    if (!ACTIVE.has(job.status?.phase ?? '') || job.metadata.uid === exceptUid) continue;
+    const holding = view.podsOf(job).filter(holdsResources).length;
+    const pending = admittedWorkers(view, job) - holding;
+    if (pending > 0) place(rooms, demandOf(job.spec.resources), pending, placementOf(job), false);
+  }
+  return rooms;
+}
+
+function placementOf(job: TrainingJob) {
+  return {
+    nodeSelector: job.spec.scheduling?.nodeSelector,
+    tolerations: job.spec.scheduling?.tolerations as never,
+  };
+}
+
+/** Tries to place the job in `rooms` (taking the room on success); returns the workers placed. */
+function tryJob(rooms: NodeRoom[], job: TrainingJob): number {
+  const { min, max } = wantedWorkers(job);
+  const demand = demandOf(job.spec.resources);
+  const trial = clone(rooms);
+  const n = place(trial, demand, max, placementOf(job), false);
+  if (n < min) return 0;
+  for (let i = 0; i < rooms.length; i++) rooms[i]!.free = trial[i]!.free;
+  return n;
+}
+
+/** The admission decision for every waiting job. */
+export function planAdmission(view: ClusterView): Map<string, Decision> {
+  const rooms = roomAfterAdmitted(view);
+  const decisions = new Map<string, Decision>();
+  let blocker: TrainingJob | undefined;
+  for (const job of view.jobs.filter(isWaiting).sort(order)) {
+    const key = keyOf(job);
+    if (blocker) {
+      decisions.set(key, {
+        workers: 0,
+        reason: 'WaitingInLine',
+        message: `waiting for ${blocker.metadata.name}, which is ahead in the queue`,
+      });
+      continue;
+    }
+    const workers = tryJob(rooms, job);
+    if (workers > 0) {
+      decisions.set(key, { workers, reason: 'GangAdmitted', message: `all ${workers} workers fit` });
+    } else {
+      const { min } = wantedWorkers(job);
+      decisions.set(key, {
+        workers: 0,
+        reason: 'InsufficientCapacity',
+        message: `${min} workers do not fit: ${shortage(rooms, demandOf(job.spec.resources), min)}`,
+      });
+      blocker = job;
+    }
+  }
+  return decisions;
+}
+
+/** For a running elastic job: how many workers would fit if it restarted now (nothing is waiting). */
+export function elasticTarget(view: ClusterView, job: TrainingJob): number {
+  if (!job.spec.elastic || view.jobs.some(isWaiting)) return 0;
+  return tryJob(roomAfterAdmitted(view, job), job);
+}

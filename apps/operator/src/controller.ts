@@ -1,0 +1,323 @@
+// Wires the caches, the work queue, the reconciler, leader election and the health server together.
+import { KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { isWaiting, keyOf } from './admission.js';
+import { defaultChildOptions } from './children.js';
+import { EventRecorder } from './events.js';
+import { startHealthServer } from './health.js';
+import { Cache } from './informer.js';
+import { KubeClient } from './kube.js';
+import { LeaderElector } from './leader.js';
+import { createLogger, type Logger } from './log.js';
+import { OperatorMetrics } from './metrics.js';
+import { type ReconcileContext, Reconciler, type ReconcilerOptions } from './reconcile.js';
+import { GROUP, KIND, PLURAL, type TrainingJob, VERSION } from './spec.js';
+import { WorkQueue } from './workqueue.js';
+
+export interface OperatorOptions extends ReconcilerOptions {
+  kubeconfig?: KubeConfig;
+  /** Parallel reconciles (different jobs; one job is never reconciled twice at once). */
+  concurrency: number;
+  healthPort: number;
+  healthHost: string;
+  leaseNamespace: string;
+  leaseName: string;
+  leaseDurationSeconds: number;
+  leaseRetryPeriodMs: number;
+  identity?: string;
+  logger?: Logger;
+}
+
+export const defaultOperatorOptions: OperatorOptions = {
+  ...defaultChildOptions,
+  restartBackoffMs: 10_000,
+  maxRestartBackoffMs: 300_000,
+  progressIntervalMs: 10_000,
+  elasticCooldownMs: 60_000,
+  podGracePeriodSeconds: 30,
+  concurrency: 4,
+  healthPort: 8081,
+  healthHost: '0.0.0.0',
+  leaseNamespace: 'kiln-system',
+  leaseName: 'kiln-operator',
+  leaseDurationSeconds: 15,
+  leaseRetryPeriodMs: 2_000,
+};
+
+const rvNum = (o: { metadata?: { resourceVersion?: string } } | undefined) => {
+  try {
+    return BigInt(o?.metadata?.resourceVersion ?? '0');
+  } catch {
+    return 0n;
+  }
+};
+
+function ownerKey(pod: V1Pod): string | undefined {
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller && o.kind === KIND);
+  return owner ? `${pod.metadata!.namespace}/${owner.name}` : undefined;
+}
+
+export class Operator {
+  readonly metrics = new OperatorMetrics();
+  readonly log: Logger;
+  readonly kube: KubeClient;
+  readonly queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 60_000 });
+  readonly jobs: Cache<TrainingJob>;
+  readonly pods: Cache<V1Pod>;
+  readonly nodes: Cache<V1Node>;
+  readonly leader: LeaderElector;
+  private readonly reconciler: Reconciler;
+  private readonly overlay = new Map<string, TrainingJob>();
+  private readonly reservations = new Map<string, number>();
+  private readonly podIndex = new Map<string, Set<string>>();
+  private readonly nodeSignature = new Map<string, string>();
+  private synced = false;
+  private stopping = false;
+  private workers: Promise<void>[] = [];
+  private health?: { close(): void };
+  healthPort = 0;
+
+  constructor(private readonly options: OperatorOptions) {
+    this.log = options.logger ?? createLogger();
+    const kc = options.kubeconfig ?? new KubeConfig();
+    if (!options.kubeconfig) kc.loadFromDefault();
+    this.kube = new KubeClient(kc, this.metrics);
+    const counted =
+      <T>(resource: string, fn: () => Promise<T>) =>
+      () => {
+        this.kube.count('watch', resource);
+        return fn();
+      };
+    this.jobs = new Cache<TrainingJob>(
+      kc,
+      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      counted(PLURAL, () => this.kube.listJobs()) as never,
+      {
+        onAdd: (j) => this.queue.add(keyOf(j)),
+        onUpdate: (j) => this.queue.add(keyOf(j)),
+        onDelete: (j) => {
+          this.queue.add(keyOf(j));
+          this.capacityChanged();
+        },
+      },
+      this.log,
+    );
+    this.pods = new Cache<V1Pod>(
+      kc,
+      '/api/v1/pods',
+      counted('pods', () => this.kube.listPods()) as never,
+      {
+        onAdd: (p) => this.podChanged(p, false),
+        onUpdate: (p) => this.podChanged(p, false),
+        onDelete: (p) => this.podChanged(p, true),
+      },
+      this.log,
+    );
+    this.nodes = new Cache<V1Node>(
+      kc,
+      '/api/v1/nodes',
+      counted('nodes', () => this.kube.listNodes()) as never,
+      {
+        onAdd: (n) => this.nodeChanged(n, false),
+        onUpdate: (n) => this.nodeChanged(n, false),
+        onDelete: (n) => this.nodeChanged(n, true),
+      },
+      this.log,
+    );
+    this.leader = new LeaderElector(
+      this.kube,
+      {
+        namespace: options.leaseNamespace,
+        name: options.leaseName,
+        identity: options.identity,
+        leaseDurationSeconds: options.leaseDurationSeconds,
+        retryPeriodMs: options.leaseRetryPeriodMs,
+      },
+      this.log,
+    );
+    const self = this;
+    const ctx: ReconcileContext = {
+      get jobs() {
+        return self.allJobs();
+      },
+      get nodes() {
+        return self.nodes.list();
+      },
+      get pods() {
+        return self.pods.list();
+      },
+      podsOf: (job) => this.podsOf(job),
+      reserved: (key) => this.reservations.get(key),
+      job: (key) => this.job(key),
+      nodeExists: (name) => this.nodes.get(name) !== undefined,
+      remember: (job) => this.overlay.set(keyOf(job), job),
+      reserve: (key, workers) => {
+        if (workers === undefined) this.reservations.delete(key);
+        else this.reservations.set(key, workers);
+      },
+    };
+    this.reconciler = new Reconciler(
+      this.kube,
+      ctx,
+      new EventRecorder(this.kube, this.leader.identity, this.log),
+      options,
+      this.metrics,
+      this.log,
+    );
+  }
+
+  /** The freshest copy of a job: the cache, or this process's own last write if the watch lags. */
+  job(key: string): TrainingJob | undefined {
+    const [namespace, name] = key.split('/') as [string, string];
+    const cached = this.jobs.get(name, namespace);
+    const mine = this.overlay.get(key);
+    if (!cached) {
+      this.overlay.delete(key);
+      return undefined;
+    }
+    if (!mine || mine.metadata.uid !== cached.metadata.uid || rvNum(cached) >= rvNum(mine)) {
+      this.overlay.delete(key);
+      return cached;
+    }
+    return mine;
+  }
+
+  private allJobs(): TrainingJob[] {
+    return this.jobs.list().map((j) => this.job(keyOf(j)) ?? j);
+  }
+
+  podsOf(job: TrainingJob): V1Pod[] {
+    const names = this.podIndex.get(keyOf(job));
+    if (!names) return [];
+    const out: V1Pod[] = [];
+    for (const name of names) {
+      const pod = this.pods.get(name, job.metadata.namespace);
+      if (pod?.metadata?.ownerReferences?.some((o) => o.uid === job.metadata.uid)) out.push(pod);
+    }
+    return out;
+  }
+
+  private podChanged(pod: V1Pod, deleted: boolean): void {
+    const key = ownerKey(pod);
+    if (key) {
+      let set = this.podIndex.get(key);
+      if (deleted) {
+        set?.delete(pod.metadata!.name!);
+        if (set?.size === 0) this.podIndex.delete(key);
+      } else {
+        if (!set) {
+          set = new Set();
+          this.podIndex.set(key, set);
+        }
+        set.add(pod.metadata!.name!);
+      }
+      this.queue.add(key);
+    }
+    const phase = pod.status?.phase;
+    if (deleted || phase === 'Succeeded' || phase === 'Failed') this.capacityChanged();
+  }
+
+  private nodeChanged(node: V1Node, deleted: boolean): void {
+    const name = node.metadata!.name!;
+    const signature = deleted
+      ? ''
+      : JSON.stringify([
+          node.spec?.unschedulable,
+          node.spec?.taints,
+          node.status?.allocatable,
+          node.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+        ]);
+    if (this.nodeSignature.get(name) === signature) return;
+    if (deleted) this.nodeSignature.delete(name);
+    else this.nodeSignature.set(name, signature);
+    this.capacityChanged(true);
+    if (deleted) {
+      for (const pod of this.pods.list()) {
+        const key = pod.spec?.nodeName === name ? ownerKey(pod) : undefined;
+        if (key) this.queue.add(key);
+      }
+    }
+  }
+
+  /** Capacity was freed or added: waiting jobs (and, for node changes, elastic ones) get another look. */
+  private capacityChanged(includeElastic = false): void {
+    if (!this.synced) return;
+    for (const job of this.allJobs()) {
+      if (isWaiting(job) || (includeElastic && job.spec.elastic && job.status?.phase === 'Running')) {
+        this.queue.add(keyOf(job));
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    const { port, server } = await startHealthServer(
+      this.options.healthPort,
+      this.options.healthHost,
+      this.metrics,
+      {
+        ready: () => this.synced,
+        leader: () => this.leader.isLeader,
+      },
+    );
+    this.healthPort = port;
+    this.health = server;
+    this.log.info({ healthPort: port }, 'starting');
+    await Promise.all([this.nodes.start(), this.pods.start(), this.jobs.start()]);
+    await Promise.all([this.nodes.synced, this.pods.synced, this.jobs.synced]);
+    this.synced = true;
+    await this.leader.acquire(() => {
+      this.log.error('leadership lost; exiting so a fresh replica takes over');
+      process.exit(1);
+    });
+    this.metrics.isLeader.set(1);
+    for (const job of this.jobs.list()) this.queue.add(keyOf(job));
+    this.workers = Array.from({ length: this.options.concurrency }, () => this.work());
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.metrics.queueDepth.set(this.queue.depth);
+      const end = this.metrics.reconcileDuration.startTimer();
+      try {
+        const result = await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        if (result.requeueAfterMs !== undefined && Number.isFinite(result.requeueAfterMs)) {
+          this.queue.addAfter(key, Math.max(0, result.requeueAfterMs));
+          this.metrics.reconciles.inc({ result: 'requeue' });
+        } else {
+          this.metrics.reconciles.inc({ result: 'success' });
+        }
+      } catch (err) {
+        const delay = this.queue.addRateLimited(key);
+        this.metrics.reconciles.inc({ result: 'error' });
+        this.metrics.reconcileErrors.inc();
+        this.log.error({ job: key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
+      } finally {
+        end();
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** Graceful shutdown: finish in-flight reconciles, hand back the Lease, stop watching. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.queue.shutdown();
+    await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, 10_000))]);
+    await this.leader.release();
+    this.metrics.isLeader.set(0);
+    await Promise.all([this.jobs.stop(), this.pods.stop(), this.nodes.stop()]);
+    this.health?.close();
+    this.log.info('stopped');
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err && typeof err === 'object' && 'body' in err) {
+    const body = (err as { body?: unknown }).body;
+    return `${String(err)} ${typeof body === 'string' ? body : JSON.stringify(body)}`.slice(0, 2000);
+  }
+  return String(err);
+}

@@ -1,0 +1,171 @@
+// The operator's few calls to the Kubernetes API, through @kubernetes/client-node, each counted in the
+// metrics (the benchmark reports API requests per job from these counters).
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  type CoreV1Event,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Lease,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { OperatorMetrics } from './metrics.js';
+import { GROUP, PLURAL, type TrainingJob, VERSION } from './spec.js';
+
+/** HTTP status of a failed API call, or undefined for other errors. */
+export function statusCode(err: unknown): number | undefined {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; statusCode?: unknown };
+    if (typeof e.code === 'number') return e.code;
+    if (typeof e.statusCode === 'number') return e.statusCode;
+  }
+  return undefined;
+}
+export const isNotFound = (err: unknown) => statusCode(err) === 404;
+export const isConflict = (err: unknown) => statusCode(err) === 409;
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export class KubeClient {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(
+    readonly config: KubeConfig,
+    private readonly metrics: OperatorMetrics,
+  ) {
+    this.core = config.makeApiClient(CoreV1Api);
+    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
+  }
+
+  count(verb: string, resource: string): void {
+    this.metrics.apiRequests.inc({ verb, resource });
+  }
+
+  listJobs(): Promise<{ items: TrainingJob[]; metadata?: { resourceVersion?: string } }> {
+    this.count('list', 'trainingjobs');
+    return this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
+  }
+
+  listPods(labelSelector?: string) {
+    this.count('list', 'pods');
+    return this.core.listPodForAllNamespaces({ labelSelector });
+  }
+
+  listNodes() {
+    this.count('list', 'nodes');
+    return this.core.listNode();
+  }
+
+  /** Merge-patches the status subresource; with `resourceVersion` the write fails (409) if the job moved on. */
+  patchJobStatus(
+    namespace: string,
+    name: string,
+    status: Record<string, unknown>,
+    resourceVersion?: string,
+  ): Promise<TrainingJob> {
+    this.count('patch', 'trainingjobs/status');
+    const body: Record<string, unknown> = { status };
+    if (resourceVersion) body.metadata = { resourceVersion };
+    return this.custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body },
+      mergePatch,
+    );
+  }
+
+  async deleteJob(namespace: string, name: string, uid: string): Promise<void> {
+    this.count('delete', 'trainingjobs');
+    try {
+      await this.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        propagationPolicy: 'Background',
+        body: { preconditions: { uid } },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Creates the pod; false when one of that name already exists. */
+  async createPod(pod: V1Pod): Promise<boolean> {
+    this.count('create', 'pods');
+    try {
+      await this.core.createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod });
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 409) return false;
+      throw err;
+    }
+  }
+
+  /** Deletes the pod if it is still the one with `uid` (a new pod of the same name is left alone). */
+  async deletePod(namespace: string, name: string, uid?: string, gracePeriodSeconds?: number): Promise<void> {
+    this.count('delete', 'pods');
+    try {
+      await this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        gracePeriodSeconds,
+        body: uid ? { preconditions: { uid } } : undefined,
+      });
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
+
+  async createService(service: V1Service): Promise<void> {
+    this.count('create', 'services');
+    try {
+      await this.core.createNamespacedService({ namespace: service.metadata!.namespace!, body: service });
+    } catch (err) {
+      if (statusCode(err) !== 409) throw err;
+    }
+  }
+
+  async deleteService(namespace: string, name: string): Promise<void> {
+    this.count('delete', 'services');
+    try {
+      await this.core.deleteNamespacedService({ namespace, name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async createEvent(event: CoreV1Event): Promise<void> {
+    this.count('create', 'events');
+    await this.core.createNamespacedEvent({ namespace: event.metadata!.namespace!, body: event });
+  }
+
+  async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {
+    this.count('get', 'leases');
+    try {
+      return await this.coordination.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  createLease(lease: V1Lease): Promise<V1Lease> {
+    this.count('create', 'leases');
+    return this.coordination.createNamespacedLease({ namespace: lease.metadata!.namespace!, body: lease });
+  }
+
+  replaceLease(lease: V1Lease): Promise<V1Lease> {
+    this.count('update', 'leases');
+    return this.coordination.replaceNamespacedLease({
+      namespace: lease.metadata!.namespace!,
+      name: lease.metadata!.name!,
+      body: lease,
+    });
+  }
+}

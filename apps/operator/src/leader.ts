@@ -1,0 +1,156 @@
+// Leader election on a coordination.k8s.io Lease, as client-go does it: the holder renews the Lease
+// every `retryPeriod`; another replica takes it over only after it has seen the same Lease unchanged
+// for `leaseDuration` (by its own clock, so clock skew between replicas does not matter). Writes go
+// through the Lease's resourceVersion, so two replicas can never both win. On graceful shutdown the
+// holder releases the Lease so a successor starts at once.
+import { hostname } from 'node:os';
+import type { V1Lease } from '@kubernetes/client-node';
+import { isConflict, type KubeClient } from './kube.js';
+import type { Logger } from './log.js';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity?: string;
+  leaseDurationSeconds?: number;
+  retryPeriodMs?: number;
+}
+
+export class LeaderElector {
+  readonly identity: string;
+  private readonly leaseDurationSeconds: number;
+  private readonly retryPeriodMs: number;
+  private observed?: { resourceVersion: string; at: number };
+  private leading = false;
+  private lastRenewedAt = 0;
+  private heldByOther = false;
+  private stopped = false;
+  private timer?: NodeJS.Timeout;
+  private onLost?: () => void;
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly options: LeaderElectionOptions,
+    private readonly log: Logger,
+  ) {
+    this.identity =
+      options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.leaseDurationSeconds = options.leaseDurationSeconds ?? 15;
+    this.retryPeriodMs = options.retryPeriodMs ?? 2_000;
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Resolves once this replica leads; `onLost` runs if it later loses the Lease. */
+  async acquire(onLost: () => void): Promise<void> {
+    this.onLost = onLost;
+    while (!this.stopped) {
+      if (await this.tryAcquireOrRenew()) {
+        this.leading = true;
+        this.log.info({ identity: this.identity, lease: this.options.name }, 'became leader');
+        this.scheduleRenew();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, this.retryPeriodMs));
+    }
+    throw new Error('leader election stopped before the lease was acquired');
+  }
+
+  private scheduleRenew(): void {
+    this.timer = setTimeout(async () => {
+      if (this.stopped) return;
+      let ok = false;
+      try {
+        ok = await this.tryAcquireOrRenew();
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'lease renewal failed');
+      }
+      // A renewal may fail transiently; give up only when the lease could have expired for others.
+      const stale = Date.now() - this.lastRenewedAt > this.leaseDurationSeconds * 1000 * 0.8;
+      if (!ok && (this.heldByOther || stale)) {
+        this.leading = false;
+        this.log.error({ identity: this.identity }, 'lost leadership');
+        this.onLost?.();
+        return;
+      }
+      this.scheduleRenew();
+    }, this.retryPeriodMs);
+    this.timer.unref();
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name } = this.options;
+    const now = new Date();
+    const spec = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.leaseDurationSeconds,
+      renewTime: now,
+    };
+    const current = await this.kube.readLease(namespace, name);
+    if (!current) {
+      try {
+        const created = await this.kube.createLease({
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: { ...spec, acquireTime: now, leaseTransitions: 0 },
+        });
+        this.observe(created);
+        return true;
+      } catch (err) {
+        if (isConflict(err)) return false;
+        throw err;
+      }
+    }
+    const rv = current.metadata?.resourceVersion ?? '';
+    if (this.observed?.resourceVersion !== rv) this.observed = { resourceVersion: rv, at: Date.now() };
+    const holder = current.spec?.holderIdentity ?? '';
+    const duration = (current.spec?.leaseDurationSeconds ?? this.leaseDurationSeconds) * 1000;
+    const mine = holder === this.identity;
+    const expired = holder === '' || Date.now() - this.observed.at > duration;
+    this.heldByOther = !mine && !expired;
+    if (this.heldByOther) return false;
+    const next: V1Lease = {
+      ...current,
+      spec: {
+        ...current.spec,
+        ...spec,
+        acquireTime: mine ? current.spec?.acquireTime : now,
+        leaseTransitions: (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1),
+      },
+    };
+    try {
+      this.observe(await this.kube.replaceLease(next));
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+
+  private observe(lease: V1Lease): void {
+    this.lastRenewedAt = Date.now();
+    this.observed = { resourceVersion: lease.metadata?.resourceVersion ?? '', at: Date.now() };
+  }
+
+  /** Stops renewing and, if leading, hands the Lease back so another replica can take it at once. */
+  async release(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.leading = false;
+    try {
+      const current = await this.kube.readLease(this.options.namespace, this.options.name);
+      if (current?.spec?.holderIdentity === this.identity) {
+        await this.kube.replaceLease({
+          ...current,
+          spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() },
+        });
+      }
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'could not release the lease');
+    }
+  }
+}

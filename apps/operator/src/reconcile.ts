@@ -1,0 +1,562 @@
+// The TrainingJob reconciler: level-triggered and idempotent. Each pass reads the job, its pods and the
+// nodes from the caches and takes the next step toward the desired state; everything it needs to resume
+// after a crash is in the job's status (phase, restarts, condition times) and its pods' labels. Status
+// is written with the job's resourceVersion as a precondition, so a pass working from a stale cache
+// cannot count a restart twice; children have deterministic names, so creating one twice is harmless.
+import type { V1Pod } from '@kubernetes/client-node';
+import { type ClusterView, elasticTarget, keyOf, planAdmission } from './admission.js';
+import { buildService, buildWorkerPod, type ChildOptions, RESTART_LABEL, WORLD_LABEL } from './children.js';
+import { enterPhase, findCondition, trueSince } from './conditions.js';
+import type { EventRecorder } from './events.js';
+import { isConflict, type KubeClient } from './kube.js';
+import type { Logger } from './log.js';
+import type { OperatorMetrics } from './metrics.js';
+import { EtaEstimator, readProgress, sanitizeProgress } from './progress.js';
+import { LABELS, type TrainingJob, type TrainingJobPhase, type TrainingJobStatus } from './spec.js';
+
+export interface ReconcilerOptions extends ChildOptions {
+  /** First delay before a gang restart; doubles with each restart. */
+  restartBackoffMs: number;
+  maxRestartBackoffMs: number;
+  /** How often rank 0's progress is read into status. */
+  progressIntervalMs: number;
+  /** Least time an elastic job runs at one size before it is grown. */
+  elasticCooldownMs: number;
+  /** Grace period for worker pods the operator deletes. */
+  podGracePeriodSeconds: number;
+}
+
+export interface Result {
+  requeueAfterMs?: number;
+}
+
+export interface ReconcileContext extends ClusterView {
+  job(key: string): TrainingJob | undefined;
+  nodeExists(name: string): boolean;
+  remember(job: TrainingJob): void;
+  reserve(key: string, workers: number | undefined): void;
+}
+
+const TERMINAL = new Set<TrainingJobPhase>(['Succeeded', 'Failed']);
+
+interface Failure {
+  pod: string;
+  retryable: boolean;
+  reason: string;
+  message: string;
+  at: number;
+}
+
+function podFailure(pod: V1Pod, retryOn: number[], nodeExists: (n: string) => boolean): Failure | undefined {
+  const name = pod.metadata!.name!;
+  const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+  const at = Date.parse(terminated?.finishedAt as unknown as string) || Date.now();
+  const disrupted = pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
+  if (pod.status?.phase === 'Failed' && disrupted) {
+    // Preempted, evicted or its node went away: never the program's fault, so always retried.
+    const why = disrupted.message || disrupted.reason || 'disrupted';
+    return { pod: name, retryable: true, reason: 'WorkerLost', message: `${name} was disrupted: ${why}`, at };
+  }
+  if (pod.status?.phase === 'Failed') {
+    const code = terminated?.exitCode;
+    if (code === undefined) {
+      // Failed without a container exit: evicted, node shut down, or preempted.
+      const reason = pod.status?.reason ?? 'PodFailed';
+      return { pod: name, retryable: true, reason: 'WorkerLost', message: `${name} failed: ${reason}`, at };
+    }
+    const retryable = retryOn.includes(code);
+    return {
+      pod: name,
+      retryable,
+      reason: retryable ? 'RetryableExitCode' : 'WorkerFailed',
+      message: `${name} exited with code ${code}${terminated?.reason ? ` (${terminated.reason})` : ''}${retryable ? '' : `, not one of retryOnExitCodes [${retryOn.join(', ')}]`}`,
+      at,
+    };
+  }
+  if (pod.metadata?.deletionTimestamp && pod.status?.phase !== 'Succeeded') {
+    return { pod: name, retryable: true, reason: 'WorkerLost', message: `${name} was deleted`, at };
+  }
+  const node = pod.spec?.nodeName;
+  if (node && !nodeExists(node)) {
+    return { pod: name, retryable: true, reason: 'NodeLost', message: `${name}'s node ${node} is gone`, at };
+  }
+  return undefined;
+}
+
+function workerCounts(pods: V1Pod[]) {
+  const counts = { ready: 0, running: 0, succeeded: 0, failed: 0 };
+  for (const p of pods) {
+    const phase = p.status?.phase;
+    if (phase === 'Running') counts.running++;
+    if (phase === 'Succeeded') counts.succeeded++;
+    if (phase === 'Failed') counts.failed++;
+    if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) counts.ready++;
+  }
+  return counts;
+}
+
+const STATUS_KEYS = [
+  'phase',
+  'conditions',
+  'workers',
+  'restarts',
+  'lastCheckpoint',
+  'progress',
+  'startTime',
+  'completionTime',
+  'observedGeneration',
+] as const;
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export class Reconciler {
+  private readonly eta = new EtaEstimator();
+  private readonly progressReadAt = new Map<string, number>();
+
+  constructor(
+    private readonly kube: KubeClient,
+    private readonly ctx: ReconcileContext,
+    private readonly events: EventRecorder,
+    private readonly options: ReconcilerOptions,
+    private readonly metrics: OperatorMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async reconcile(key: string): Promise<Result> {
+    const job = this.ctx.job(key);
+    if (!job) {
+      this.ctx.reserve(key, undefined);
+      this.eta.forget(key);
+      this.progressReadAt.delete(key);
+      return {};
+    }
+    // Deletion: garbage collection removes the children through their owner references.
+    if (job.metadata.deletionTimestamp) return {};
+    const pods = this.ctx.podsOf(job);
+    const status: TrainingJobStatus = structuredClone(job.status ?? {});
+    const phase: TrainingJobPhase = status.phase ?? 'Pending';
+    status.workers = workerCounts(pods);
+    status.observedGeneration = job.metadata.generation;
+    const now = new Date();
+
+    if (TERMINAL.has(phase)) return this.finished(job, pods, status, now);
+
+    if (job.spec.runPolicy?.suspend) {
+      if (phase !== 'Suspended') {
+        this.enter(
+          status,
+          'Suspended',
+          'Suspended',
+          'spec.runPolicy.suspend is true; workers stopped',
+          now,
+          job,
+        );
+        if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+      }
+      await this.deletePods(pods);
+      return {};
+    }
+    if (phase === 'Suspended') {
+      // Resuming is a gang launch from the last checkpoint; the deadline counts from the new start.
+      this.enter(status, 'Restarting', 'Resumed', 'spec.runPolicy.suspend is false; relaunching', now, job);
+      status.startTime = undefined;
+      if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+      return { requeueAfterMs: 0 };
+    }
+
+    const deadline = job.spec.runPolicy?.activeDeadlineSeconds;
+    let deadlineInMs: number | undefined;
+    if (deadline && status.startTime) {
+      deadlineInMs = Date.parse(status.startTime) + deadline * 1000 - now.getTime();
+      if (deadlineInMs <= 0) {
+        return this.fail(
+          job,
+          pods,
+          status,
+          now,
+          'DeadlineExceeded',
+          `ran longer than activeDeadlineSeconds (${deadline} s)`,
+        );
+      }
+    }
+
+    let result: Result;
+    if (phase === 'Starting' || phase === 'Running') {
+      await this.ensureService(job);
+      result = await this.supervise(job, pods, status, phase, now);
+    } else {
+      result = await this.launchWhenAdmitted(job, pods, status, phase, now);
+    }
+    if (deadlineInMs !== undefined) {
+      result.requeueAfterMs = Math.min(result.requeueAfterMs ?? Number.POSITIVE_INFINITY, deadlineInMs + 50);
+    }
+    return result;
+  }
+
+  /** Pending, Queued or Restarting: tear down what is left, wait out the backoff, then admit the gang. */
+  private async launchWhenAdmitted(
+    job: TrainingJob,
+    pods: V1Pod[],
+    status: TrainingJobStatus,
+    phase: TrainingJobPhase,
+    now: Date,
+  ): Promise<Result> {
+    const key = keyOf(job);
+    if (pods.length > 0) {
+      // New pods reuse the old names, so the old gang must be gone first; pod deletions requeue the job.
+      await this.deletePods(pods);
+      await this.write(job, status);
+      return {};
+    }
+    if (phase === 'Restarting') {
+      const since = trueSince(status.conditions, 'Restarting', now.getTime()) ?? Number.POSITIVE_INFINITY;
+      const wait = this.backoff(status.restarts ?? 0) - since;
+      if (wait > 0) {
+        await this.write(job, status);
+        return { requeueAfterMs: wait };
+      }
+    }
+    const decision = planAdmission(this.ctx).get(key);
+    if (!decision || decision.workers === 0) {
+      const reason = decision?.reason ?? 'InsufficientCapacity';
+      const message = decision?.message ?? 'does not fit';
+      const queued = findCondition(status.conditions, 'Queued');
+      if (phase !== 'Queued' || queued?.reason !== reason || queued.message !== message) {
+        this.enter(status, 'Queued', reason, message, now, job);
+      }
+      await this.write(job, status);
+      // Capacity changes requeue waiting jobs; the timer is a safety net.
+      return { requeueAfterMs: 30_000 };
+    }
+    this.ctx.reserve(key, decision.workers);
+    this.enter(status, 'Starting', decision.reason, decision.message, now, job);
+    if (!(await this.write(job, status))) {
+      this.ctx.reserve(key, undefined);
+      return { requeueAfterMs: 200 };
+    }
+    await this.ensureService(job);
+    const fresh = this.ctx.job(key) ?? job;
+    await this.createWorkers(fresh, decision.workers, []);
+    return {
+      requeueAfterMs: job.spec.scheduling?.gangTimeoutSeconds
+        ? job.spec.scheduling.gangTimeoutSeconds * 1000
+        : undefined,
+    };
+  }
+
+  /** Starting or Running: watch the gang; any worker failing restarts all of it. */
+  private async supervise(
+    job: TrainingJob,
+    pods: V1Pod[],
+    status: TrainingJobStatus,
+    phase: TrainingJobPhase,
+    now: Date,
+  ): Promise<Result> {
+    const key = keyOf(job);
+    const labelled = pods.find((p) => p.metadata?.labels?.[WORLD_LABEL])?.metadata?.labels?.[WORLD_LABEL];
+    const workers = labelled ? Number(labelled) : this.ctx.reserved(key);
+    if (workers === undefined) {
+      // Admitted by an earlier run of the operator that stopped before creating any pod: admit again.
+      this.enter(status, 'Queued', 'Readmitting', 'no workers were created; admitting again', now, job);
+      await this.write(job, status);
+      return { requeueAfterMs: 0 };
+    }
+    const retryOn = job.spec.runPolicy?.retryOnExitCodes ?? [137, 143];
+    const failures = pods
+      .map((p) => podFailure(p, retryOn, this.ctx.nodeExists))
+      .filter((f): f is Failure => !!f)
+      .sort((a, b) => a.at - b.at);
+    const byIndex = new Map(pods.map((p) => [Number(p.metadata?.labels?.[LABELS.replicaIndex]), p]));
+    const missing: number[] = [];
+    for (let i = 0; i < workers; i++) if (!byIndex.has(i)) missing.push(i);
+    const rank0 = byIndex.get(0);
+
+    if (rank0?.status?.phase === 'Succeeded' && !failures.some((f) => !f.retryable)) {
+      return this.succeed(job, pods, status, now);
+    }
+    if (failures.length > 0 || (phase === 'Running' && missing.length > 0)) {
+      // The first failure is the cause; peers failing a moment later (a dead ring) are its effect.
+      const first = failures[0];
+      const cause: Failure = first
+        ? { ...first, retryable: failures.some((f) => f.retryable && f.at - first.at <= 1000) }
+        : {
+            pod: '',
+            retryable: true,
+            reason: 'WorkerLost',
+            message: `worker(s) ${missing.join(', ')} disappeared`,
+            at: 0,
+          };
+      return this.restartOrFail(job, pods, status, now, cause);
+    }
+
+    if (phase === 'Starting') {
+      if (missing.length > 0) await this.createWorkers(job, workers, pods);
+      const running = pods.filter((p) => p.status?.phase === 'Running').length;
+      if (missing.length === 0 && running === workers) {
+        this.enter(status, 'Running', 'AllWorkersRunning', `${workers} workers running`, now, job);
+        status.startTime ??= iso(now);
+        this.ctx.reserve(key, undefined);
+        if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+        return { requeueAfterMs: this.options.progressIntervalMs };
+      }
+      const gangTimeoutMs = (job.spec.scheduling?.gangTimeoutSeconds ?? 300) * 1000;
+      const waited = trueSince(status.conditions, 'Starting', now.getTime()) ?? 0;
+      if (waited >= gangTimeoutMs) {
+        const unplaced = pods.filter((p) => !p.spec?.nodeName).map((p) => p.metadata!.name);
+        this.enter(
+          status,
+          'Queued',
+          'GangTimeout',
+          `not all ${workers} workers were placed within ${gangTimeoutMs / 1000} s (unplaced: ${unplaced.join(', ') || 'none'}); released`,
+          now,
+          job,
+        );
+        this.ctx.reserve(key, undefined);
+        if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+        await this.deletePods(pods);
+        return {};
+      }
+      await this.write(job, status);
+      return { requeueAfterMs: gangTimeoutMs - waited + 50 };
+    }
+
+    // Running.
+    await this.refreshProgress(job, pods, status, now);
+    if (job.spec.elastic && workers < job.spec.elastic.maxWorkers) {
+      const runningFor = trueSince(status.conditions, 'Running', now.getTime()) ?? 0;
+      if (runningFor >= this.options.elasticCooldownMs) {
+        const target = elasticTarget(this.ctx, job);
+        if (target > workers) {
+          this.enter(
+            status,
+            'Restarting',
+            'ScaleUp',
+            `growing from ${workers} to ${target} workers`,
+            now,
+            job,
+          );
+          this.forceNoBackoff(status);
+          if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+          await this.deletePods(pods);
+          return {};
+        }
+      }
+    }
+    await this.write(job, status);
+    return { requeueAfterMs: this.options.progressIntervalMs };
+  }
+
+  private async restartOrFail(
+    job: TrainingJob,
+    pods: V1Pod[],
+    status: TrainingJobStatus,
+    now: Date,
+    cause: Failure,
+  ): Promise<Result> {
+    if (!cause.retryable) return this.fail(job, pods, status, now, cause.reason, cause.message);
+    const restarts = status.restarts ?? 0;
+    const max = job.spec.runPolicy?.maxRestarts ?? 3;
+    if (restarts >= max) {
+      return this.fail(
+        job,
+        pods,
+        status,
+        now,
+        'RestartLimitExceeded',
+        `${cause.message}; already restarted ${restarts} of ${max} times`,
+      );
+    }
+    status.restarts = restarts + 1;
+    this.enter(
+      status,
+      'Restarting',
+      cause.reason,
+      `${cause.message}; restarting the whole gang (restart ${restarts + 1} of ${max})`,
+      now,
+      job,
+    );
+    this.ctx.reserve(keyOf(job), undefined);
+    if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+    await this.deletePods(pods);
+    return { requeueAfterMs: this.backoff(restarts + 1) };
+  }
+
+  private async succeed(
+    job: TrainingJob,
+    pods: V1Pod[],
+    status: TrainingJobStatus,
+    now: Date,
+  ): Promise<Result> {
+    await this.refreshProgress(job, pods, status, now);
+    status.progress = { ...status.progress, percent: 100, etaSeconds: 0 };
+    if (status.progress.totalSteps !== undefined) status.progress.step = status.progress.totalSteps;
+    status.completionTime = iso(now);
+    this.enter(status, 'Succeeded', 'WorkersSucceeded', 'worker 0 completed', now, job);
+    if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+    return this.finished(this.ctx.job(keyOf(job)) ?? job, this.ctx.podsOf(job), status, now);
+  }
+
+  private async fail(
+    job: TrainingJob,
+    pods: V1Pod[],
+    status: TrainingJobStatus,
+    now: Date,
+    reason: string,
+    message: string,
+  ): Promise<Result> {
+    status.completionTime = iso(now);
+    if (status.progress) status.progress = { ...status.progress, etaSeconds: undefined };
+    this.enter(status, 'Failed', reason, message, now, job);
+    this.ctx.reserve(keyOf(job), undefined);
+    if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+    return this.finished(this.ctx.job(keyOf(job)) ?? job, pods, status, now);
+  }
+
+  /** Succeeded or Failed: honour cleanPodPolicy (every terminal path ends here), then the TTL. */
+  private async finished(
+    job: TrainingJob,
+    pods: V1Pod[],
+    status: TrainingJobStatus,
+    now: Date,
+  ): Promise<Result> {
+    const policy = job.spec.runPolicy?.cleanPodPolicy ?? 'Running';
+    if (policy === 'All') await this.deletePods(pods);
+    else if (policy === 'Running') {
+      await this.deletePods(
+        pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed'),
+      );
+    }
+    await this.write(job, status);
+    const ttl = job.spec.runPolicy?.ttlSecondsAfterFinished;
+    if (ttl === undefined || !status.completionTime) return {};
+    const left = Date.parse(status.completionTime) + ttl * 1000 - now.getTime();
+    if (left > 0) return { requeueAfterMs: left + 50 };
+    this.log.info({ job: keyOf(job) }, 'ttlSecondsAfterFinished elapsed; deleting the job');
+    await this.kube.deleteJob(job.metadata.namespace!, job.metadata.name, job.metadata.uid!);
+    return {};
+  }
+
+  private async refreshProgress(job: TrainingJob, pods: V1Pod[], status: TrainingJobStatus, now: Date) {
+    const key = keyOf(job);
+    const last = this.progressReadAt.get(key) ?? 0;
+    if (now.getTime() - last < this.options.progressIntervalMs * 0.9) return;
+    const rank0 = pods.find((p) => p.metadata?.labels?.[LABELS.replicaIndex] === '0');
+    const ip = rank0?.status?.podIP;
+    if (!ip) return;
+    this.progressReadAt.set(key, now.getTime());
+    const read = sanitizeProgress(await readProgress(ip, this.options.progressPort));
+    if (!read) return;
+    this.eta.apply(key, read.progress, now.getTime());
+    status.progress = read.progress;
+    if (read.checkpoint) status.lastCheckpoint = read.checkpoint;
+  }
+
+  private backoff(restarts: number): number {
+    if (restarts <= 0) return 0;
+    return Math.min(this.options.maxRestartBackoffMs, this.options.restartBackoffMs * 2 ** (restarts - 1));
+  }
+
+  /** A scale-up is not a failure: relaunch without waiting (the backoff reads restarts, unchanged). */
+  private forceNoBackoff(status: TrainingJobStatus): void {
+    const c = findCondition(status.conditions, 'Restarting');
+    if (c) c.lastTransitionTime = '1970-01-01T00:00:00Z';
+  }
+
+  private enter(
+    status: TrainingJobStatus,
+    phase: TrainingJobPhase,
+    reason: string,
+    message: string,
+    now: Date,
+    job: TrainingJob,
+  ): void {
+    const from = status.phase ?? 'Pending';
+    status.phase = phase;
+    status.conditions = enterPhase(status.conditions, phase, reason, message, now, job.metadata.generation);
+    this.pendingEvents.set(keyOf(job), { from, to: phase, reason, message });
+  }
+
+  private readonly pendingEvents = new Map<
+    string,
+    { from: string; to: TrainingJobPhase; reason: string; message: string }
+  >();
+
+  /** Writes status if it changed, guarded by resourceVersion; false on a conflict (stale cache). */
+  private async write(job: TrainingJob, status: TrainingJobStatus): Promise<boolean> {
+    const key = keyOf(job);
+    const event = this.pendingEvents.get(key);
+    this.pendingEvents.delete(key);
+    const before = (job.status ?? {}) as Record<string, unknown>;
+    const after = status as Record<string, unknown>;
+    const patch: Record<string, unknown> = {};
+    for (const k of STATUS_KEYS) {
+      if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) patch[k] = after[k] ?? null;
+    }
+    if (Object.keys(patch).length === 0) return true;
+    try {
+      const updated = await this.kube.patchJobStatus(
+        job.metadata.namespace!,
+        job.metadata.name,
+        patch,
+        event ? job.metadata.resourceVersion : undefined,
+      );
+      this.ctx.remember(updated);
+    } catch (err) {
+      if (isConflict(err)) {
+        this.log.debug({ job: key }, 'status conflict; retrying from a fresh copy');
+        return false;
+      }
+      throw err;
+    }
+    if (event) {
+      this.metrics.transitions.inc({ phase: event.to });
+      this.log.info(
+        { job: key, from: event.from, to: event.to, reason: event.reason, message: event.message },
+        'phase',
+      );
+      const warning = event.to === 'Failed' || event.to === 'Restarting' || event.reason === 'GangTimeout';
+      this.events.record(job, warning ? 'Warning' : 'Normal', event.reason, event.message);
+    }
+    return true;
+  }
+
+  private async ensureService(job: TrainingJob): Promise<void> {
+    if (this.serviceSeen.has(job.metadata.uid!)) return;
+    await this.kube.createService(buildService(job, this.options));
+    this.serviceSeen.add(job.metadata.uid!);
+  }
+
+  private readonly serviceSeen = new Set<string>();
+
+  private async createWorkers(job: TrainingJob, workers: number, existing: V1Pod[]): Promise<void> {
+    const have = new Set(existing.map((p) => p.metadata?.labels?.[LABELS.replicaIndex]));
+    const restart = job.status?.restarts ?? 0;
+    // Any launch after one that ran (a restart, a resize, a resume) continues from the checkpoint.
+    const resume = restart > 0 || !!findCondition(job.status?.conditions, 'Running');
+    const creates: Promise<boolean>[] = [];
+    for (let index = 0; index < workers; index++) {
+      if (have.has(String(index))) continue;
+      creates.push(
+        this.kube.createPod(buildWorkerPod(job, { index, workers, restart, resume }, this.options)),
+      );
+    }
+    await Promise.all(creates);
+  }
+
+  private async deletePods(pods: V1Pod[]): Promise<void> {
+    await Promise.all(
+      pods
+        .filter((p) => !p.metadata?.deletionTimestamp)
+        .map((p) =>
+          this.kube.deletePod(
+            p.metadata!.namespace!,
+            p.metadata!.name!,
+            p.metadata!.uid,
+            this.options.podGracePeriodSeconds,
+          ),
+        ),
+    );
+  }
+}
+
+export { RESTART_LABEL };

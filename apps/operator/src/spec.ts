@@ -1,0 +1,20 @@
+// Everything the operator takes from @kiln/spec, the one definition of the TrainingJob contract.
+export {
+  API_GROUP as GROUP,
+  API_GROUP_VERSION,
+  API_VERSION as VERSION,
+  type Condition,
+  DEFAULT_MASTER_PORT,
+  ENV,
+  LABELS,
+  masterAddr,
+  parseQuantity,
+  RESUME_AUTO,
+  serviceName,
+  TRAININGJOB_KIND as KIND,
+  TRAININGJOB_PLURAL as PLURAL,
+  type TrainingJob,
+  type TrainingJobPhase,
+  type TrainingJobStatus,
+  workerName,
+} from '@kiln/spec';

@@ -1,0 +1,150 @@
+// Gang admission against cluster views built from plain objects (the same shapes the caches hold).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import { type ClusterView, elasticTarget, keyOf, planAdmission } from '../src/admission.js';
+import { freeRoom } from '../src/capacity.js';
+import type { TrainingJob } from '../src/spec.js';
+
+const node = (
+  name: string,
+  gpus: number,
+  extra: Partial<V1Node['spec']> = {},
+  labels: Record<string, string> = {},
+): V1Node => ({
+  metadata: { name, labels },
+  spec: extra,
+  status: {
+    allocatable: { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': String(gpus), pods: '110' },
+    conditions: [{ type: 'Ready', status: 'True' }],
+  },
+});
+
+let seq = 0;
+const job = (
+  name: string,
+  workers: number,
+  gpus: number,
+  extra: Partial<TrainingJob['spec']> = {},
+  phase?: string,
+): TrainingJob =>
+  ({
+    apiVersion: 'kiln.dev/v1alpha1',
+    kind: 'TrainingJob',
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      creationTimestamp: new Date(1_700_000_000_000 + seq++ * 1000).toISOString(),
+    },
+    spec: {
+      image: 'x',
+      command: ['x'],
+      workers,
+      resources: { limits: { 'nvidia.com/gpu': gpus, cpu: '1' } },
+      ...extra,
+    },
+    status: phase ? { phase } : undefined,
+  }) as unknown as TrainingJob;
+
+const pod = (owner: TrainingJob, nodeName: string, gpus: number, phase = 'Running'): V1Pod => ({
+  metadata: {
+    name: `${owner.metadata.name}-${Math.random()}`,
+    namespace: 'ns',
+    ownerReferences: [
+      {
+        uid: owner.metadata.uid!,
+        kind: 'TrainingJob',
+        name: owner.metadata.name,
+        apiVersion: 'kiln.dev/v1alpha1',
+      },
+    ],
+  },
+  spec: { nodeName, containers: [{ name: 'c', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } }] },
+  status: { phase },
+});
+
+function view(
+  jobs: TrainingJob[],
+  nodes: V1Node[],
+  pods: V1Pod[] = [],
+  reserved: Record<string, number> = {},
+): ClusterView {
+  return {
+    jobs,
+    nodes,
+    pods,
+    podsOf: (j) => pods.filter((p) => p.metadata?.ownerReferences?.[0]?.uid === j.metadata.uid),
+    reserved: (k) => reserved[k],
+  };
+}
+
+test('two 3-GPU gangs on 4 GPUs: the older is admitted whole, the younger queued with the shortage', () => {
+  const a = job('a', 3, 1);
+  const b = job('b', 3, 1);
+  const plan = planAdmission(view([b, a], [node('n1', 2), node('n2', 2)]));
+  assert.equal(plan.get(keyOf(a))?.workers, 3);
+  assert.equal(plan.get(keyOf(b))?.workers, 0);
+  assert.equal(plan.get(keyOf(b))?.reason, 'InsufficientCapacity');
+  assert.match(plan.get(keyOf(b))!.message, /nvidia\.com\/gpu: 3 wanted, 1 free/);
+});
+
+test('an admitted job holds its room before its pods exist, and frees it when they finish', () => {
+  const a = job('a', 3, 1, {}, 'Starting');
+  const b = job('b', 3, 1);
+  const nodes = [node('n1', 2), node('n2', 2)];
+  assert.equal(planAdmission(view([a, b], nodes, [], { [keyOf(a)]: 3 })).get(keyOf(b))?.workers, 0);
+  const bound = [pod(a, 'n1', 1), pod(a, 'n1', 1), pod(a, 'n2', 1)];
+  assert.equal(planAdmission(view([a, b], nodes, bound)).get(keyOf(b))?.workers, 0);
+  const done = bound.map((p) => ({ ...p, status: { phase: 'Succeeded' } }));
+  const finished = { ...a, status: { phase: 'Succeeded' } } as TrainingJob;
+  assert.equal(planAdmission(view([finished, b], nodes, done)).get(keyOf(b))?.workers, 3);
+});
+
+test('strict order: a job that fits waits behind an older one that does not', () => {
+  const big = job('big', 4, 2);
+  const small = job('small', 1, 1);
+  const plan = planAdmission(view([big, small], [node('n1', 2), node('n2', 2)]));
+  assert.equal(plan.get(keyOf(big))?.workers, 0);
+  assert.equal(plan.get(keyOf(small))?.reason, 'WaitingInLine');
+});
+
+test('node selectors, taints and unready nodes are honoured', () => {
+  const tainted = node('t', 4, { taints: [{ key: 'gpu', value: 'a100', effect: 'NoSchedule' }] });
+  const unready = node('u', 4);
+  unready.status!.conditions = [{ type: 'Ready', status: 'False' }];
+  const labelled = node('l', 1, {}, { pool: 'x' });
+  const plain = job('plain', 1, 1);
+  const tolerant = job('tolerant', 2, 1, {
+    scheduling: { tolerations: [{ key: 'gpu', operator: 'Exists' }] } as never,
+  });
+  const picky = job('picky', 2, 1, { scheduling: { nodeSelector: { pool: 'x' } } as never });
+  assert.equal(planAdmission(view([plain], [tainted, unready])).get(keyOf(plain))?.workers, 0);
+  assert.equal(planAdmission(view([tolerant], [tainted])).get(keyOf(tolerant))?.workers, 2);
+  assert.equal(planAdmission(view([picky], [labelled, node('other', 8)])).get(keyOf(picky))?.workers, 0);
+});
+
+test('elastic jobs start with what fits (at least min) and grow only when nothing waits', () => {
+  const e = job('e', 2, 1, { elastic: { minWorkers: 2, maxWorkers: 4 } });
+  assert.equal(planAdmission(view([e], [node('n1', 3)])).get(keyOf(e))?.workers, 3);
+  assert.equal(planAdmission(view([e], [node('n1', 1)])).get(keyOf(e))?.workers, 0);
+  const running = { ...e, status: { phase: 'Running' } } as TrainingJob;
+  const own = [pod(running, 'n1', 1), pod(running, 'n1', 1)];
+  assert.equal(elasticTarget(view([running], [node('n1', 2), node('n2', 2)], own), running), 4);
+  const waiting = job('w', 1, 1);
+  assert.equal(elasticTarget(view([running, waiting], [node('n1', 2), node('n2', 2)], own), running), 0);
+});
+
+test('free room subtracts the requests of bound, live pods only', () => {
+  const a = job('a', 1, 1);
+  const rooms = freeRoom(
+    [node('n1', 4)],
+    [
+      pod(a, 'n1', 1),
+      pod(a, 'n1', 2, 'Failed'),
+      { ...pod(a, 'n1', 1), metadata: { deletionTimestamp: new Date() } },
+    ],
+  );
+  assert.equal(rooms[0]!.free.get('nvidia.com/gpu'), 3);
+  assert.equal(rooms[0]!.free.get('pods'), 109);
+});
