@@ -79,6 +79,20 @@ CREATE TABLE "metric_points" (
 );
 
 -- CreateTable
+CREATE TABLE "metric_rollups" (
+    "series_id" INTEGER NOT NULL,
+    "shift" SMALLINT NOT NULL,
+    "bucket" BIGINT NOT NULL,
+    "n" BIGINT NOT NULL,
+    "first" DOUBLE PRECISION[],
+    "last" DOUBLE PRECISION[],
+    "low" DOUBLE PRECISION[],
+    "high" DOUBLE PRECISION[],
+
+    CONSTRAINT "metric_rollups_pkey" PRIMARY KEY ("series_id","shift","bucket")
+);
+
+-- CreateTable
 CREATE TABLE "checkpoints" (
     "id" UUID NOT NULL DEFAULT gen_random_uuid(),
     "run_id" UUID NOT NULL,
@@ -178,12 +192,12 @@ ALTER TABLE "run_events" ADD CONSTRAINT "run_events_run_id_fkey" FOREIGN KEY ("r
 -- AddForeignKey
 ALTER TABLE "log_lines" ADD CONSTRAINT "log_lines_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "runs"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
-
 -- Points have no foreign key (a per-row check would cost more than the insert); this trigger keeps
 -- them from outliving their series when a run is deleted.
 CREATE FUNCTION "metric_series_delete_points"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   DELETE FROM "metric_points" WHERE "series_id" = OLD."id";
+  DELETE FROM "metric_rollups" WHERE "series_id" = OLD."id";
   RETURN OLD;
 END $$;
 

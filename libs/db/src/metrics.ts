@@ -1,0 +1,246 @@
+// The metric write and read paths: Prisma stays out of them (one statement per row, no COPY), so they use
+// the pg pool directly. Points travel as columns (parallel arrays), the cheapest shape to build and send.
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+/** Points of any number of series, as parallel arrays of equal length. */
+export interface PointColumns {
+  seriesIds: number[];
+  steps: number[];
+  values: number[];
+  /** Wall time, milliseconds since the epoch. */
+  times: number[];
+}
+
+export interface SeriesPoint {
+  step: number;
+  value: number;
+  /** Milliseconds since the epoch. */
+  time: number;
+}
+
+/**
+ * Ids of a run's series by key, creating the missing ones. Ids never change while the run exists, so
+ * callers may cache them (see SeriesCache).
+ */
+export async function resolveSeriesIds(
+  pool: pg.Pool | pg.PoolClient,
+  runId: string,
+  keys: string[],
+): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ id: number; key: string }>(
+    `WITH ins AS (
+       INSERT INTO metric_series (run_id, key) SELECT $1, k FROM unnest($2::text[]) AS k
+       ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key)
+     SELECT id, key FROM ins
+     UNION ALL SELECT id, key FROM metric_series WHERE run_id = $1 AND key = ANY($2::text[])`,
+    [runId, keys],
+  );
+  return new Map(rows.map((r) => [r.key, r.id]));
+}
+
+/** Series ids by run and key, kept for the life of the process (a run's ids never change). */
+export class SeriesCache {
+  private readonly byRun = new Map<string, Map<string, number>>();
+  constructor(private readonly pool: pg.Pool) {}
+
+  async ids(runId: string, keys: Iterable<string>): Promise<Map<string, number>> {
+    let known = this.byRun.get(runId);
+    if (!known) {
+      known = new Map();
+      this.byRun.set(runId, known);
+    }
+    const missing = [...new Set(keys)].filter((k) => !known.has(k));
+    if (missing.length)
+      for (const [k, id] of await resolveSeriesIds(this.pool, runId, missing)) known.set(k, id);
+    return known;
+  }
+
+  forget(runId: string): void {
+    this.byRun.delete(runId);
+  }
+}
+
+// Staging rows carry wall time as epoch milliseconds: formatting a number is far cheaper in JS than an
+// ISO timestamp, and Postgres converts the whole batch in one expression.
+const stageDdl = `CREATE TEMP TABLE IF NOT EXISTS metric_points_stage
+  (series_id int4, step int8, value float8, wall_ms float8) ON COMMIT DELETE ROWS`;
+
+/** Rollup levels: buckets of 2^shift steps. */
+export const rollupShifts = [6, 10, 14] as const;
+
+/**
+ * Inserts new points (ON CONFLICT DO NOTHING: a retried batch adds nothing) and folds exactly the rows
+ * inserted into metric_rollups, level by level (each level from the one below). `source` yields
+ * (series_id, step, value, wall_ms).
+ */
+function mergeSql(source: string): string {
+  const [s0, s1, s2] = rollupShifts;
+  const up = (from: string, shift: number, to: number) =>
+    `SELECT series_id, ${to}::int2 AS shift, bucket >> ${to - shift} AS bucket, sum(n)::int8 AS n, min(first) AS first,
+       max(last) AS last, min(low) AS low, max(high) AS high FROM ${from} GROUP BY 1, 2, 3`;
+  return `WITH ins AS (
+      INSERT INTO metric_points (series_id, step, value, wall_time)
+      SELECT series_id, step, value, to_timestamp(wall_ms / 1000.0) FROM ${source}
+      ON CONFLICT (series_id, step) DO NOTHING RETURNING series_id, step, value),
+    l0 AS (SELECT series_id, ${s0}::int2 AS shift, step >> ${s0} AS bucket, count(*)::int8 AS n,
+             min(ARRAY[step::float8, value]) AS first, max(ARRAY[step::float8, value]) AS last,
+             min(ARRAY[value, step::float8]) AS low, max(ARRAY[value, -step::float8]) AS high
+           FROM ins GROUP BY 1, 2, 3),
+    l1 AS (${up('l0', s0, s1)}),
+    l2 AS (${up('l1', s1, s2)}),
+    roll AS (
+      INSERT INTO metric_rollups AS r (series_id, shift, bucket, n, first, last, low, high)
+      SELECT * FROM l0 UNION ALL SELECT * FROM l1 UNION ALL SELECT * FROM l2
+      ON CONFLICT (series_id, shift, bucket) DO UPDATE SET n = r.n + EXCLUDED.n,
+        first = LEAST(r.first, EXCLUDED.first), last = GREATEST(r.last, EXCLUDED.last),
+        low = LEAST(r.low, EXCLUDED.low), high = GREATEST(r.high, EXCLUDED.high))
+    SELECT count(*)::int8 AS inserted FROM ins`;
+}
+const mergeStage = mergeSql('metric_points_stage');
+const mergeUnnest = mergeSql(
+  'unnest($1::int4[], $2::int8[], $3::float8[], $4::float8[]) AS u(series_id, step, value, wall_ms)',
+);
+
+function* copyText(p: PointColumns, chunkRows = 4096): Generator<string> {
+  const n = p.seriesIds.length;
+  for (let start = 0; start < n; start += chunkRows) {
+    let s = '';
+    const end = Math.min(n, start + chunkRows);
+    for (let i = start; i < end; i++)
+      s += `${p.seriesIds[i]}\t${p.steps[i]}\t${p.values[i]}\t${p.times[i]}\n`;
+    yield s;
+  }
+}
+
+/**
+ * Writes points with COPY into a session-temporary staging table, then merges them with
+ * INSERT … ON CONFLICT DO NOTHING, all in one transaction: a retried batch inserts nothing twice.
+ * Returns how many points were new.
+ */
+export async function writePointsCopy(pool: pg.Pool, points: PointColumns): Promise<number> {
+  if (points.seriesIds.length === 0) return 0;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(stageDdl);
+    await pipeline(copyText(points), client.query(copyFrom('COPY metric_points_stage FROM STDIN')));
+    const { rows } = await client.query<{ inserted: number }>(mergeStage);
+    await client.query('COMMIT');
+    return rows[0]!.inserted;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The same merge as writePointsCopy in one statement: arrays unnested server-side. */
+export async function writePointsUnnest(
+  pool: pg.Pool | pg.PoolClient,
+  points: PointColumns,
+): Promise<number> {
+  if (points.seriesIds.length === 0) return 0;
+  const { rows } = await pool.query<{ inserted: number }>(mergeUnnest, [
+    points.seriesIds,
+    points.steps,
+    points.values,
+    points.times,
+  ]);
+  return rows[0]!.inserted;
+}
+
+export interface SeriesQuery {
+  /** At most this many points come back (at least 4). */
+  maxPoints: number;
+  fromStep?: number;
+  toStep?: number;
+}
+
+export interface SeriesResult {
+  points: SeriesPoint[];
+  /** Points stored in the range asked for. */
+  total: number;
+  /** Whether `points` is a downsampled subset. */
+  downsampled: boolean;
+}
+
+const pointCols = `step, value, (extract(epoch FROM wall_time) * 1000)::float8 AS time`;
+
+/**
+ * A series downsampled on the server, M4-style: the step range is cut into maxPoints/4 equal buckets and
+ * each keeps its first, last, lowest and highest point, so spikes and the global extremes survive any
+ * zoom. Whole rollup buckets come from metric_rollups (the coarsest level finer than a query bucket,
+ * so about a thousand rows for any range); only the partial buckets at the range's two edges are read
+ * from metric_points. A range holding at most maxPoints points comes back whole.
+ */
+export async function querySeries(
+  pool: pg.Pool | pg.PoolClient,
+  seriesId: number,
+  q: SeriesQuery,
+): Promise<SeriesResult> {
+  const maxPoints = Math.max(4, Math.floor(q.maxPoints));
+  const ends = await pool.query<{ lo: number | null; hi: number | null }>(
+    `SELECT (SELECT step FROM metric_points WHERE series_id = $1 AND step >= $2 ORDER BY step LIMIT 1) AS lo,
+            (SELECT step FROM metric_points WHERE series_id = $1 AND step <= $3 ORDER BY step DESC LIMIT 1) AS hi`,
+    [seriesId, q.fromStep ?? 0, q.toStep ?? Number.MAX_SAFE_INTEGER],
+  );
+  const { lo, hi } = ends.rows[0]!;
+  if (lo === null || hi === null || lo > hi) return { points: [], total: 0, downsampled: false };
+  const raw = async () =>
+    (
+      await pool.query<SeriesPoint>(
+        `SELECT ${pointCols} FROM metric_points WHERE series_id = $1 AND step BETWEEN $2 AND $3 ORDER BY step`,
+        [seriesId, lo, hi],
+      )
+    ).rows;
+  const span = hi - lo + 1;
+  if (span <= maxPoints) {
+    const points = await raw();
+    return { points, total: points.length, downsampled: false };
+  }
+  const buckets = Math.floor(maxPoints / 4);
+  const width = span / buckets;
+  const shift = [...rollupShifts].reverse().find((s) => 2 ** s <= width);
+  // Whole rollup buckets inside [lo, hi]; with no usable level, none (everything from raw points).
+  const size = shift === undefined ? 0 : 2 ** shift;
+  const firstBucket = shift === undefined ? 1 : Math.ceil(lo / size);
+  const lastBucket = shift === undefined ? 0 : Math.floor((hi + 1) / size) - 1;
+  const innerLo = firstBucket * size;
+  const innerHi = (lastBucket + 1) * size - 1;
+  const hasInner = lastBucket >= firstBucket;
+  // Every summary (rollup row or single raw point) goes to query bucket floor((step - lo) * buckets / span),
+  // keyed by the step where the summary starts; then M4 over each query bucket.
+  const { rows } = await pool.query<{ total: number; picks: number[] | null }>(
+    `WITH parts AS (
+       SELECT bucket << $6 AS start, n, first, last, low, high FROM metric_rollups
+       WHERE $7 AND series_id = $1 AND shift = $6 AND bucket BETWEEN $8 AND $9
+       UNION ALL
+       SELECT step, 1, ARRAY[step::float8, value], ARRAY[step::float8, value], ARRAY[value, step::float8],
+              ARRAY[value, -step::float8]
+       FROM metric_points WHERE series_id = $1 AND step BETWEEN $2 AND $3
+         AND NOT ($7 AND step BETWEEN $10 AND $11)),
+     m4 AS (
+       SELECT sum(n) AS n, (min(first))[1] AS a, (max(last))[1] AS b, (min(low))[2] AS c, -(max(high))[2] AS d
+       FROM parts GROUP BY floor((start - $2)::float8 * $4 / $5))
+     SELECT sum(n)::int8 AS total,
+            (SELECT array_agg(DISTINCT s::int8) FROM m4, LATERAL (VALUES (a), (b), (c), (d)) v(s))::float8[] AS picks
+     FROM m4`,
+    [seriesId, lo, hi, buckets, span, shift ?? 0, hasInner, firstBucket, lastBucket, innerLo, innerHi],
+  );
+  const total = rows[0]?.total ?? 0;
+  if (total <= maxPoints) {
+    const points = await raw();
+    return { points, total: points.length, downsampled: false };
+  }
+  const picks = rows[0]?.picks ?? [];
+  const points = (
+    await pool.query<SeriesPoint>(
+      `SELECT ${pointCols} FROM metric_points WHERE series_id = $1 AND step = ANY($2::int8[]) ORDER BY step`,
+      [seriesId, picks],
+    )
+  ).rows;
+  return { points, total, downsampled: true };
+}
