@@ -46,8 +46,27 @@ export function parseDocuments(
       });
     }
     if (doc.errors.length > 0 || doc.contents === null) return;
+    if (isScalar(doc.contents) && doc.contents.value === null) return; // only comments, or `---` alone
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // The yaml package refuses alias expansions past maxAliasCount ("billion laughs").
+      const pos = lineCounter.linePos(doc.contents.range?.[0] ?? 0);
+      const message = `invalid YAML: ${(e as Error).message}`;
+      errors.push({
+        path: '',
+        code: 'parse',
+        message,
+        ...file,
+        line: pos.line,
+        column: pos.col,
+        document: index,
+      });
+      return;
+    }
     documents.push({
-      value: doc.toJS({ maxAliasCount: 100 }),
+      value,
       locate(segments) {
         const offset = offsetOf(doc.contents, segments);
         if (offset === undefined) return undefined;
