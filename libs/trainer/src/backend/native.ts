@@ -11,7 +11,9 @@ import type { Accelerator } from './types.js';
 export interface NativeState {
   accelerator: Accelerator;
   packageName: string;
-  tfVersion: string;
+  tfjsNodeVersion: string;
+  /** The libtensorflow the addon was built against (from the wheel, see scripts/tensorflow/). */
+  tensorflowVersion: string;
   intraOpThreads?: number;
   interOpThreads?: number;
 }
@@ -111,11 +113,22 @@ export async function loadNative(
   loaded = {
     accelerator,
     packageName: pkg,
-    tfVersion: mod.version?.['tfjs-node'] ?? mod.version?.['tfjs-node-gpu'] ?? 'unknown',
+    tfjsNodeVersion: mod.version?.['tfjs-node'] ?? mod.version?.['tfjs-node-gpu'] ?? 'unknown',
+    tensorflowVersion: (await nativeBinding())?.TF_Version ?? 'unknown',
     intraOpThreads: intra,
     interOpThreads: inter,
   };
   return loaded;
+}
+
+/** The tfjs-node addon behind the active `tensorflow` backend, for version and device queries. */
+export async function nativeBinding(): Promise<
+  { TF_Version: string; isUsingGpuDevice?: () => boolean } | undefined
+> {
+  if (tf.findBackendFactory('tensorflow') === null) return undefined;
+  await tf.setBackend('tensorflow');
+  const backend = tf.findBackend('tensorflow') as unknown as { binding?: { TF_Version: string } } | null;
+  return backend?.binding;
 }
 
 /** Whether a native package is importable, without throwing. */

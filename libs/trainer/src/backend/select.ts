@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendOptionError, BackendUnavailableError, explainKernelError, isBackendName } from './errors.js';
-import { loadNative, type NativeState } from './native.js';
+import { loadNative, type NativeState, nativeBinding } from './native.js';
 import type { Accelerator, BackendInfo, BackendName, SelectBackendOptions } from './types.js';
 
 function checkThreads(field: string, value: unknown): number | undefined {
@@ -68,13 +68,17 @@ async function useCpu(): Promise<BackendInfo> {
 async function useTensorflow(accelerator: Accelerator, intra?: number, inter?: number): Promise<BackendInfo> {
   const native: NativeState = await loadNative(accelerator, intra, inter);
   await activate('tensorflow');
+  if (accelerator === 'gpu' && (await nativeBinding())?.isUsingGpuDevice?.() === false) {
+    throw new BackendUnavailableError(
+      'tensorflow (gpu)',
+      'tfjs-node-gpu loaded but TensorFlow sees no CUDA device (check nvidia-smi, the CUDA/cuDNN versions the wheel wants, and TF_CPP_MIN_LOG_LEVEL=0 output)',
+      'bash scripts/tensorflow/install.sh --gpu (on a CUDA machine)',
+    );
+  }
   return {
     name: 'tensorflow',
     accelerator,
-    device:
-      accelerator === 'gpu'
-        ? `gpu (${native.packageName} ${native.tfVersion})`
-        : `cpu (${native.packageName} ${native.tfVersion}, native TensorFlow)`,
+    device: `${accelerator} (TensorFlow ${native.tensorflowVersion} through ${native.packageName} ${native.tfjsNodeVersion})`,
     intraOpThreads: native.intraOpThreads,
     interOpThreads: native.interOpThreads,
   };
