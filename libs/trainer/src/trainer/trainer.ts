@@ -49,6 +49,8 @@ export class TrainingStepError extends Error {
   }
 }
 
+const YIELD_EVERY_MS = 50;
+
 const RESOLVED_DEFAULTS = {
   accelerator: 'auto',
   backend: 'auto',
@@ -109,6 +111,7 @@ export class Trainer {
   private loggersReady = false;
   private strategyReady = false;
   private readonly fastDevRunBatches: number;
+  private lastYield = performance.now();
 
   constructor(options: TrainerOptions = {}) {
     this.options = validateTrainerOptions(options);
@@ -551,6 +554,7 @@ export class Trainer {
           await this.runValidation(module);
         }
       }
+      if (performance.now() - this.lastYield > YIELD_EVERY_MS) await this.yieldToEventLoop();
       if (this.status === 'preempted') return;
       if (this.maxSteps >= 0 && loop.globalStep >= this.maxSteps) {
         this.shouldStop = true;
@@ -571,6 +575,15 @@ export class Trainer {
     await this.logToLoggers({ ...epochLogs, epoch: loop.epoch });
     await module.onTrainEpochEnd();
     for (const cb of this.callbacks) await cb.onTrainEpochEnd(this, module);
+  }
+
+  /**
+   * The loop only awaits settled promises, which never lets timers, sockets or signal handlers (SIGTERM)
+   * run; a macrotask turn every YIELD_EVERY_MS keeps them alive at no measurable cost.
+   */
+  private async yieldToEventLoop(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r));
+    this.lastYield = performance.now();
   }
 
   /** after every optimizer step when not barebones: step logging and step-interval bookkeeping */
