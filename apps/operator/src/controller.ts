@@ -25,6 +25,8 @@ export interface OperatorOptions extends ReconcilerOptions {
   leaseRetryPeriodMs: number;
   identity?: string;
   logger?: Logger;
+  /** Called when the Lease is lost; by default the process exits so a fresh replica takes over. */
+  onLeadershipLost?: () => void;
 }
 
 export const defaultOperatorOptions: OperatorOptions = {
@@ -265,8 +267,9 @@ export class Operator {
     await Promise.all([this.nodes.synced, this.pods.synced, this.jobs.synced]);
     this.synced = true;
     await this.leader.acquire(() => {
-      this.log.error('leadership lost; exiting so a fresh replica takes over');
-      process.exit(1);
+      this.log.error('leadership lost; stopping so a fresh replica takes over');
+      if (this.options.onLeadershipLost) this.options.onLeadershipLost();
+      else process.exit(1);
     });
     this.metrics.isLeader.set(1);
     for (const job of this.jobs.list()) this.queue.add(keyOf(job));

@@ -1,0 +1,65 @@
+// The operator killed (SIGKILL) at random points while jobs are admitted, started and finished, 24
+// times over: after each restart there is never more than one gang per job, no pod without a live
+// owner, no restart counted that did not happen, and every job converges to Succeeded.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createJob, getJob, operatorCluster, readJson, trainingJob, waitFor } from './cluster-helpers.js';
+
+const c = operatorCluster([{ name: 'node-a', cpu: '32', memory: '64Gi' }]);
+const TRIALS = 24;
+
+async function checkInvariants(ns: string, jobs: string[]) {
+  const pods = (await c.k.core.listNamespacedPod({ namespace: ns })).items;
+  const perJob = new Map<string, number>();
+  for (const pod of pods) {
+    const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === 'TrainingJob');
+    assert.ok(owner, `${pod.metadata?.name} has no TrainingJob owner`);
+    assert.ok(jobs.includes(owner.name), `${pod.metadata?.name} is an orphan`);
+    perJob.set(owner.name, (perJob.get(owner.name) ?? 0) + 1);
+  }
+  for (const [job, n] of perJob) assert.ok(n <= 2, `${job} has ${n} pods for 2 workers`);
+}
+
+test(`killing the operator at random points (${TRIALS} times) leaves no duplicates or orphans and every job converges`, {
+  timeout: 300_000,
+}, async () => {
+  const ns = await c.namespace('crash');
+  const jobs: string[] = [];
+  let op: ChildProcess | undefined;
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let i = 0; i < TRIALS; i++) {
+    op = c.spawnOperator();
+    const name = `c${i}`;
+    jobs.push(name);
+    await createJob(c, trainingJob(ns, name, { env: { FAKE_STEPS: '8', FAKE_STEP_MS: '60' } }));
+    // Killed anywhere from before it acquires the Lease to mid-way through several jobs' lives.
+    await new Promise((r) => setTimeout(r, 2000 + random() * 2500));
+    op.kill('SIGKILL');
+    await new Promise((r) => op!.once('exit', r));
+    await checkInvariants(ns, jobs);
+  }
+  op = c.spawnOperator();
+  try {
+    for (const name of jobs) {
+      await waitFor(
+        `${name} Succeeded`,
+        async () => (await getJob(c, ns, name)).status?.phase === 'Succeeded',
+        60_000,
+      );
+    }
+    await checkInvariants(ns, jobs);
+    for (const name of jobs) {
+      const job = await getJob(c, ns, name);
+      assert.equal(job.status?.restarts ?? 0, 0, `${name} counted a restart that never happened`);
+      assert.deepEqual(readJson(join(c.checkpointDir(ns, name), 'final.json')), { step: 8 });
+    }
+  } finally {
+    op.kill('SIGTERM');
+  }
+});
