@@ -19,13 +19,16 @@ export const nameIsDnsLabel: CelRule = {
 export const nameFitsWorkerPods: CelRule = {
   rule:
     `size(self.metadata.name) + ${WORKER_INFIX.length} + size(string((has(self.spec.elastic) ? ` +
-    `self.spec.elastic.maxWorkers : self.spec.workers) - 1)) <= ${DNS_LABEL_MAX}`,
+    `self.spec.elastic.maxWorkers : has(self.spec.workers) ? self.spec.workers : 1) - 1)) <= ${DNS_LABEL_MAX}`,
   message: `metadata.name is too long: the last worker pod name, <name>${WORKER_INFIX}<maxIndex>, must fit in ${DNS_LABEL_MAX} characters`,
 };
 
-/** On spec: with elastic bounds, the starting worker count lies within them. */
+/** On spec: with elastic bounds, the starting worker count lies within them (bounds out of order are
+ * elasticMinNotAboveMax's to report). */
 export const workersWithinElastic: CelRule = {
-  rule: '!has(self.elastic) || (self.workers >= self.elastic.minWorkers && self.workers <= self.elastic.maxWorkers)',
+  rule:
+    '!has(self.elastic) || self.elastic.minWorkers > self.elastic.maxWorkers || ' +
+    '(self.workers >= self.elastic.minWorkers && self.workers <= self.elastic.maxWorkers)',
   message: 'workers must be between elastic.minWorkers and elastic.maxWorkers',
   fieldPath: '.workers',
 };
