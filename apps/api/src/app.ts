@@ -1,0 +1,133 @@
+// Builds the API: NestJS on Fastify (Fastify parses and serializes faster than Express, which matters
+// for metric ingest), every route under /api/v1 except health, readiness and /metrics.
+import { createGunzip } from 'node:zlib';
+import { createDb } from '@kiln/db';
+import { type INestApplication, Module, RequestMethod } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AuthGuard } from './auth/guard.js';
+import { TokenStore } from './auth/tokens.js';
+import type { ApiConfig } from './config.js';
+import { ErrorFilter } from './http/errors.js';
+import { ApiMetrics } from './http/prom.js';
+import { PointRateLimiter } from './http/rate-limit.js';
+import { type JobBackend, KubeJobBackend } from './jobs/backend.js';
+import { JobStatusSync } from './jobs/sync.js';
+import { LiveBus } from './live/bus.js';
+import { CheckpointsController } from './routes/checkpoints.js';
+import { HealthController } from './routes/health.js';
+import { JobsController } from './routes/jobs.js';
+import { LogsController } from './routes/logs.js';
+import { MetricsController } from './routes/metrics.js';
+import { ProjectsController } from './routes/projects.js';
+import { RunsController } from './routes/runs.js';
+import { Services } from './services.js';
+
+export interface App {
+  app: NestFastifyApplication;
+  services: Services;
+  /** Base URL once listening, e.g. http://127.0.0.1:43123 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function createApp(
+  config: ApiConfig,
+  opts: { jobs?: JobBackend | null; logger?: boolean } = {},
+): Promise<App> {
+  const db = createDb(config.databaseUrl);
+  const bus = new LiveBus();
+  const metrics = new ApiMetrics();
+  const jobs = opts.jobs === undefined ? KubeJobBackend.fromConfig(config.kubeconfig) : opts.jobs;
+  const services = new Services(
+    config,
+    db,
+    new TokenStore(db, config.adminToken),
+    bus,
+    new PointRateLimiter(config.ingestPointsPerSecond),
+    metrics,
+    jobs,
+  );
+
+  @Module({
+    controllers: [
+      HealthController,
+      ProjectsController,
+      RunsController,
+      MetricsController,
+      CheckpointsController,
+      LogsController,
+      JobsController,
+    ],
+    providers: [
+      { provide: Services, useValue: services },
+      { provide: TokenStore, useValue: services.tokens },
+      { provide: LiveBus, useValue: bus },
+      { provide: APP_GUARD, useClass: AuthGuard },
+      { provide: APP_FILTER, useClass: ErrorFilter },
+    ],
+  })
+  class ApiModule {}
+
+  // Metric batches are large: 64 MiB of JSON holds ~1M points; the per-request point cap answers first.
+  const adapter = new FastifyAdapter({ bodyLimit: 64 * 1024 * 1024 });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule, adapter, {
+    logger: opts.logger === false ? false : ['error', 'warn', 'log'],
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // The PlatformLogger sends gzip bodies; Fastify leaves request decompression to the app.
+  fastify.addHook('preParsing', async (req, _reply, payload) => {
+    const enc = req.headers['content-encoding'];
+    if (!enc || enc === 'identity') return payload;
+    if (enc !== 'gzip')
+      throw Object.assign(new Error(`unsupported Content-Encoding ${enc} (use gzip)`), { statusCode: 415 });
+    delete req.headers['content-length'];
+    return payload.pipe(createGunzip());
+  });
+  fastify.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions?.url ?? 'unmatched';
+    metrics.requests.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setGlobalPrefix('api/v1', {
+    exclude: [
+      { path: 'healthz', method: RequestMethod.GET },
+      { path: 'readyz', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  const doc = SwaggerModule.createDocument(
+    app as unknown as INestApplication,
+    new DocumentBuilder()
+      .setTitle('Kiln API')
+      .setDescription('Runs, metrics, checkpoints, logs and TrainingJobs')
+      .setVersion('v1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app as unknown as INestApplication, doc, {
+    jsonDocumentUrl: 'api/docs/openapi.json',
+  });
+
+  const sync = jobs ? new JobStatusSync(jobs, db, bus) : null;
+  await app.listen(config.port, config.host);
+  void sync?.start();
+  const addr = fastify.server.address();
+  const url =
+    typeof addr === 'object' && addr
+      ? `http://${config.host}:${addr.port}`
+      : `http://${config.host}:${config.port}`;
+  return {
+    app,
+    services,
+    url,
+    async close() {
+      sync?.close();
+      await app.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Everything the API reads from its environment, read once and checked, so a bad value fails at start.
+export interface ApiConfig {
+  databaseUrl: string;
+  /** Bootstrap token with every right; required. */
+  adminToken: string;
+  port: number;
+  host: string;
+  /** Sustained metric points per second per token; bursts up to twice that. */
+  ingestPointsPerSecond: number;
+  /** Points in one ingest request, at most. */
+  maxBatchPoints: number;
+  /** Log lines kept per worker of a run. */
+  logTailLines: number;
+  /** Kubeconfig for job endpoints; '' means "in-cluster or ~/.kube/config if present", 'none' disables them. */
+  kubeconfig: string;
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const adminToken = env.KILN_ADMIN_TOKEN ?? '';
+  if (adminToken.length < 16)
+    throw new Error('KILN_ADMIN_TOKEN must be set to a secret of at least 16 characters');
+  return {
+    databaseUrl: env.DATABASE_URL ?? 'postgresql://kiln:kiln@127.0.0.1:5432/kiln',
+    adminToken,
+    port: intFromEnv(env, 'PORT', 8080),
+    host: env.HOST ?? '127.0.0.1',
+    ingestPointsPerSecond: intFromEnv(env, 'KILN_INGEST_POINTS_PER_SECOND', 1_000_000),
+    maxBatchPoints: intFromEnv(env, 'KILN_MAX_BATCH_POINTS', 100_000),
+    logTailLines: intFromEnv(env, 'KILN_LOG_TAIL_LINES', 1000),
+    kubeconfig: env.KILN_KUBECONFIG ?? '',
+  };
+}
