@@ -49,6 +49,7 @@ export class ProcessGroup {
   private lost: PeerLostError | undefined;
   private pendingLoss: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  private leaving: Promise<void> | undefined;
 
   private constructor(
     readonly env: DistributedEnv,
@@ -56,7 +57,6 @@ export class ProcessGroup {
     private readonly ring: Ring,
     private readonly store: StoreClient,
     private readonly storeServer: StoreServer | undefined,
-    private readonly listener: Server | undefined,
     private readonly opts: ProcessGroupOptions,
   ) {
     this.rank = env.rank;
@@ -146,9 +146,11 @@ export class ProcessGroup {
       } else {
         ring = new Ring({ rank, worldSize, onBroken: () => {} });
       }
-      group = new ProcessGroup(env, runId, ring, store, storeServer, listener, opts);
+      listener?.close();
+      group = new ProcessGroup(env, runId, ring, store, storeServer, opts);
       if (early) throw early;
       await group.barrier();
+      group.leaveOnExit();
       return group;
     } catch (err) {
       listener?.close();
@@ -209,6 +211,11 @@ export class ProcessGroup {
       return;
     }
     console.error(`[rank ${this.rank}] ${err.message}; exiting with code ${EXIT_PEER_LOST} (retryable)`);
+    // However the process ends from here (the training loop's rejection surfacing as an uncaught
+    // error would give 1), it ends with the retryable code, and within the grace period.
+    process.once('exit', () => {
+      process.exitCode = EXIT_PEER_LOST;
+    });
     setTimeout(() => process.exit(EXIT_PEER_LOST), this.opts.exitGraceMs ?? 1000);
   }
 
@@ -218,14 +225,29 @@ export class ProcessGroup {
   }
 
   /**
+   * The group's sockets do not keep the process alive between collectives, so when the training
+   * script is done the event loop empties and this leaves the group cleanly (goodbyes on the ring
+   * and the store) without the Trainer having to call teardown; an explicit destroy() also works.
+   */
+  private leaveOnExit(): void {
+    const onBeforeExit = () => {
+      process.off('beforeExit', onBeforeExit);
+      if (!this.closed && !this.lost) void this.destroy();
+    };
+    process.on('beforeExit', onBeforeExit);
+  }
+
+  /**
    * Leaves the group cleanly: waits for running collectives, says goodbye on the ring and to the
    * store; rank 0 keeps the store up until every other rank has left.
    */
-  async destroy(timeoutMs = 10_000): Promise<void> {
-    if (this.closed) return;
+  destroy(timeoutMs = 10_000): Promise<void> {
+    this.leaving ??= this.leave(timeoutMs);
+    return this.leaving;
+  }
+
+  private async leave(timeoutMs: number): Promise<void> {
     await this.ring.close(timeoutMs);
-    this.closed = !this.lost;
-    this.listener?.close();
     this.closed = true;
     await this.store.goodbye();
     if (this.storeServer) {

@@ -110,6 +110,8 @@ export class Ring {
   private byeQueued = false;
   private byeReceived = false;
   private byeWaiter: (() => void) | undefined;
+  /** Collectives called and not yet settled; while any is, the sockets keep the process alive. */
+  private active = 0;
 
   constructor(private readonly opts: RingOptions) {
     this.rank = opts.rank;
@@ -128,6 +130,8 @@ export class Ring {
     });
     // The next rank never writes to us; anything arriving here is a protocol error, ignore it.
     this.send?.on('data', () => {});
+    this.send?.unref();
+    this.recv?.unref();
     this.recv?.on('error', () => {});
     this.recv?.on('close', () => {
       if (!this.byeReceived)
@@ -249,6 +253,7 @@ export class Ring {
     if (this.byeQueued) return Promise.reject(new Error('collective called after teardown'));
     const dtype = buf instanceof Float64Array ? 'float64' : 'float32';
     const seq = this.seq++;
+    this.hold(1);
     const run = () =>
       new Promise<void>((resolve, reject) => {
         if (this.failure) return reject(this.failure);
@@ -276,8 +281,25 @@ export class Ring {
         this.maybeFinish(c);
       });
     const p = this.tail.then(run, run);
-    this.tail = p.catch(() => {});
+    const settled = p.then(
+      () => this.hold(-1),
+      () => this.hold(-1),
+    );
+    this.tail = settled;
     return p;
+  }
+
+  /**
+   * An idle ring must not keep the process alive (so it can exit, and tear down, when training is
+   * done), but a rank waiting for its peers must: sockets are ref'd only while a collective runs.
+   */
+  private hold(delta: number): void {
+    this.active += delta;
+    for (const s of [this.send, this.recv]) {
+      if (!s || s.destroyed) continue;
+      if (this.active > 0) s.ref();
+      else s.unref();
+    }
   }
 
   private writeChunk(c: Collective, start: number, end: number): void {

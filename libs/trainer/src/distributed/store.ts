@@ -52,6 +52,9 @@ export class StoreServer {
     const server = createServer();
     const store = new StoreServer(server, worldSize);
     server.on('connection', (s) => store.accept(s));
+    // The store lives as long as its rank's process wants to, not longer: the process group's
+    // teardown keeps it up until every rank has left.
+    server.unref();
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
         reject(
@@ -74,6 +77,7 @@ export class StoreServer {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
+    socket.unref();
     this.sockets.add(socket);
     let rank: number | undefined;
     const reply = (r: Reply | Abort) => {
@@ -298,9 +302,13 @@ export class StoreClient {
   private request(body: { t: Request['t'] } & Record<string, any>): Promise<Reply> {
     if (this.lostReason) return Promise.reject(new Error(this.lostReason));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    // Ref'd only while a reply is awaited: an idle store connection must not keep the process alive.
+    this.socket.ref();
+    return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       writeJsonFrame(this.socket, { ...body, id });
+    }).finally(() => {
+      if (this.pending.size === 0 && !this.socket.destroyed) this.socket.unref();
     });
   }
 
