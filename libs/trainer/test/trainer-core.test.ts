@@ -188,7 +188,7 @@ test('EarlyStopping: stoppingThreshold, divergenceThreshold and checkFinite', ()
 test('a NaN loss with EarlyStopping(checkFinite) stops the run with a reason naming the metric', async () => {
   class NanLoss extends TinyRegressor {
     override trainingStep(batch: Batch): tf.Scalar {
-      const loss = super.trainingStep(batch);
+      const loss = this.trainLoss(batch);
       return this.trainer.globalStep >= 3 ? (tf.mul(loss, Number.NaN) as tf.Scalar) : loss;
     }
     override validationStep(batch: Batch): void {
@@ -212,7 +212,7 @@ test('a NaN loss with EarlyStopping(checkFinite) stops the run with a reason nam
 test('detectAnomaly turns a NaN loss into an error naming the step; nothing is checkpointed', async () => {
   class NanLoss extends TinyRegressor {
     override trainingStep(batch: Batch): tf.Scalar {
-      const loss = super.trainingStep(batch);
+      const loss = this.trainLoss(batch);
       return this.trainer.globalStep === 2 ? (tf.div(loss, 0).mul(0) as tf.Scalar) : loss;
     }
   }

@@ -42,12 +42,12 @@ export function resolveOptimizers(result: unknown): {
   const optimizers: tf.Optimizer[] = [];
   const schedulers: ResolvedScheduler[] = [];
   items.forEach((item, i) => {
-    if (item instanceof tf.Optimizer) {
+    if (isOptimizer(item)) {
       optimizers.push(item);
       return;
     }
     const cfg = item as OptimizerConfig | null;
-    if (!cfg || typeof cfg !== 'object' || !(cfg.optimizer instanceof tf.Optimizer)) {
+    if (!cfg || typeof cfg !== 'object' || !isOptimizer(cfg.optimizer)) {
       throw new Error(
         'configureOptimizers() must return a tf.Optimizer, { optimizer, lrScheduler? } or an array of them; ' +
           `got ${describe(item)} at position ${i}`,
@@ -81,6 +81,11 @@ export function resolveOptimizers(result: unknown): {
     });
   });
   return { optimizers, schedulers };
+}
+
+// tf.Optimizer's Symbol.hasInstance reads `.minimize` and so throws on null/undefined
+function isOptimizer(x: unknown): x is tf.Optimizer {
+  return x !== null && typeof x === 'object' && x instanceof tf.Optimizer;
 }
 
 function describe(x: unknown): string {

@@ -537,6 +537,9 @@ export class Trainer {
             }
           }
         }
+      } catch (err) {
+        releaseTape();
+        throw err;
       } finally {
         engine.endScope();
       }
@@ -924,6 +927,21 @@ export class Trainer {
     module.onLoadCheckpoint(state);
     for (const cb of this.callbacks) cb.onLoadCheckpoint(this, module, state);
   }
+}
+
+/**
+ * A step that throws inside tf.variableGrads leaves the gradient tape's saved tensors alive (tfjs only
+ * frees them after a successful backward pass); free them so a caught error leaks nothing.
+ */
+function releaseTape(): void {
+  const state = (
+    tf.engine() as unknown as {
+      state: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number };
+    }
+  ).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) if (node.saved) tf.dispose(node.saved);
+  state.activeTape = null;
 }
 
 function isDataModule(x: unknown): x is DataModule {
