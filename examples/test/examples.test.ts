@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseCsvLine } from '../../libs/trainer/src/loggers/csv.js';
+import charlm from '../charlm/train.js';
+import { datasetPath, loadDigits, loadShakespeare } from '../data/datasets.js';
+import digits from '../digits/train.js';
+import { type Experiment, resolveHparams, runExample } from '../experiment.js';
+import regression from '../regression/train.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'kiln-examples-'));
+// accelerator 'cpu': the native TensorFlow backend when it is built, else the fastest JS one
+const quiet = { enableProgressBar: false, enableModelSummary: false, accelerator: 'cpu' } as const;
+
+/** train/loss by step from a run's metrics.csv. */
+function trainLosses(logDir: string): number[] {
+  const [header, ...rows] = readFileSync(join(logDir, 'metrics.csv'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map(parseCsvLine);
+  const col = header!.indexOf('train/loss');
+  assert.ok(col > 0, `train/loss column in ${header}`);
+  return rows
+    .map((r) => r[col]!)
+    .filter((v) => v !== '')
+    .map(Number);
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe('data sets', () => {
+  it('digits: 1,797 8×8 images scaled to [0, 1], labels 0..9 in every class', () => {
+    const d = loadDigits();
+    assert.equal(d.count, 1797);
+    assert.equal(d.images.length, 1797 * 64);
+    assert.ok(d.images.every((v) => v >= 0 && v <= 1));
+    assert.deepEqual(
+      [...new Set(d.labels)].sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    assert.deepEqual(Array.from(d.labels.slice(0, 10)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('shakespeare: the whole play', () => {
+    const text = loadShakespeare();
+    assert.equal(text.length, 125179);
+    assert.match(text, /^\tAS YOU LIKE IT/);
+    assert.match(text, /All the world's a stage/);
+  });
+
+  it('a missing data set names the command that fetches it', () => {
+    const script = `import { loadDigits } from './examples/data/datasets.ts'; loadDigits();`;
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '..', '..'),
+      env: { ...process.env, KILN_CACHE: tmp() },
+      encoding: 'utf8',
+    });
+    assert.notEqual(res.status, 0);
+    assert.match(
+      res.stderr,
+      /the digits data set is not at .*digits-sklearn-1\.5\.2\/digits\.csv\.gz; fetch it with: python3 scripts\/datasets\/fetch\.py digits/,
+    );
+    assert.match(datasetPath('shakespeare'), /datasets\/shakespeare-brotli-1\.1\.0\/asyoulik\.txt$/);
+  });
+});
+
+describe('hyperparameters from KILN_HPARAMS', () => {
+  it('override defaults, keeping their types', () => {
+    assert.deepEqual(resolveHparams({ lr: 0.1, hidden: 8 }, '{"lr":0.5}'), { lr: 0.5, hidden: 8 });
+    assert.throws(
+      () => resolveHparams({ lr: 0.1 }, '{"lr":"fast"}'),
+      /KILN_HPARAMS\.lr: expected a number, got "fast"/,
+    );
+    assert.throws(
+      () => resolveHparams({ lr: 0.1 }, '{"lrr":1}'),
+      /KILN_HPARAMS\.lrr: unknown hyperparameter \(known: lr\)/,
+    );
+    assert.throws(() => resolveHparams({ lr: 0.1 }, '[1]'), /KILN_HPARAMS: expected a JSON object/);
+    assert.throws(
+      () => resolveHparams({ lr: 0.1 }, '{lr:1}'),
+      /KILN_HPARAMS: expected a JSON object, got "\{lr:1\}"/,
+    );
+  });
+});
+
+describe('examples', () => {
+  for (const exp of [digits, regression, charlm] as Experiment<Record<string, unknown>>[]) {
+    it(`${exp.name}: a fastDevRun of 2 batches runs train, validation and test steps`, async () => {
+      const trainer = await runExample(exp, { fastDevRun: 2, defaultRootDir: tmp(), ...quiet });
+      assert.ok(['finished', 'stopped'].includes(trainer.status), trainer.status);
+      assert.equal(trainer.globalStep, 2);
+    });
+  }
+
+  it('digits: the training loss falls over one short epoch, and the logs land in <root>/digits/version_0', async () => {
+    const root = tmp();
+    const trainer = await runExample(digits, {
+      maxEpochs: 1,
+      logEveryNSteps: 1,
+      defaultRootDir: root,
+      ...quiet,
+    });
+    assert.ok(['finished', 'stopped'].includes(trainer.status), trainer.status);
+    const losses = trainLosses(join(root, 'digits', 'version_0'));
+    assert.equal(losses.length, 41, 'one logged loss per step: 1,300 images in batches of 32');
+    const first = mean(losses.slice(0, 5));
+    const last = mean(losses.slice(-5));
+    assert.ok(first > 1.8, `an untrained 10-class model starts near ln 10 ≈ 2.3, got ${first}`);
+    assert.ok(last < first / 2, `loss fell from ${first.toFixed(3)} to ${last.toFixed(3)}`);
+    assert.ok(
+      trainer.callbackMetrics['val/acc']! > 0.7,
+      `val/acc after one epoch: ${trainer.callbackMetrics['val/acc']}`,
+    );
+  });
+});
