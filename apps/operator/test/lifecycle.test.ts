@@ -2,7 +2,7 @@
 // worker restarting the whole gang from its checkpoint, permanent failures, the restart limit with
 // cleanPodPolicy None, suspend/resume, the deadline, TTL and deletion cascade.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import {
@@ -110,7 +110,7 @@ test('killing one worker restarts the whole gang, which resumes from the checkpo
   const done = await waitPhase(c, ns, 'k', 'Succeeded', 40_000);
   assert.equal(done.status?.restarts, 1);
   assert.deepEqual(readJson(join(c.checkpointDir(ns, 'k'), 'final.json')), { step: 60 });
-  const log = (await import('node:fs')).readFileSync(join(c.checkpointDir(ns, 'k'), 'rank-0.log'), 'utf8');
+  const log = readFileSync(join(c.checkpointDir(ns, 'k'), 'rank-0.log'), 'utf8');
   const resumedFrom = Number(/resume=true from=(\d+)/.exec(log)?.[1]);
   assert.ok(resumedFrom >= 10, `second launch resumed from step ${resumedFrom}`);
 });
@@ -261,5 +261,4 @@ test('deleting a running job cascades to its pods and Service', async () => {
     }
   };
   await waitFor('worker processes gone', async () => pids.every((p) => !alive(p)));
-  assert.ok(!existsSync('/nonexistent'));
 });
