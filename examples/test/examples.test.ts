@@ -116,3 +116,22 @@ describe('examples', () => {
     );
   });
 });
+
+describe('scripts/datasets/fetch.py', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  it('leaves a cached, checksummed data set alone', () => {
+    loadDigits(); // cached and checksummed, or this test has nothing to check
+    const res = spawnSync('python3', ['scripts/datasets/fetch.py', 'digits', 'shakespeare'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^digits: cached at .*\nshakespeare: cached at /);
+  });
+
+  it('names the known data sets when asked for an unknown one', () => {
+    const res = spawnSync('python3', ['scripts/datasets/fetch.py', 'mnist'], { cwd: root, encoding: 'utf8' });
+    assert.notEqual(res.status, 0);
+    assert.match(res.stderr, /unknown data set\(s\) mnist; known: digits, shakespeare/);
+  });
+});
