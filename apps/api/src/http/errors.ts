@@ -41,6 +41,8 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    // A handler may have set another content type (text for /metrics) before failing.
+    reply.type('application/json; charset=utf-8');
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       const status = exception.getStatus();
@@ -71,7 +73,10 @@ export class ErrorFilter implements ExceptionFilter {
       reply.status(404).send({ statusCode: 404, error: 'Not Found', message: 'not found' });
       return;
     }
-    this.log.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    // Printed even when Nest's logger is off: a 500 is always a bug to look at.
+    console.error(
+      `[kiln api] 500: ${exception instanceof Error ? (exception.stack ?? exception.message) : String(exception)}`,
+    );
     reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
   }
 }
