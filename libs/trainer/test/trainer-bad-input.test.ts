@@ -10,6 +10,7 @@ import {
   DataLoader,
   ModelCheckpoint,
   readCheckpointFile,
+  type StepOutput,
   TensorDataset,
   Trainer,
   type TrainerOptions,
@@ -87,7 +88,7 @@ test('a trainingStep that returns no loss is a clear error and nothing is writte
   // all that remains is Adam's own two beta-power variables (the optimizer outlives the failed fit)
   assert.equal(tf.memory().numTensors, before + 2, 'the failed step released its tensors');
   class ObjLoss extends TinyRegressor {
-    override trainingStep(): { value: number } {
+    override trainingStep(): StepOutput {
       return { value: 1 } as never;
     }
   }
