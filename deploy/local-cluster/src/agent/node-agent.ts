@@ -14,6 +14,7 @@ import {
   PatchStrategy,
   StorageV1Api,
   setHeaderOptions,
+  type V1Node,
   type V1PersistentVolumeClaim,
   type V1Pod,
   type V1Service,
@@ -197,42 +198,37 @@ export class NodeAgent {
       },
       spec: { taints: spec.taints },
     };
+    const status = {
+      capacity,
+      allocatable: capacity,
+      conditions: this.conditions(),
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'Hostname', address: spec.name },
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: this.logServer!.port } },
+      nodeInfo: {
+        machineID: spec.name,
+        systemUUID: spec.name,
+        bootID: String(process.pid),
+        kernelVersion: '',
+        osImage: 'kiln node agent',
+        containerRuntimeVersion: 'kiln://host-process',
+        kubeletVersion: 'v0.0.0-kiln-node-agent',
+        kubeProxyVersion: '',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    };
+    // Created with its status (as the kubelet registers), so it is never seen NotReady and tainted;
+    // the status patch covers a Node left over from an earlier agent.
     try {
-      await this.core.createNode({ body: node });
+      await this.core.createNode({ body: { ...node, status } as unknown as V1Node });
     } catch (err) {
       if (code(err) !== 409) throw err;
-      await this.core.replaceNode({ name: spec.name, body: { ...node, metadata: { ...node.metadata } } });
+      await this.core.replaceNode({ name: spec.name, body: node });
     }
-    await this.core.patchNodeStatus(
-      {
-        name: spec.name,
-        body: {
-          status: {
-            capacity,
-            allocatable: capacity,
-            conditions: this.conditions(),
-            addresses: [
-              { type: 'InternalIP', address: '127.0.0.1' },
-              { type: 'Hostname', address: spec.name },
-            ],
-            daemonEndpoints: { kubeletEndpoint: { Port: this.logServer!.port } },
-            nodeInfo: {
-              machineID: spec.name,
-              systemUUID: spec.name,
-              bootID: String(process.pid),
-              kernelVersion: '',
-              osImage: 'kiln node agent',
-              containerRuntimeVersion: 'kiln://host-process',
-              kubeletVersion: 'v0.0.0-kiln-node-agent',
-              kubeProxyVersion: '',
-              operatingSystem: 'linux',
-              architecture: 'amd64',
-            },
-          },
-        },
-      },
-      merge,
-    );
+    await this.core.patchNodeStatus({ name: spec.name, body: { status } }, merge);
     // kube-node-lease is created by the apiserver shortly after it starts.
     await retry(`lease for node ${spec.name}`, async () => {
       try {
