@@ -1,6 +1,8 @@
 // The shape every example exports, and how it runs when started directly (`node … train.ts`): default
-// hyperparameters merged with KILN_HPARAMS (the JSON the platform delivers), a Trainer with CSV and
-// TensorBoard loggers under `defaultRootDir`, then fit and, when the data has a test split, test.
+// hyperparameters merged with KILN_HPARAMS (the JSON the platform delivers), a Trainer whose
+// defaultRootDir is `kiln_logs/<name>` (so each example keeps its own checkpoints/), CSV and TensorBoard
+// loggers writing to `<defaultRootDir>/version_<n>`, then fit and, when the data has a test split, test.
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   CSVLogger,
@@ -13,7 +15,7 @@ import {
 } from '@kiln/trainer';
 
 export interface Experiment<H extends Record<string, unknown>> {
-  /** Experiment name: logs go to `<defaultRootDir>/<name>/version_<n>`. */
+  /** Experiment name: the run goes to `kiln_logs/<name>` unless the caller sets defaultRootDir. */
   name: string;
   /** Default hyperparameters; KILN_HPARAMS (JSON) overrides any of them. */
   hparams: H;
@@ -69,7 +71,8 @@ export async function runExample<H extends Record<string, unknown>>(
     defaults.callbacks = defaults.callbacks.filter((cb) => !(cb instanceof ModelCheckpoint));
   }
   const trainer = new Trainer({
-    logger: [new CSVLogger({ name: exp.name }), new TensorBoardLogger({ name: exp.name })],
+    defaultRootDir: join('kiln_logs', exp.name),
+    logger: [new CSVLogger({ name: '' }), new TensorBoardLogger({ name: '' })],
     ...defaults,
     ...options,
   });

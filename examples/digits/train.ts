@@ -1,7 +1,7 @@
 // Handwritten digits (scikit-learn's 8×8 set, 1,797 images) with a small MLP.
 //   python3 scripts/datasets/fetch.py digits      # once: the data comes from scikit-learn's wheel
 //   kiln fit examples/digits/train.ts
-// Logs (metrics.csv, TensorBoard events) land in kiln_logs/digits/version_<n>, checkpoints in kiln_logs/checkpoints.
+// Logs (metrics.csv, TensorBoard events) land in kiln_logs/digits/version_<n>, checkpoints in kiln_logs/digits/checkpoints.
 import {
   type Batch,
   DataLoader,

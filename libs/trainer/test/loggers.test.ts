@@ -31,7 +31,9 @@ describe('run folders', () => {
     assert.equal(c.logDir, join(root, 'default', 'version_1'));
     const d = new CSVLogger({ saveDir: join(root, 'elsewhere'), name: 'mnist' });
     assert.equal(d.logDir, join(root, 'elsewhere', 'mnist', 'version_0'));
-    for (const l of [a, b, c, d]) await l.finalize('success');
+    const e = new CSVLogger({ saveDir: join(root, 'flat'), name: '' }); // no experiment folder
+    assert.equal(e.logDir, join(root, 'flat', 'version_0'));
+    for (const l of [a, b, c, d, e]) await l.finalize('success');
   });
 
   it('honours a fixed version, as a number or a folder name', () => {

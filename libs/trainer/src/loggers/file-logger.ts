@@ -8,7 +8,7 @@ import type { PlainValue } from './values.js';
 export interface FileLoggerOptions {
   /** Parent of the run folders; defaults to the Trainer's `defaultRootDir`, else the working directory. */
   saveDir?: string;
-  /** Experiment name: runs go to `<saveDir>/<name>/version_<n>`. Default `default`. */
+  /** Experiment name: runs go to `<saveDir>/<name>/version_<n>` (`''`: `<saveDir>/version_<n>`). Default `default`. */
   name?: string;
   /** A fixed version: a number (`version_<n>`) or a folder name; default: the next free number. */
   version?: number | string;
@@ -25,10 +25,7 @@ export abstract class FileLogger implements Logger {
   private dir: string | undefined;
 
   constructor(protected readonly opts: FileLoggerOptions = {}) {
-    if (
-      opts.name !== undefined &&
-      (typeof opts.name !== 'string' || opts.name === '' || /[/\\]/.test(opts.name))
-    ) {
+    if (opts.name !== undefined && (typeof opts.name !== 'string' || /[/\\]/.test(opts.name))) {
       throw new TypeError(
         `logger option name: expected a folder name without slashes, got ${JSON.stringify(opts.name)}`,
       );
