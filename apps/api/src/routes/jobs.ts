@@ -41,7 +41,6 @@ export class JobsController {
   async submit(@Req() req: AuthedRequest, @Param('projectId') projectId: string, @Body() body: unknown) {
     const project = await this.s.project(projectId);
     assertProjectWrite(req.principal, project.id);
-    const jobs = this.backend();
     const input = { apiVersion: API_GROUP_VERSION, kind: TRAININGJOB_KIND, ...(body as object) } as Record<
       string,
       unknown
@@ -63,6 +62,7 @@ export class JobsController {
           message: e.message,
         })),
       );
+    const jobs = this.backend();
     const job = v.value as unknown as TrainingJobObject;
     const spec = job.spec as { hyperparameters?: Record<string, unknown>; tracking?: { runName?: string } };
     const run = await this.s.db.prisma.run.create({
