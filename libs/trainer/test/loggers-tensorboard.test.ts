@@ -21,7 +21,7 @@ async function writeRun(root: string) {
     optimizer: { name: 'adam', betas: [0.9, 0.999] },
     amsgrad: false,
   });
-  const losses = [2.3125, 1.9, 1.4142, 0.7, 0.1 + 0.2];
+  const losses = [2.3125, 1.9, 1.3, 0.7, 0.1 + 0.2];
   for (const [step, loss] of losses.entries()) log.logMetrics({ 'train/loss': loss }, step * 10);
   log.logMetrics({ 'val/acc': 0.875, 'val/loss': Number.NaN }, 40);
   log.logMetrics({ 'grad/norm': 1e39 }, 41); // beyond float32: +Infinity in the file

@@ -35,7 +35,11 @@ export class Appender {
 
   write(data: string | Uint8Array): void {
     if (this.fd === null) throw new Error(`write to ${this.path} after it was closed`);
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    // callers hand over their bytes: wrap them without a copy
+    const buf =
+      typeof data === 'string'
+        ? Buffer.from(data, 'utf8')
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.chunks.push(buf);
     this.bytes += buf.length;
     if (this.bytes >= this.maxBufferBytes || Date.now() - this.lastFlush >= this.maxDelayMs) this.flush();
@@ -51,11 +55,11 @@ export class Appender {
     while (off < buf.length) off += writeSync(this.fd, buf, off);
   }
 
-  /** Flushes, fsyncs and closes; later calls do nothing. */
-  close(): void {
+  /** Flushes, fsyncs (unless `sync: false`) and closes; later calls do nothing. */
+  close(opts: { sync?: boolean } = {}): void {
     if (this.fd === null) return;
     this.flush();
-    fsyncSync(this.fd);
+    if (opts.sync !== false) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = null;
     open.delete(this);

@@ -27,6 +27,7 @@ export class CSVLogger extends FileLogger {
   private writtenColumns = 0;
   private rows: Array<{ step: number; values: Map<string, number> }> = [];
   private lastFlush = Date.now();
+  private out: Appender | undefined;
   private readonly flushEveryNRows: number;
   private readonly flushIntervalMs: number;
 
@@ -71,7 +72,10 @@ export class CSVLogger extends FileLogger {
   }
 
   async finalize(_status: RunStatus): Promise<void> {
-    if (this.isWriter) this.flush(this.rows.length);
+    if (!this.isWriter) return;
+    this.flush(this.rows.length);
+    this.out?.close();
+    this.out = undefined;
   }
 
   /** Writes the first `count` buffered rows. */
@@ -83,11 +87,11 @@ export class CSVLogger extends FileLogger {
     const rows = this.rows.splice(0, count);
     const body = rows.map((r) => this.formatRow(r.step, r.values)).join('');
     if (this.headerOnDisk && this.writtenColumns === this.columns.length) {
-      const out = new Appender(path);
-      out.write(body);
-      out.close();
+      this.out ??= new Appender(path, { maxBufferBytes: 0 });
+      this.out.write(body);
       return;
     }
+    this.out?.close({ sync: false }); // the file is about to be replaced
     // The header grew: rewrite the whole file, padding old rows with empty cells for the new columns.
     const pad = ','.repeat(this.columns.length - this.writtenColumns);
     const old = !this.headerOnDisk
@@ -101,6 +105,7 @@ export class CSVLogger extends FileLogger {
     const header = `${['step', ...this.columns].map(csvField).join(',')}\n`;
     writeFileSync(`${path}.tmp`, header + old + body);
     renameSync(`${path}.tmp`, path);
+    this.out = undefined;
     this.headerOnDisk = true;
     this.writtenColumns = this.columns.length;
   }

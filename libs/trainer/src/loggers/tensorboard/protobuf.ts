@@ -10,6 +10,7 @@ enum Wire {
 }
 
 const utf8 = new TextEncoder();
+const SINGLE_BYTES = Array.from({ length: 0x80 }, (_, i) => Uint8Array.of(i));
 
 /** Builds one message; nested messages are built by their own writer and added with `message`. */
 export class ProtoWriter {
@@ -22,12 +23,28 @@ export class ProtoWriter {
   }
 
   private key(field: number, wire: Wire): void {
-    this.varint(BigInt((field << 3) | wire));
+    this.varint((field << 3) | wire);
   }
 
-  private varint(value: bigint): void {
+  private varint(value: number | bigint): void {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+      if (value < 0x80) {
+        this.push(SINGLE_BYTES[value]!); // keys and short lengths: no allocation
+        return;
+      }
+      // the common case without BigInt: 7 bits a byte, high bit set on all but the last
+      const out: number[] = [];
+      let v = value;
+      while (v >= 0x80) {
+        out.push((v % 0x80) | 0x80);
+        v = Math.floor(v / 0x80);
+      }
+      out.push(v);
+      this.push(Uint8Array.from(out));
+      return;
+    }
     // int64 negatives are 10-byte two's complement, as protobuf encodes them
-    let v = BigInt.asUintN(64, value);
+    let v = BigInt.asUintN(64, BigInt(value));
     const out: number[] = [];
     do {
       let byte = Number(v & 0x7fn);
@@ -40,7 +57,7 @@ export class ProtoWriter {
 
   uint(field: number, value: number | bigint): this {
     this.key(field, Wire.Varint);
-    this.varint(BigInt(value));
+    this.varint(value);
     return this;
   }
 
@@ -66,7 +83,7 @@ export class ProtoWriter {
 
   bytes(field: number, value: Uint8Array): this {
     this.key(field, Wire.Bytes);
-    this.varint(BigInt(value.length));
+    this.varint(value.length);
     this.push(value);
     return this;
   }
