@@ -25,10 +25,14 @@ export class LogsController {
     const b = check(AppendLogs, body, 'body');
     const lines = b.lines.map((l) => l.replaceAll('\u0000', ''));
     await this.s.db.pool.query(
-      `WITH ins AS (INSERT INTO log_lines (run_id, worker, line) SELECT $1, $2, unnest($3::text[]) RETURNING id)
-       DELETE FROM log_lines WHERE run_id = $1 AND worker = $2 AND id <= (
-         SELECT id FROM log_lines WHERE run_id = $1 AND worker = $2 ORDER BY id DESC OFFSET $4 LIMIT 1)`,
-      [run.id, b.worker, lines, this.s.config.logTailLines],
+      'INSERT INTO log_lines (run_id, worker, line) SELECT $1, $2, unnest($3::text[])',
+      [run.id, b.worker, lines],
+    );
+    // A separate statement: within one statement the delete would not see the rows just inserted.
+    await this.s.db.pool.query(
+      `DELETE FROM log_lines WHERE run_id = $1 AND worker = $2 AND id <= (
+         SELECT id FROM log_lines WHERE run_id = $1 AND worker = $2 ORDER BY id DESC OFFSET $3 LIMIT 1)`,
+      [run.id, b.worker, this.s.config.logTailLines],
     );
     this.s.bus.publish({ type: 'logs', runId: run.id, worker: b.worker, lines });
     return { appended: lines.length };
