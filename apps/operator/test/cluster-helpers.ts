@@ -45,9 +45,12 @@ export interface OperatorTestCluster {
   checkpointDir(ns: string, job: string): string;
 }
 
+/** The image name whose root is this repository (for workers that run Kiln code from source). */
+export const REPO_IMAGE = 'kiln-repo';
+
 export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
   const volumesRoot = mkdtempSync(join(tmpdir(), 'kiln-op-volumes-'));
-  const k = clusterForTests({ nodes, volumesRoot });
+  const k = clusterForTests({ nodes, volumesRoot, images: { [REPO_IMAGE]: { root } } });
   const operators: Operator[] = [];
   const children: ChildProcess[] = [];
   before(
@@ -145,6 +148,7 @@ export interface JobOptions {
   elastic?: { minWorkers: number; maxWorkers: number };
   command?: string[];
   args?: string[];
+  image?: string;
 }
 
 export function trainingJob(ns: string, name: string, o: JobOptions = {}): TrainingJob {
@@ -153,7 +157,7 @@ export function trainingJob(ns: string, name: string, o: JobOptions = {}): Train
     kind: 'TrainingJob',
     metadata: { name, namespace: ns },
     spec: {
-      image: 'kiln-test',
+      image: o.image ?? 'kiln-test',
       command: o.command ?? ['node', WORKER],
       args: o.args ?? [],
       env: Object.entries(o.env ?? {}).map(([name, value]) => ({ name, value })),
