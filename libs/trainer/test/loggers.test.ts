@@ -139,6 +139,33 @@ describe('CSVLogger', () => {
     });
   });
 
+  it('leaves a well-formed metrics.csv when the process is killed mid-run', async () => {
+    const { spawn } = await import('node:child_process');
+    const root = tmp();
+    // rows flushed one by one while new columns keep appearing, so header rewrites happen all the time
+    const script = `
+      import { CSVLogger } from '@kiln/trainer';
+      const log = new CSVLogger({ saveDir: ${JSON.stringify(root)}, version: 0, flushEveryNRows: 1 });
+      for (let step = 0; ; step++) {
+        log.logMetrics({ loss: 1 / (step + 1), ['m' + (step % 400)]: step }, step);
+        if (step === 50) process.stdout.write('running\\n');
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const { header, rows } = readCsv(join(root, 'default', 'version_0', 'metrics.csv'));
+    assert.equal(header[0], 'step');
+    assert.ok(rows.length > 50, `${rows.length} rows survived`);
+    rows.forEach((row, i) => {
+      assert.equal(row.length, header.length, `row ${i} has every column`);
+      assert.equal(row[0], String(i), 'steps in order, none lost or repeated');
+    });
+  });
+
   it('writes hparams.yaml beside the metrics', async () => {
     const log = new CSVLogger({ saveDir: tmp() });
     log.logHyperparams({ lr: 0.001, net: { hidden: [64, 32] }, seed: 42n, skip: undefined });
