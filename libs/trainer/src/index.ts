@@ -40,6 +40,14 @@ export {
   ReduceLROnPlateau,
   StepLR,
 } from './optim/schedulers.js';
+export {
+  contextFromEnv,
+  defineScript,
+  parseJsonObject,
+  runScriptEntry,
+  type ScriptContext,
+  type ScriptEntry,
+} from './script/contract.js';
 export { SingleDeviceStrategy } from './strategies/single.js';
 export type { Strategy } from './strategies/strategy.js';
 export { clipGradients, globalNorm } from './trainer/clip.js';

@@ -1,0 +1,31 @@
+import { CommanderError } from 'commander';
+import { EXIT, UsageError } from './errors.js';
+import { buildProgram } from './program.js';
+
+/** Runs `kiln` and returns the exit code (see EXIT in errors.ts). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (unknown option, bad value, --help)
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`kiln: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    const e = err as Error;
+    process.stderr.write(`kiln: training failed: ${e?.stack ?? String(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const code = await main(process.argv.slice(2));
+  // let loggers' and stdio's pending writes finish, then exit even if a handle (a socket) lingers
+  process.exitCode = code;
+  setImmediate(() => process.exit(code));
+}

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+const kiln = join(import.meta.dirname, '..', 'bin', 'kiln');
+const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), `kiln-cli-${p}-`));
+
+/** Runs bin/kiln as a user would: a clean NODE_OPTIONS, from a folder outside the repository. */
+function run(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  delete env.KILN_HPARAMS;
+  Object.assign(env, opts.env);
+  const p = spawn(kiln, args, { cwd: opts.cwd ?? tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  p.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    p.on('exit', (code) => resolve({ code, stdout, stderr })),
+  );
+  return { p, done };
+}
+
+test('a missing script, an unknown flag and a bad value are usage errors (exit 2)', async () => {
+  const missing = await run(['fit', 'no/such/train.ts']).done;
+  assert.equal(missing.code, 2);
+  assert.match(
+    missing.stderr,
+    /kiln: script not found: no\/such\/train.ts \(looked for .*no\/such\/train.ts\)/,
+  );
+  const unknown = await run(['fit', fixture('print-context.ts'), '--max-epoch', '3']).done;
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown option '--max-epoch'\n\(Did you mean --max-epochs\?\)/);
+  const bad = await run(['fit', fixture('print-context.ts'), '--max-epochs', 'five']).done;
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /'--max-epochs <value>' argument 'five' is invalid. expected an integer, got "five"/,
+  );
+  const badEnum = await run([
+    'fit',
+    fixture('print-context.ts'),
+    '--gradient-clip-algorithm',
+    'l3',
+    '--gradient-clip-val',
+    '1',
+  ]).done;
+  assert.equal(badEnum.code, 2);
+  assert.match(
+    badEnum.stderr,
+    /Trainer option "gradientClipAlgorithm" must be one of 'norm', 'value', got "l3"/,
+  );
+});
+
+test('config < flags for Trainer options; config < KILN_HPARAMS < --hparam for hyperparameters', async () => {
+  const dir = tmp('cfg');
+  const cfg = join(dir, 'run.yaml');
+  writeFileSync(
+    cfg,
+    'trainer:\n  maxEpochs: 9\n  accumulateGradBatches: 2\nhparams:\n  lr: 0.1\n  depth: 2\n  opt: {name: adam, beta: 0.9}\n',
+  );
+  const r = await run(
+    [
+      'fit',
+      fixture('print-context.ts'),
+      '--config',
+      cfg,
+      '--max-epochs',
+      '4',
+      '--deterministic',
+      '--hparam',
+      'lr=0.5',
+      '--hparam',
+      'opt.beta=0.95',
+      '--hparam',
+      'tag=exp-1',
+    ],
+    { env: { KILN_HPARAMS: '{"depth": 3, "width": 64}' } },
+  ).done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    hparams: { lr: 0.5, depth: 3, opt: { name: 'adam', beta: 0.95 }, width: 64, tag: 'exp-1' },
+    trainerOptions: { maxEpochs: 4, accumulateGradBatches: 2, deterministic: true },
+    ckptPath: null,
+  });
+  const resumed = await run(['fit', fixture('print-context.ts')], { env: { KILN_RESUME: 'auto' } }).done;
+  assert.equal(JSON.parse(resumed.stdout).ckptPath, 'last');
+});
+
+test('bad config files and bad KILN_HPARAMS are usage errors naming the problem', async () => {
+  const dir = tmp('badcfg');
+  const cases: [string, RegExp][] = [
+    ['trainer:\n  maxEpoch: 3\n', /unknown Trainer option "maxEpoch" \(did you mean "maxEpochs"\?\)/],
+    ['trainers:\n  maxEpochs: 3\n', /unknown key "trainers" \(expected trainer, hparams, ckptPath\)/],
+    ['trainer: [1, 2]\n', /"trainer" must be a mapping/],
+    ['trainer:\n  maxEpochs: [\n', /not valid YAML/],
+  ];
+  for (const [i, [text, re]] of cases.entries()) {
+    const f = join(dir, `c${i}.yaml`);
+    writeFileSync(f, text);
+    const r = await run(['fit', fixture('print-context.ts'), '--config', f]).done;
+    assert.equal(r.code, 2, text);
+    assert.match(r.stderr, re);
+  }
+  const env = await run(['fit', fixture('print-context.ts')], { env: { KILN_HPARAMS: '{lr: 1}' } }).done;
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /KILN_HPARAMS must be a JSON object/);
+  const missing = await run(['fit', fixture('print-context.ts'), '--config', join(dir, 'nope.yaml')]).done;
+  assert.match(missing.stderr, /--config .*nope.yaml: no such file/);
+});
+
+test('kiln fit trains the factory-form script from another folder and writes checkpoints under the root dir', async () => {
+  const root = tmp('train');
+  const r = await run(
+    [
+      'fit',
+      fixture('train-object.ts'),
+      '--max-epochs',
+      '3',
+      '--default-root-dir',
+      root,
+      '--hparam',
+      'lr=0.2',
+    ],
+    {
+      cwd: tmp('cwd'),
+    },
+  ).done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(root, 'checkpoints', 'last.ckpt')));
+  assert.ok(
+    existsSync(join(root, 'checkpoints', 'epoch=2-step=12.ckpt')),
+    'three epochs of 4 steps (the flag beat the script default of 2)',
+  );
+  assert.match(r.stderr, /epoch 2 batch 4\/4 step 12/);
+});
+
+test('a failing script exits 1 with its error; a script without a default export is explained', async () => {
+  const r = await run(['fit', fixture('throws.ts')]).done;
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /kiln: training failed: Error: the data set is missing a column/);
+  const n = await run(['fit', fixture('no-default.ts')]).done;
+  assert.equal(n.code, 1);
+  assert.match(
+    n.stderr,
+    /must export default a function \(ctx\) => …, an object with run\(ctx\), or \{ module\(hparams\), data\(hparams\), trainer\? \}; got no default export/,
+  );
+});
+
+test('the same script runs under plain node, taking its context from the environment', async () => {
+  const repo = join(import.meta.dirname, '..', '..', '..');
+  const p = spawn(
+    process.execPath,
+    ['--conditions=kiln-src', '--import', '@swc-node/register/esm-register', fixture('print-context.ts')],
+    {
+      cwd: repo,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        KILN_HPARAMS: '{"lr": 0.3}',
+        KILN_TRAINER_OPTIONS: '{"maxEpochs": 2}',
+        KILN_CLI: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise((r) => p.on('exit', r));
+  assert.equal(code, 0);
+  assert.deepEqual(JSON.parse(out), {
+    hparams: { lr: 0.3 },
+    trainerOptions: { maxEpochs: 2 },
+    ckptPath: null,
+  });
+});
