@@ -152,6 +152,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // The endpoint reconciler refuses loopback addresses; pods reach the apiserver through
+      // KUBERNETES_SERVICE_HOST=127.0.0.1 instead of the kubernetes Service.
+      '--endpoint-reconciler-type=none',
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${pki.apiserverCert}`,
       `--tls-private-key-file=${pki.apiserverKey}`,
