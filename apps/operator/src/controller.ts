@@ -92,7 +92,7 @@ export class Operator {
     this.jobs = new Cache<TrainingJob>(
       kc,
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
-      counted(PLURAL, () => this.kube.listJobs()) as never,
+      () => this.kube.listJobs(),
       {
         onAdd: (j) => this.queue.add(keyOf(j)),
         onUpdate: (j) => this.queue.add(keyOf(j)),
@@ -106,7 +106,7 @@ export class Operator {
     this.pods = new Cache<V1Pod>(
       kc,
       '/api/v1/pods',
-      counted('pods', () => this.kube.listPods()) as never,
+      () => this.kube.listPods(),
       {
         onAdd: (p) => this.podChanged(p, false),
         onUpdate: (p) => this.podChanged(p, false),
@@ -117,7 +117,7 @@ export class Operator {
     this.nodes = new Cache<V1Node>(
       kc,
       '/api/v1/nodes',
-      counted('nodes', () => this.kube.listNodes()) as never,
+      () => this.kube.listNodes(),
       {
         onAdd: (n) => this.nodeChanged(n, false),
         onUpdate: (n) => this.nodeChanged(n, false),

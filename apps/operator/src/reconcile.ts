@@ -38,6 +38,8 @@ export interface ReconcileContext extends ClusterView {
 }
 
 const TERMINAL = new Set<TrainingJobPhase>(['Succeeded', 'Failed']);
+/** How long the other workers may keep running after rank 0 succeeded before the job counts as done. */
+const SUCCESS_GRACE_MS = 5_000;
 
 interface Failure {
   pod: string;
@@ -272,6 +274,12 @@ export class Reconciler {
     const rank0 = byIndex.get(0);
 
     if (rank0?.status?.phase === 'Succeeded' && !failures.some((f) => !f.retryable)) {
+      // The other ranks finish a moment after rank 0; give them that moment before cleanPodPolicy.
+      const finished = rank0.status.containerStatuses?.[0]?.state?.terminated
+        ?.finishedAt as unknown as string;
+      const since = now.getTime() - (Date.parse(finished) || now.getTime());
+      const live = pods.some((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending');
+      if (live && since < SUCCESS_GRACE_MS) return { requeueAfterMs: SUCCESS_GRACE_MS - since };
       return this.succeed(job, pods, status, now);
     }
     if (failures.length > 0 || (phase === 'Running' && missing.length > 0)) {

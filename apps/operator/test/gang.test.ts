@@ -17,7 +17,7 @@ test('two 3-GPU jobs on 4 GPUs: one runs, the other is Queued, then runs after t
     trainingJob(ns, 'first', { workers: 3, gpus: 1, env: { FAKE_STEPS: '25', FAKE_STEP_MS: '100' } }),
   );
   await new Promise((r) => setTimeout(r, 50));
-  await createJob(c, trainingJob(ns, 'second', { workers: 3, gpus: 1, env: { FAKE_STEPS: '5' } }));
+  await createJob(c, trainingJob(ns, 'second', { workers: 3, gpus: 1, env: { FAKE_STEPS: '15' } }));
 
   const queued = await waitPhase(c, ns, 'second', 'Queued');
   const reason = queued.status?.conditions?.find((x) => x.type === 'Queued');
