@@ -1,9 +1,9 @@
-// The shape every example exports, and how it runs when started directly (`node … train.ts`): default
-// hyperparameters merged with KILN_HPARAMS (the JSON the platform delivers), a Trainer whose
-// defaultRootDir is `kiln_logs/<name>` (so each example keeps its own checkpoints/), CSV and TensorBoard
-// loggers writing to `<defaultRootDir>/version_<n>`, then fit and, when the data has a test split, test.
+// What the examples share: an Experiment (name, default hyperparameters, Trainer defaults, model and
+// data factories) and `runExample`, which the scripts' default exports call with the context `kiln fit`
+// builds (hyperparameters from --config < KILN_HPARAMS < --hparam, Trainer options from flags, the
+// checkpoint to resume from). The run lives in `kiln_logs/<name>` (own checkpoints/) unless the flags
+// set defaultRootDir; CSV and TensorBoard logs go to `<defaultRootDir>/version_<n>`.
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   CSVLogger,
   type DataModule,
@@ -15,9 +15,9 @@ import {
 } from '@kiln/trainer';
 
 export interface Experiment<H extends Record<string, unknown>> {
-  /** Experiment name: the run goes to `kiln_logs/<name>` unless the caller sets defaultRootDir. */
+  /** The run goes to `kiln_logs/<name>` unless the caller sets defaultRootDir. */
   name: string;
-  /** Default hyperparameters; KILN_HPARAMS (JSON) overrides any of them. */
+  /** Default hyperparameters; the context's hparams override any of them (same type required). */
   hparams: H;
   /** Trainer defaults of this example (a function: callbacks hold state, so each run gets new ones). */
   trainer(hparams: H): TrainerOptions;
@@ -25,33 +25,26 @@ export interface Experiment<H extends Record<string, unknown>> {
   data(hparams: H): DataModule;
 }
 
-/** Defaults ← KILN_HPARAMS, keeping each default's type (a string where a number belongs is an error). */
+/** The part of `kiln fit`'s ScriptContext an example uses; every field may be left out. */
+export interface RunContext {
+  hparams?: Record<string, unknown>;
+  trainerOptions?: TrainerOptions;
+  ckptPath?: string | null;
+}
+
+/** Defaults ← given, keeping each default's type: an unknown key or a wrong type names the key. */
 export function resolveHparams<H extends Record<string, unknown>>(
   defaults: H,
-  env = process.env.KILN_HPARAMS,
+  given: Record<string, unknown> = {},
 ): H {
-  if (!env) return { ...defaults };
-  let given: unknown;
-  try {
-    given = JSON.parse(env);
-  } catch (err) {
-    throw new Error(
-      `KILN_HPARAMS: expected a JSON object, got ${JSON.stringify(env)} (${(err as Error).message})`,
-    );
-  }
-  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
-    throw new Error(`KILN_HPARAMS: expected a JSON object, got ${env}`);
-  }
   const out: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(given)) {
     if (!(key in defaults)) {
-      throw new Error(
-        `KILN_HPARAMS.${key}: unknown hyperparameter (known: ${Object.keys(defaults).join(', ')})`,
-      );
+      throw new Error(`hyperparameter ${key}: unknown (known: ${Object.keys(defaults).join(', ')})`);
     }
     if (typeof value !== typeof defaults[key]) {
       throw new Error(
-        `KILN_HPARAMS.${key}: expected a ${typeof defaults[key]}, got ${JSON.stringify(value)}`,
+        `hyperparameter ${key}: expected a ${typeof defaults[key]}, got ${JSON.stringify(value)}`,
       );
     }
     out[key] = value;
@@ -59,12 +52,13 @@ export function resolveHparams<H extends Record<string, unknown>>(
   return out as H;
 }
 
-/** Runs an example: fit, then test when the data module has a test loader. Returns the Trainer. */
+/** Fits the example, then tests it when the data module has a test split. Returns the Trainer. */
 export async function runExample<H extends Record<string, unknown>>(
   exp: Experiment<H>,
-  options: TrainerOptions = {},
+  ctx: RunContext = {},
 ): Promise<Trainer> {
-  const hparams = resolveHparams(exp.hparams);
+  const hparams = resolveHparams(exp.hparams, ctx.hparams);
+  const options = ctx.trainerOptions ?? {};
   const defaults = exp.trainer(hparams);
   if (options.fastDevRun && defaults.callbacks) {
     // a fastDevRun saves no checkpoints (as in Lightning) and the Trainer rejects a ModelCheckpoint then
@@ -78,15 +72,10 @@ export async function runExample<H extends Record<string, unknown>>(
   });
   const model = exp.model(hparams);
   const data = exp.data(hparams);
-  await trainer.fit(model, data);
+  await trainer.fit(model, data, { ckptPath: ctx.ckptPath ?? null });
   // 'stopped': a limit such as maxSteps or EarlyStopping ended the run, which still deserves a test
   if (data.testDataloader && (trainer.status === 'finished' || trainer.status === 'stopped')) {
     await trainer.test(model, data);
   }
   return trainer;
-}
-
-/** True when `url` (a module's import.meta.url) is the script Node was started with. */
-export function isMain(url: string): boolean {
-  return process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === url;
 }

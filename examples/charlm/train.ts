@@ -3,9 +3,19 @@
 //   kiln fit examples/charlm/train.ts
 // The model reads the previous `context` characters (embedded, concatenated) and predicts the next one:
 // small enough for a CPU, and after a few hundred steps it writes text with Shakespeare's shape.
-import { type Batch, DataLoader, DataModule, type Dataset, Module, Rng, tf } from '@kiln/trainer';
+import {
+  type Batch,
+  DataLoader,
+  DataModule,
+  type Dataset,
+  defineScript,
+  Module,
+  Rng,
+  type ScriptContext,
+  tf,
+} from '@kiln/trainer';
 import { loadShakespeare } from '../data/datasets.js';
-import { type Experiment, isMain, runExample } from '../experiment.js';
+import { type Experiment, runExample } from '../experiment.js';
 
 export interface CharLMHparams extends Record<string, unknown> {
   context: number;
@@ -176,7 +186,7 @@ export class ShakespeareData extends DataModule {
   }
 }
 
-const experiment: Experiment<CharLMHparams> = {
+export const experiment: Experiment<CharLMHparams> = {
   name: 'charlm',
   hparams: { context: 32, embedding: 16, hidden: 256, lr: 0.003, batchSize: 128, maxSteps: 1500 },
   trainer: (hp) => ({
@@ -191,6 +201,5 @@ const experiment: Experiment<CharLMHparams> = {
   model: (hp) => new CharLM(hp, Vocabulary.fromText(loadShakespeare())),
   data: (hp) => new ShakespeareData(hp),
 };
-export default experiment;
-
-if (isMain(import.meta.url)) await runExample(experiment);
+// `kiln fit` calls the default export with its context; `node train.ts` runs it with KILN_HPARAMS etc.
+export default defineScript(import.meta.url, (ctx: ScriptContext) => runExample(experiment, ctx));

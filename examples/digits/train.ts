@@ -6,14 +6,16 @@ import {
   type Batch,
   DataLoader,
   DataModule,
+  defineScript,
   EarlyStopping,
   ModelCheckpoint,
   Module,
+  type ScriptContext,
   TensorDataset,
   tf,
 } from '@kiln/trainer';
 import { loadDigits } from '../data/datasets.js';
-import { type Experiment, isMain, runExample } from '../experiment.js';
+import { type Experiment, runExample } from '../experiment.js';
 
 export interface DigitsHparams extends Record<string, unknown> {
   hidden: number;
@@ -100,7 +102,7 @@ export class DigitsData extends DataModule {
   }
 }
 
-const experiment: Experiment<DigitsHparams> = {
+export const experiment: Experiment<DigitsHparams> = {
   name: 'digits',
   hparams: { hidden: 64, lr: 0.005, batchSize: 32, dropout: 0.1 },
   trainer: () => ({
@@ -116,6 +118,5 @@ const experiment: Experiment<DigitsHparams> = {
   model: (hp) => new DigitsClassifier(hp),
   data: (hp) => new DigitsData(hp.batchSize),
 };
-export default experiment;
-
-if (isMain(import.meta.url)) await runExample(experiment);
+// `kiln fit` calls the default export with its context; `node train.ts` runs it with KILN_HPARAMS etc.
+export default defineScript(import.meta.url, (ctx: ScriptContext) => runExample(experiment, ctx));

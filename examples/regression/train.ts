@@ -6,13 +6,15 @@ import {
   CosineAnnealingLR,
   DataLoader,
   DataModule,
+  defineScript,
   LearningRateMonitor,
   Module,
   Rng,
+  type ScriptContext,
   TensorDataset,
   tf,
 } from '@kiln/trainer';
-import { type Experiment, isMain, runExample } from '../experiment.js';
+import { type Experiment, runExample } from '../experiment.js';
 
 export interface RegressionHparams extends Record<string, unknown> {
   hidden: number;
@@ -109,7 +111,7 @@ export class RegressionData extends DataModule {
   }
 }
 
-const experiment: Experiment<RegressionHparams> = {
+export const experiment: Experiment<RegressionHparams> = {
   name: 'regression',
   hparams: { hidden: 32, lr: 0.01, batchSize: 64, samples: 4096, noise: 0.1, maxEpochs: 20 },
   trainer: (hp) => ({
@@ -122,6 +124,5 @@ const experiment: Experiment<RegressionHparams> = {
   model: (hp) => new Regressor(hp),
   data: (hp) => new RegressionData(hp),
 };
-export default experiment;
-
-if (isMain(import.meta.url)) await runExample(experiment);
+// `kiln fit` calls the default export with its context; `node train.ts` runs it with KILN_HPARAMS etc.
+export default defineScript(import.meta.url, (ctx: ScriptContext) => runExample(experiment, ctx));

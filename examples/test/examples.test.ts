@@ -4,12 +4,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Trainer } from '@kiln/trainer';
 import { parseCsvLine } from '../../libs/trainer/src/loggers/csv.js';
-import charlm from '../charlm/train.js';
+import { experiment as charlm } from '../charlm/train.js';
 import { datasetPath, loadDigits, loadShakespeare } from '../data/datasets.js';
-import digits from '../digits/train.js';
+import runDigits, { experiment as digits } from '../digits/train.js';
 import { type Experiment, resolveHparams, runExample } from '../experiment.js';
-import regression from '../regression/train.js';
+import { experiment as regression } from '../regression/train.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'kiln-examples-'));
 // accelerator 'cpu': the native TensorFlow backend when it is built, else the fastest JS one
@@ -67,41 +68,42 @@ describe('data sets', () => {
   });
 });
 
-describe('hyperparameters from KILN_HPARAMS', () => {
-  it('override defaults, keeping their types', () => {
-    assert.deepEqual(resolveHparams({ lr: 0.1, hidden: 8 }, '{"lr":0.5}'), { lr: 0.5, hidden: 8 });
+describe('hyperparameters', () => {
+  it('override the defaults, keeping their types', () => {
+    assert.deepEqual(resolveHparams({ lr: 0.1, hidden: 8 }, { lr: 0.5 }), { lr: 0.5, hidden: 8 });
     assert.throws(
-      () => resolveHparams({ lr: 0.1 }, '{"lr":"fast"}'),
-      /KILN_HPARAMS\.lr: expected a number, got "fast"/,
+      () => resolveHparams({ lr: 0.1 }, { lr: 'fast' }),
+      /hyperparameter lr: expected a number, got "fast"/,
     );
-    assert.throws(
-      () => resolveHparams({ lr: 0.1 }, '{"lrr":1}'),
-      /KILN_HPARAMS\.lrr: unknown hyperparameter \(known: lr\)/,
-    );
-    assert.throws(() => resolveHparams({ lr: 0.1 }, '[1]'), /KILN_HPARAMS: expected a JSON object/);
-    assert.throws(
-      () => resolveHparams({ lr: 0.1 }, '{lr:1}'),
-      /KILN_HPARAMS: expected a JSON object, got "\{lr:1\}"/,
-    );
+    assert.throws(() => resolveHparams({ lr: 0.1 }, { lrr: 1 }), /hyperparameter lrr: unknown \(known: lr\)/);
   });
 });
 
 describe('examples', () => {
   for (const exp of [digits, regression, charlm] as Experiment<Record<string, unknown>>[]) {
     it(`${exp.name}: a fastDevRun of 2 batches runs train, validation and test steps`, async () => {
-      const trainer = await runExample(exp, { fastDevRun: 2, defaultRootDir: tmp(), ...quiet });
+      const trainer = await runExample(exp, {
+        trainerOptions: { fastDevRun: 2, defaultRootDir: tmp(), ...quiet },
+      });
       assert.ok(['finished', 'stopped'].includes(trainer.status), trainer.status);
       assert.equal(trainer.globalStep, 2);
     });
   }
 
+  it('the default export takes the context kiln fit builds (hparams, Trainer options, ckptPath)', async () => {
+    const trainer = (await runDigits({
+      hparams: { hidden: 16 },
+      trainerOptions: { fastDevRun: 1, defaultRootDir: tmp(), ...quiet },
+      ckptPath: null,
+    })) as Trainer;
+    assert.equal(trainer.globalStep, 1);
+    assert.deepEqual(trainer.module?.hparams, { ...digits.hparams, hidden: 16 });
+  });
+
   it('digits: the training loss falls over one short epoch, and the logs land in <root>/version_0', async () => {
     const root = tmp();
     const trainer = await runExample(digits, {
-      maxEpochs: 1,
-      logEveryNSteps: 1,
-      defaultRootDir: root,
-      ...quiet,
+      trainerOptions: { maxEpochs: 1, logEveryNSteps: 1, defaultRootDir: root, ...quiet },
     });
     assert.ok(['finished', 'stopped'].includes(trainer.status), trainer.status);
     const losses = trainLosses(join(root, 'version_0'));
