@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { launch } from '../src/distributed/launcher.js';
+import { fixture } from './distributed-fixtures/ranks.js';
+
+// Each rank checks every collective against sums it computes itself from all ranks' seeds, and that
+// all ranks hold bit-identical results; a failed check exits non-zero, which fails the launch.
+async function runWorkers(devices: number, env: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const result = await launch({
+    script: fixture('collectives-worker.ts'),
+    devices,
+    execArgv: [],
+    env,
+    stdout: sink,
+    stderr: sink,
+  });
+  return { result, lines };
+}
+
+describe('ring collectives between real processes on loopback', { timeout: 300_000 }, () => {
+  for (const n of [2, 3]) {
+    it(`all-reduce (sum of many sizes, max, min), broadcast, all-gather and barrier with ${n} ranks`, async () => {
+      const { result, lines } = await runWorkers(n);
+      assert.equal(result.exitCode, 0, lines.join('\n'));
+      for (let r = 0; r < n; r++) {
+        for (const size of [1, 2, 3, 5, 7, 1000, 65537, 262145, 1000003]) {
+          assert.ok(
+            lines.includes(`[rank ${r}] {"rank":${r},"check":"allReduce","n":${size}}`),
+            `rank ${r} n=${size}`,
+          );
+        }
+        for (const check of ['max/min', 'broadcast', 'allGather', 'skewed']) {
+          assert.ok(lines.includes(`[rank ${r}] {"rank":${r},"check":"${check}"}`), `rank ${r} ${check}`);
+        }
+      }
+    });
+
+    it(`all-reduce of a 100 MB buffer (not divisible by ${n}) with ${n} ranks and small chunks`, async () => {
+      const { result, lines } = await runWorkers(n, { SIZES: '25000001', CHUNK_BYTES: String(256 << 10) });
+      assert.equal(result.exitCode, 0, lines.join('\n'));
+      for (let r = 0; r < n; r++) {
+        assert.ok(lines.includes(`[rank ${r}] {"rank":${r},"check":"allReduce","n":25000001}`));
+      }
+    });
+  }
+
+  it('a world of one is the identity', async () => {
+    const { result, lines } = await runWorkers(1, { SIZES: '1,1000' });
+    assert.equal(result.exitCode, 0, lines.join('\n'));
+    assert.ok(lines.includes('[rank 0] {"rank":0,"done":true}'));
+  });
+});

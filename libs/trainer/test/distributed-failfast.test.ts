@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EXIT_CONFIG_ERROR, EXIT_PEER_LOST } from '../src/distributed/errors.js';
+import { alive, fixture, startRanks } from './distributed-fixtures/ranks.js';
+
+const worker = fixture('steps-worker.ts');
+
+describe('a DDP group fails fast instead of hanging', { timeout: 180_000 }, () => {
+  for (const victim of [1, 0]) {
+    it(`killing rank ${victim} of 3 mid-run makes the others exit ${EXIT_PEER_LOST} within 10 s, naming rank ${victim}`, async () => {
+      const ranks = await startRanks(worker, 3);
+      try {
+        await Promise.all(ranks.map((r) => r.waitFor(/^step 5$/)));
+        const killedAt = Date.now();
+        ranks[victim]?.child.kill('SIGKILL');
+        const others = ranks.filter((r) => r.rank !== victim);
+        const exits = await Promise.all(others.map((r) => r.exit));
+        for (const [i, e] of exits.entries()) {
+          const r = others[i]!;
+          assert.equal(e.code, EXIT_PEER_LOST, `rank ${r.rank} exit: ${JSON.stringify(e)} ${r.err.join('')}`);
+          assert.ok(e.at - killedAt < 10_000, `rank ${r.rank} took ${e.at - killedAt} ms`);
+          assert.match(r.err.join(''), new RegExp(`rank ${victim} is gone`));
+        }
+        await ranks[victim]?.exit;
+        for (const r of ranks) assert.equal(alive(r.child.pid), false, `rank ${r.rank} still running`);
+      } finally {
+        for (const r of ranks) r.child.kill('SIGKILL');
+      }
+    });
+  }
+
+  it('a rank that never arrives fails the rendezvous with an error naming it', async () => {
+    const ranks = await startRanks(worker, 3, { RDZV_TIMEOUT_MS: '2000', STEPS: '1' }, [0, 1]);
+    const exits = await Promise.all(ranks.map((r) => r.exit));
+    for (const [i, e] of exits.entries()) {
+      const r = ranks[i]!;
+      assert.equal(e.code, EXIT_PEER_LOST, r.err.join(''));
+      assert.match(r.err.join(''), /rank 2 of 3 never arrived/);
+    }
+  });
+
+  it('two processes with the same RANK is a configuration error', async () => {
+    const ranks = await startRanks(worker, 2, { RDZV_TIMEOUT_MS: '5000', STEPS: '1' }, [0, 1, 1]);
+    const exits = await Promise.all(ranks.map((r) => r.exit));
+    const dup = ranks.filter((_, i) => exits[i]?.code === EXIT_CONFIG_ERROR);
+    assert.ok(dup.length >= 1, exits.map((e, i) => `${e.code}: ${ranks[i]?.err.join('')}`).join('\n'));
+    assert.match(dup[0]!.err.join(''), /RANK=1 joined twice/);
+    for (const r of ranks) r.child.kill('SIGKILL');
+  });
+
+  it('a clean finish is not taken for a crash: every rank exits 0 without calling destroy', async () => {
+    const ranks = await startRanks(worker, 3, { STEPS: '5' });
+    const exits = await Promise.all(ranks.map((r) => r.exit));
+    for (const [i, e] of exits.entries()) assert.equal(e.code, 0, ranks[i]?.err.join(''));
+  });
+});

@@ -1,0 +1,79 @@
+// Starts the ranks of a group as separate processes (without the launcher, so a test can kill one).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort } from '../../src/distributed/launcher.js';
+
+export interface RankProcess {
+  rank: number;
+  child: ChildProcess;
+  out: string[];
+  err: string[];
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  /** Resolves when a line of stdout matches. */
+  waitFor(re: RegExp): Promise<void>;
+}
+
+export const fixture = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
+
+export async function startRanks(
+  script: string,
+  worldSize: number,
+  env: Record<string, string> = {},
+  only?: number[],
+): Promise<RankProcess[]> {
+  const port = await freePort();
+  const ranks = only ?? Array.from({ length: worldSize }, (_, r) => r);
+  return ranks.map((rank) => {
+    const child = spawn(process.execPath, [script], {
+      env: {
+        ...process.env,
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+        WORLD_SIZE: String(worldSize),
+        RANK: String(rank),
+        LOCAL_RANK: String(rank),
+        LOCAL_WORLD_SIZE: String(worldSize),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: string[] = [];
+    const err: string[] = [];
+    const watchers: { re: RegExp; resolve: () => void }[] = [];
+    let partial = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        out.push(line);
+        for (const w of [...watchers]) if (w.re.test(line)) w.resolve();
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => err.push(d.toString()));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
+    return {
+      rank,
+      child,
+      out,
+      err,
+      exit,
+      waitFor: (re) =>
+        new Promise<void>((resolve) => {
+          if (out.some((l) => re.test(l))) return resolve();
+          watchers.push({ re, resolve });
+        }),
+    };
+  });
+}
+
+/** True while a process with this pid exists. */
+export function alive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
