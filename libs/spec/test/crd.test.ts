@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { CLEAN_POD_POLICIES, PHASES, trainingJobCrd, trainingJobCrdYaml } from '@kiln/spec';
+import { CLEAN_POD_POLICIES, PHASES, toStructural, trainingJobCrd, trainingJobCrdYaml } from '@kiln/spec';
+import { Type } from '@sinclair/typebox';
 import { parse } from 'yaml';
 import type { Loose } from './fixtures.js';
 
@@ -103,107 +104,88 @@ describe('the TrainingJob CRD', () => {
   });
 });
 
-describe('the openAPIV3Schema is structural', () => {
-  // The rules of https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema
-  const FORBIDDEN = [
-    '$ref',
-    'definitions',
-    'dependencies',
-    'additionalItems',
-    'patternProperties',
-    'oneOf',
-    'allOf',
-    'not',
-    'id',
-    '$schema',
-    'const',
-    'nullable',
-  ];
-  const ALLOWED = new Set([
-    'type',
-    'description',
-    'properties',
-    'required',
-    'items',
-    'additionalProperties',
-    'default',
-    'enum',
-    'format',
-    'pattern',
-    'minimum',
-    'maximum',
-    'exclusiveMinimum',
-    'exclusiveMaximum',
-    'minLength',
-    'maxLength',
-    'minItems',
-    'maxItems',
-    'minProperties',
-    'maxProperties',
-    'anyOf',
-    'x-kubernetes-int-or-string',
-    'x-kubernetes-preserve-unknown-fields',
-    'x-kubernetes-validations',
-    'x-kubernetes-list-type',
-    'x-kubernetes-list-map-keys',
-  ]);
-  const nodes: [Loose, string][] = [];
-  walk(root, '', (node, path) => nodes.push([node, path]));
+// The rules of a structural schema, from the Kubernetes documentation on CRDs ("Specifying a structural
+// schema") and the apiserver's own checks; returns what breaks them.
+const FORBIDDEN = [
+  '$ref',
+  'definitions',
+  'dependencies',
+  'additionalItems',
+  'patternProperties',
+  'oneOf',
+  'allOf',
+  'not',
+  'id',
+  '$schema',
+  'const',
+  'nullable',
+  'uniqueItems',
+];
+const ALLOWED = new Set([
+  'type',
+  'description',
+  'properties',
+  'required',
+  'items',
+  'additionalProperties',
+  'default',
+  'enum',
+  'format',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'anyOf',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-validations',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+]);
+const TYPES = ['object', 'array', 'string', 'integer', 'number', 'boolean'];
 
-  it('walks a real tree', () => assert.ok(nodes.length > 100, `${nodes.length} nodes`));
-
-  it('gives every node a type, or marks it int-or-string', () => {
-    for (const [node, path] of nodes) {
-      if (node['x-kubernetes-int-or-string']) {
-        assert.equal(node.type, undefined, path);
-        assert.deepEqual(node.anyOf, [{ type: 'integer' }, { type: 'string' }], path);
-      } else {
-        assert.ok(
-          ['object', 'array', 'string', 'integer', 'number', 'boolean'].includes(node.type),
-          `${path || '.'}: type ${node.type}`,
-        );
-      }
-      if (node['x-kubernetes-preserve-unknown-fields']) assert.equal(node.type, 'object', path);
+function structuralProblems(schema: Loose): string[] {
+  const problems: string[] = [];
+  walk(schema, '', (node, path) => {
+    const at = path || '.';
+    if (node['x-kubernetes-int-or-string']) {
+      if (node.type !== undefined) problems.push(`${at}: int-or-string with a type`);
+      if (
+        JSON.stringify(node.anyOf ?? [{ type: 'integer' }, { type: 'string' }]) !==
+        '[{"type":"integer"},{"type":"string"}]'
+      )
+        problems.push(`${at}: int-or-string anyOf must list only integer and string`);
+    } else if (!TYPES.includes(node.type)) problems.push(`${at}: no type`);
+    if (node['x-kubernetes-preserve-unknown-fields'] && node.type !== 'object')
+      problems.push(`${at}: preserve-unknown-fields on a non-object`);
+    for (const key of Object.keys(node)) {
+      if (FORBIDDEN.includes(key)) problems.push(`${at}: ${key} is not allowed`);
+      else if (!ALLOWED.has(key)) problems.push(`${at}: unknown keyword ${key}`);
     }
-  });
-
-  it('uses no forbidden or unknown keyword', () => {
-    for (const [node, path] of nodes) {
-      for (const key of Object.keys(node)) {
-        assert.ok(!FORBIDDEN.includes(key), `${path}: ${key} is not allowed in a structural schema`);
-        assert.ok(ALLOWED.has(key), `${path}: unexpected keyword ${key}`);
-      }
-      if (node.anyOf) assert.ok(node['x-kubernetes-int-or-string'], `${path}: anyOf outside int-or-string`);
-      assert.ok(
-        !(node.properties && node.additionalProperties),
-        `${path}: properties and additionalProperties together`,
-      );
-      assert.notEqual(node.additionalProperties, false, `${path}: additionalProperties: false`);
-      assert.notEqual(node.uniqueItems, true, `${path}: uniqueItems`);
-      if (node.type === 'array') assert.ok(node.items, `${path}: array without items`);
+    if (node.anyOf && !node['x-kubernetes-int-or-string'])
+      problems.push(`${at}: anyOf outside int-or-string`);
+    if (node.properties && node.additionalProperties)
+      problems.push(`${at}: properties with additionalProperties`);
+    if (node.additionalProperties === false) problems.push(`${at}: additionalProperties: false`);
+    if (node.type === 'array' && !node.items) problems.push(`${at}: array without items`);
+    for (const key of node.required ?? []) {
+      if (!node.properties?.[key]) problems.push(`${at}: required ${key} is not a property`);
+      else if (node.properties[key].default !== undefined)
+        problems.push(`${at}.${key}: required and defaulted`);
     }
-  });
-
-  it('lists required fields that exist and have no default', () => {
-    for (const [node, path] of nodes) {
-      for (const key of node.required ?? []) {
-        assert.ok(node.properties?.[key], `${path}: required ${key} is not a property`);
-        assert.equal(node.properties[key].default, undefined, `${path}.${key}: required and defaulted`);
+    if (node['x-kubernetes-list-type'] === 'map') {
+      for (const key of node['x-kubernetes-list-map-keys'] ?? []) {
+        if (!node.items?.required?.includes(key)) problems.push(`${at}: list-map key ${key} is not required`);
       }
     }
-  });
-
-  it('keys list-maps by required fields', () => {
-    for (const [node, path] of nodes) {
-      if (node['x-kubernetes-list-type'] !== 'map') continue;
-      for (const key of node['x-kubernetes-list-map-keys'])
-        assert.ok(node.items.required.includes(key), `${path}: ${key}`);
-    }
-  });
-
-  it('has defaults that satisfy their own node', () => {
-    for (const [node, path] of nodes) {
-      if (node.default === undefined) continue;
+    if (node.default !== undefined) {
       const d = node.default;
       const kind = Array.isArray(d)
         ? 'array'
@@ -212,19 +194,66 @@ describe('the openAPIV3Schema is structural', () => {
           : Number.isInteger(d)
             ? 'integer'
             : typeof d;
-      const ok =
-        kind === node.type ||
-        (kind === 'integer' && node.type === 'number') ||
-        (kind === 'object' && node.type === 'object');
-      assert.ok(ok, `${path}: default ${JSON.stringify(d)} is not ${node.type}`);
-      if (node.enum) assert.ok(node.enum.includes(d), `${path}: default not in enum`);
-      if (typeof node.minimum === 'number') assert.ok(d >= node.minimum, path);
-      if (typeof node.maximum === 'number') assert.ok(d <= node.maximum, path);
+      if (!(kind === node.type || (kind === 'integer' && node.type === 'number')))
+        problems.push(`${at}: default is not ${node.type}`);
+      if (node.enum && !node.enum.includes(d)) problems.push(`${at}: default not in enum`);
+      if (typeof node.minimum === 'number' && d < node.minimum) problems.push(`${at}: default below minimum`);
+      if (typeof node.maximum === 'number' && d > node.maximum) problems.push(`${at}: default above maximum`);
     }
+  });
+  return problems;
+}
+
+describe('the openAPIV3Schema is structural', () => {
+  it('walks a real tree', () => {
+    let count = 0;
+    walk(root, '', () => count++);
+    assert.ok(count > 100, `${count} nodes`);
+  });
+
+  it('breaks no rule of a structural schema', () => {
+    assert.deepEqual(structuralProblems(root), []);
+  });
+
+  it('would notice each kind of break', () => {
+    const broken = structuredClone(root);
+    const spec = broken.properties.spec;
+    delete spec.properties.image.type;
+    spec.properties.command.uniqueItems = true;
+    spec.properties.resources.properties.limits.additionalProperties.type = 'string';
+    spec.properties.hyperparameters.anyOf = [{ type: 'object' }];
+    spec.properties.workers.default = 0;
+    spec.properties.runPolicy.properties.cleanPodPolicy.default = 'Sometimes';
+    spec.properties.env.items.required = [];
+    spec.properties.args.$ref = '#/definitions/args';
+    spec.required.push('workers');
+    assert.deepEqual(structuralProblems(broken).sort(), [
+      '.spec.args: $ref is not allowed',
+      '.spec.command: uniqueItems is not allowed',
+      '.spec.env: list-map key name is not required',
+      '.spec.hyperparameters: anyOf outside int-or-string',
+      '.spec.image: no type',
+      '.spec.resources.limits.*: int-or-string with a type',
+      '.spec.runPolicy.cleanPodPolicy: default not in enum',
+      '.spec.workers: default below minimum',
+      '.spec.workers: required and defaulted',
+    ]);
   });
 
   it('gives metadata no schema of its own (the apiserver owns it)', () => {
     assert.deepEqual(root.properties.metadata, { type: 'object' });
+  });
+
+  it('refuses to generate what cannot be structural', () => {
+    assert.throws(
+      () => toStructural(Type.Union([Type.String(), Type.Number()]), '$.x'),
+      /\$\.x: a union other than/,
+    );
+    assert.throws(() => toStructural(Type.Any(), '$.y'), /\$\.y: no structural form/);
+    assert.deepEqual(toStructural(Type.Record(Type.String(), Type.Integer())), {
+      type: 'object',
+      additionalProperties: { type: 'integer' },
+    });
   });
 });
 
