@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -135,5 +135,47 @@ describe('scripts/datasets/fetch.py', () => {
     const res = spawnSync('python3', ['scripts/datasets/fetch.py', 'mnist'], { cwd: root, encoding: 'utf8' });
     assert.notEqual(res.status, 0);
     assert.match(res.stderr, /unknown data set\(s\) mnist; known: digits, shakespeare/);
+  });
+});
+
+describe('kiln fit', () => {
+  it('runs an example as a user would: own folder under kiln_logs, CSV, TensorBoard, checkpoints', async () => {
+    const { spawn } = await import('node:child_process');
+    const cwd = tmp();
+    const kiln = join(import.meta.dirname, '..', '..', 'apps', 'cli', 'bin', 'kiln');
+    const args = ['fit', join(import.meta.dirname, '..', 'digits', 'train.ts')];
+    args.push(
+      '--max-epochs',
+      '1',
+      '--accelerator',
+      'cpu',
+      '--no-enable-progress-bar',
+      '--hparam',
+      'hidden=32',
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+    delete env.KILN_HPARAMS;
+    const p = spawn(kiln, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    p.stdout.on('data', (d) => {
+      output += d;
+    });
+    p.stderr.on('data', (d) => {
+      output += d;
+    });
+    const code = await new Promise((resolve) => p.on('exit', resolve));
+    assert.equal(code, 0, output);
+    const run = join(cwd, 'kiln_logs', 'digits');
+    const files = readdirSync(join(run, 'version_0'));
+    assert.ok(files.includes('metrics.csv') && files.includes('hparams.yaml'), files.join());
+    assert.ok(
+      files.some((f) => f.startsWith('events.out.tfevents.')),
+      files.join(),
+    );
+    assert.ok(readdirSync(join(run, 'checkpoints')).includes('last.ckpt'));
+    assert.match(readFileSync(join(run, 'version_0', 'hparams.yaml'), 'utf8'), /hidden: 32/);
+    const header = parseCsvLine(readFileSync(join(run, 'version_0', 'metrics.csv'), 'utf8').split('\n')[0]!);
+    for (const col of ['train/loss', 'val/loss', 'val/acc', 'test/acc'])
+      assert.ok(header.includes(col), `${col} in ${header}`);
   });
 });
