@@ -107,7 +107,13 @@ export class ModelCheckpoint extends Callback {
   }
 
   override async onTrainBatchEnd(trainer: Trainer, module: Module): Promise<void> {
-    if (trainer.sanityChecking || trainer.globalStep === this.lastSavedStep) return;
+    // only between optimizer steps: half-accumulated gradients are not part of a checkpoint
+    if (
+      trainer.sanityChecking ||
+      trainer.globalStep === this.lastSavedStep ||
+      !trainer.atOptimizerStepBoundary
+    )
+      return;
     const byStep = this.everyNTrainSteps > 0 && trainer.globalStep % this.everyNTrainSteps === 0;
     const byTime =
       this.trainTimeInterval !== undefined &&

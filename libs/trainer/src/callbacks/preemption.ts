@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { Module } from '../core/module.js';
 import type { Trainer } from '../trainer/trainer.js';
 import { Callback } from './callback.js';
@@ -28,33 +27,20 @@ export class PreemptionHandler extends Callback {
     this.exit = opts.exit ?? true;
   }
 
-  override setup(_trainer: Trainer, _module: Module, stage: string): void {
+  override setup(trainer: Trainer, _module: Module, stage: string): void {
     if (stage !== 'fit' || this.listener) return;
     this.requested = null;
+    if (this.exit) trainer.preemptExitCode = this.exitCode;
     this.listener = (sig) => {
       if (this.requested) process.exit(this.exitCode);
       this.requested = sig;
+      // the Trainer saves at the next optimizer-step boundary (accumulated gradients are not saved)
+      trainer.preemptRequested = true;
       process.stderr.write(
         `kiln: ${sig} received: saving a checkpoint after this step, then exiting with ${this.exitCode}\n`,
       );
     };
     for (const s of this.signals) process.on(s, this.listener);
-  }
-
-  override async onTrainBatchEnd(trainer: Trainer): Promise<void> {
-    if (!this.requested) return;
-    // only at an optimizer-step boundary: accumulated gradients are not part of a checkpoint
-    if (
-      trainer.loop.batchPosition % trainer.accumulateGradBatches !== 0 &&
-      trainer.loop.batchPosition < trainer.numTrainBatches
-    ) {
-      return;
-    }
-    await trainer.saveCheckpoint(join(trainer.checkpointDir, 'last.ckpt'), { isLast: true });
-    trainer.status = 'preempted';
-    trainer.shouldStop = true;
-    trainer.stopReason = `preempted by ${this.requested}; checkpoint saved`;
-    if (this.exit) trainer.preemptExitCode = this.exitCode;
   }
 
   override teardown(): void {

@@ -86,6 +86,8 @@ export class Trainer {
   status: TrainerStatus = 'idle';
   /** set by PreemptionHandler: fit exits the process with this code after a preemption save */
   preemptExitCode: number | null = null;
+  /** set by PreemptionHandler on SIGTERM; acted on at the next optimizer-step boundary (on every rank) */
+  preemptRequested = false;
   /** set by callbacks (EarlyStopping, Timer, preemption) to end fit after the current step */
   shouldStop = false;
   stopReason: string | null = null;
@@ -285,7 +287,7 @@ export class Trainer {
     });
   }
 
-  /** Saves the full training state to `path` (atomically). Only rank 0 writes; all ranks wait. */
+  /** Saves the full training state to `path` (atomically). Only rank 0 writes; other ranks return null. */
   async saveCheckpoint(
     path: string,
     info: { isBest?: boolean; isLast?: boolean } = {},
@@ -310,7 +312,7 @@ export class Trainer {
       for (const lg of this.loggers) await lg.logCheckpoint?.(result);
       this.profiler?.stop('saveCheckpoint');
     }
-    await this.strategy.barrier('checkpoint');
+    // no barrier: ranks may decide differently whether to save (unsynced metrics); only rank 0 writes
     return result;
   }
 
@@ -327,6 +329,7 @@ export class Trainer {
     this.module = module;
     module._trainer = this;
     this.status = 'running';
+    this.preemptRequested = false;
     this.shouldStop = false;
     this.stopReason = null;
     const o = this.options;
@@ -549,6 +552,8 @@ export class Trainer {
         if (stepEnd) await this.afterOptimizerStep();
         module.onTrainBatchEnd({ loss }, batchIdx);
         for (const cb of this.callbacks) await cb.onTrainBatchEnd(this, module, { loss }, batchIdx);
+        if (stepEnd && this.strategy.worldSize > 1) await this.syncStopFlags();
+        if (stepEnd && this.preemptRequested) await this.preempt();
         if (
           valThisEpoch &&
           (valEvery.interval > 0 ? (batchIdx + 1) % valEvery.interval === 0 : false) &&
@@ -578,6 +583,33 @@ export class Trainer {
     await this.logToLoggers({ ...epochLogs, epoch: loop.epoch });
     await module.onTrainEpochEnd();
     for (const cb of this.callbacks) await cb.onTrainEpochEnd(this, module);
+  }
+
+  /** true between optimizer steps: no gradients are half-accumulated, so a checkpoint is complete */
+  get atOptimizerStepBoundary(): boolean {
+    const p = this.loop.batchPosition;
+    return p % this.accumulateGradBatches === 0 || p >= this.numTrainBatches;
+  }
+
+  /** DDP: a stop or preemption on any rank stops every rank at the same step, so none waits forever. */
+  private async syncStopFlags(): Promise<void> {
+    const [stop, preempt] = await this.strategy.reduceNumbers(
+      [this.shouldStop ? 1 : 0, this.preemptRequested ? 1 : 0],
+      'max',
+    );
+    if (stop && !this.shouldStop) {
+      this.shouldStop = true;
+      this.stopReason ??= 'another rank stopped';
+    }
+    if (preempt) this.preemptRequested = true;
+  }
+
+  /** Saves last.ckpt (rank 0 writes) and ends fit; `fit` then exits with the handler's code. */
+  private async preempt(): Promise<void> {
+    await this.saveCheckpoint(join(this.checkpointDir, 'last.ckpt'), { isLast: true });
+    this.status = 'preempted';
+    this.shouldStop = true;
+    this.stopReason = 'preempted (SIGTERM); checkpoint saved';
   }
 
   /**
