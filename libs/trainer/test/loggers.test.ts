@@ -214,24 +214,30 @@ describe('JSONLinesLogger', () => {
     for (const r of records) assert.ok(r.time >= before && r.time <= Date.now() / 1000 + 1);
   });
 
-  it('flushes buffered lines when the process exits without finalize', async () => {
+  it('flushes what it buffered when the process exits without finalize (JSON lines and CSV)', async () => {
     const { spawnSync } = await import('node:child_process');
     const root = tmp();
     const script = `
-      import { JSONLinesLogger } from '@kiln/trainer';
-      const log = new JSONLinesLogger({ saveDir: ${JSON.stringify(root)}, flushIntervalMs: 60000 });
-      log.logMetrics({ loss: 1 }, 1);
-      log.logMetrics({ loss: 0.5 }, 2);
+      import { CSVLogger, JSONLinesLogger } from '@kiln/trainer';
+      const ctx = { defaultRootDir: ${JSON.stringify(root)}, isGlobalZero: true };
+      for (const log of [new JSONLinesLogger({ flushIntervalMs: 60000 }), new CSVLogger({ flushIntervalMs: 60000 })]) {
+        log.setup(ctx);
+        log.logMetrics({ loss: 1 }, 1);
+        log.logMetrics({ loss: 0.5 }, 2);
+      }
       process.exit(3);`;
     const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(res.status, 3, res.stderr);
-    const lines = readFileSync(join(root, 'default', 'version_0', 'metrics.jsonl'), 'utf8')
-      .trimEnd()
-      .split('\n');
+    const dir = join(root, 'default', 'version_0');
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trimEnd().split('\n');
     assert.deepEqual(
       lines.map((l) => JSON.parse(l).step),
       [1, 2],
     );
+    assert.deepEqual(readCsv(join(dir, 'metrics.csv')).rows, [
+      ['1', '1'],
+      ['2', '0.5'],
+    ]);
   });
 });
 

@@ -9,10 +9,16 @@ export interface AppenderOptions {
 
 // Buffers are flushed synchronously when the process exits normally or through process.exit, so a
 // script that ends without calling finalize still leaves its metrics on disk.
-const open = new Set<Appender>();
+const exitFlushes = new Set<() => void>();
 process.on('exit', () => {
-  for (const a of open) a.flush();
+  for (const flush of exitFlushes) flush();
 });
+
+/** Runs `flush` (synchronous) if the process exits while it is registered; returns the unregister. */
+export function flushOnExit(flush: () => void): () => void {
+  exitFlushes.add(flush);
+  return () => exitFlushes.delete(flush);
+}
 
 /** An append-only file written through a small in-memory buffer. */
 export class Appender {
@@ -22,6 +28,7 @@ export class Appender {
   private lastFlush = Date.now();
   private readonly maxBufferBytes: number;
   private readonly maxDelayMs: number;
+  private readonly unregister: () => void;
 
   constructor(
     readonly path: string,
@@ -30,7 +37,7 @@ export class Appender {
     this.maxBufferBytes = opts.maxBufferBytes ?? 64 * 1024;
     this.maxDelayMs = opts.maxDelayMs ?? 2000;
     this.fd = openSync(path, 'a');
-    open.add(this);
+    this.unregister = flushOnExit(() => this.flush());
   }
 
   write(data: string | Uint8Array): void {
@@ -62,6 +69,6 @@ export class Appender {
     if (opts.sync !== false) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = null;
-    open.delete(this);
+    this.unregister();
   }
 }

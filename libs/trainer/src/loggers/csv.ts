@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Appender } from './appender.js';
+import { Appender, flushOnExit } from './appender.js';
 import { FileLogger, type FileLoggerOptions } from './file-logger.js';
 import type { RunStatus } from './logger.js';
 import { checkMetrics, plainHparams } from './values.js';
@@ -28,6 +28,7 @@ export class CSVLogger extends FileLogger {
   private rows: Array<{ step: number; values: Map<string, number> }> = [];
   private lastFlush = Date.now();
   private out: Appender | undefined;
+  private unregisterExit: (() => void) | undefined;
   private readonly flushEveryNRows: number;
   private readonly flushIntervalMs: number;
 
@@ -44,13 +45,15 @@ export class CSVLogger extends FileLogger {
 
   logMetrics(metrics: Record<string, number>, step: number): void {
     checkMetrics(this.name, metrics, step);
-    if (!this.isWriter) return;
     if ('step' in metrics)
       throw new TypeError(`${this.name}.logMetrics: 'step' is the row key, not a metric name`);
     for (const key of Object.keys(metrics)) {
       if (/[\r\n]/.test(key))
         throw new TypeError(`${this.name}.logMetrics: metric name ${JSON.stringify(key)} holds a line break`);
     }
+    if (!this.isWriter) return;
+    // rows wait in memory between flushes: write them if the process exits without finalize
+    this.unregisterExit ??= flushOnExit(() => this.flush(this.rows.length));
     const last = this.rows.at(-1);
     const entries = Object.entries(metrics);
     const merge = last && last.step === step && entries.every(([k]) => !last.values.has(k));
@@ -76,6 +79,8 @@ export class CSVLogger extends FileLogger {
     this.flush(this.rows.length);
     this.out?.close();
     this.out = undefined;
+    this.unregisterExit?.();
+    this.unregisterExit = undefined;
   }
 
   /** Writes the first `count` buffered rows. */
