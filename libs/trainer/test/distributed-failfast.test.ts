@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { EXIT_CONFIG_ERROR, EXIT_PEER_LOST } from '../src/distributed/errors.js';
-import { alive, fixture, startRanks } from './distributed-fixtures/ranks.js';
+import { alive, fixture, killAll, startRanks } from './distributed-fixtures/ranks.js';
 
 const worker = fixture('steps-worker.ts');
+after(killAll);
 
 describe('a DDP group fails fast instead of hanging', { timeout: 180_000 }, () => {
   for (const victim of [1, 0]) {

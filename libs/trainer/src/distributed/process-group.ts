@@ -110,7 +110,8 @@ export class ProcessGroup {
         const next = (rank + 1) % worldSize;
         const prev = (rank - 1 + worldSize) % worldSize;
         listener = createServer();
-        const accepted = acceptFrom(listener, next, timeoutMs);
+        const accepted = acceptFrom(listener, next, worldSize, timeoutMs, where);
+        accepted.catch(() => {}); // awaited below; an early failure must not surface as unhandled
         await new Promise<void>((resolve, reject) => {
           (listener as Server).once('error', reject);
           (listener as Server).listen({ host, port: 0 }, resolve);
@@ -128,11 +129,16 @@ export class ProcessGroup {
           }
           throw err;
         }
+        // The previous rank may start sending (the first barrier) before this rank has its ring:
+        // keep those bytes for it.
         const ringBox: { ring?: Ring } = {};
+        const earlyBytes: Buffer[] = [];
         const readBuffer = createReadBuffer();
-        recvSocket = await connectTo(addrs[prev] as string, rank, prev, readBuffer, (n, b) =>
-          ringBox.ring ? ringBox.ring.onRead(n, b) : true,
-        );
+        recvSocket = await connectTo(addrs[prev] as string, rank, prev, readBuffer, (n, b) => {
+          if (ringBox.ring) return ringBox.ring.onRead(n, b);
+          earlyBytes.push(Buffer.from(b.subarray(0, n)));
+          return true;
+        });
         sendSocket = await accepted;
         ring = new Ring({
           rank,
@@ -140,6 +146,7 @@ export class ProcessGroup {
           sendSocket,
           recvSocket,
           chunkBytes: opts.chunkBytes,
+          earlyBytes,
           onBroken: (lostRank, reason) => onLoss(lostRank, reason, false),
         });
         ringBox.ring = ring;
@@ -281,12 +288,20 @@ async function agreeOnRunId(store: StoreClient, env: DistributedEnv, timeoutMs: 
 }
 
 /** Accepts the ring connection from `expected` (the next rank), checking its hello frame. */
-function acceptFrom(listener: Server, expected: number, timeoutMs: number): Promise<Socket> {
+function acceptFrom(
+  listener: Server,
+  expected: number,
+  worldSize: number,
+  timeoutMs: number,
+  where: string,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new RendezvousTimeoutError([expected], 0, timeoutMs, 'ring connect')),
+      () =>
+        reject(new RendezvousTimeoutError([expected], worldSize, timeoutMs, `${where} (ring connection)`)),
       timeoutMs,
     );
+    listener.once('close', () => clearTimeout(timer));
     listener.on('connection', (s) => {
       s.setNoDelay(true);
       s.setKeepAlive(true, 1000);

@@ -72,6 +72,8 @@ export interface RingOptions {
   recvSocket?: Socket;
   /** Largest chunk in bytes; also the size of the receive staging buffer. */
   chunkBytes?: number;
+  /** Bytes the receive socket delivered before the ring existed, oldest first. */
+  earlyBytes?: Buffer[];
   /** Called once with the rank whose connection broke and why. */
   onBroken: (lostRank: number, reason: string) => void;
 }
@@ -121,6 +123,7 @@ export class Ring {
     this.chunkBytes = Math.max(8, Math.floor((opts.chunkBytes ?? DEFAULT_CHUNK_BYTES) / 8) * 8);
     this.staging = new ArrayBuffer(this.chunkBytes);
     this.stagingBytes = new Uint8Array(this.staging);
+    this.backlog = opts.earlyBytes ?? [];
     this.send = opts.sendSocket;
     this.recv = opts.recvSocket;
     this.send?.on('error', () => {});
@@ -142,6 +145,12 @@ export class Ring {
   /** The `onread` callback for the receive socket; pass it when connecting. */
   readonly onRead = (nread: number, buf: Buffer): boolean => {
     if (this.failure) return true;
+    if (this.backlog.length > 0) {
+      // Older bytes are still waiting; these go behind them.
+      this.backlog.push(Buffer.from(buf.subarray(0, nread)));
+      this.recv?.pause();
+      return false;
+    }
     return this.consume(buf, 0, nread);
   };
 
@@ -326,9 +335,16 @@ export class Ring {
 
   private drainBacklog(): void {
     if (this.headerReady && !this.takeHeader()) return;
-    while (this.backlog.length > 0 && !this.headerReady && !this.failure) {
-      const b = this.backlog.shift() as Buffer;
-      this.consume(b, 0, b.length);
+    const pending = this.backlog;
+    this.backlog = [];
+    for (let i = 0; i < pending.length; i++) {
+      if (this.failure) return;
+      const b = pending[i] as Buffer;
+      // consume() sets aside what it cannot place yet; what was behind it has to stay behind it.
+      if (!this.consume(b, 0, b.length)) {
+        this.backlog.push(...pending.slice(i + 1));
+        break;
+      }
     }
     if (this.backlog.length === 0 && !this.headerReady && this.recv?.isPaused()) this.recv.resume();
   }

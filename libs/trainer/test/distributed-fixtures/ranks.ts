@@ -12,6 +12,14 @@ export interface RankProcess {
   waitFor(re: RegExp): Promise<void>;
 }
 
+const started = new Set<ChildProcess>();
+
+/** Kills every rank a test started and left running (call from `after`). */
+export function killAll(): void {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  started.clear();
+}
+
 export const fixture = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
 
 export async function startRanks(
@@ -36,6 +44,7 @@ export async function startRanks(
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    started.add(child);
     const out: string[] = [];
     const err: string[] = [];
     const watchers: { re: RegExp; resolve: () => void }[] = [];
