@@ -54,12 +54,15 @@ async function newRun(name: string): Promise<{ id: string; token: string }> {
   return (await res.json()) as { id: string; token: string };
 }
 
-/** Points of one run: KEYS.length series, steps 0.., as ingest request bodies of BATCH points each. */
-function bodies(total: number): string[] {
+/**
+ * Points of one run: KEYS.length series, steps 0.., as ingest request bodies of BATCH points each, as
+ * rows ({points: [{key, step, value, time}]}) or columns per key ({series: [{key, steps, values, times}]}).
+ */
+function bodies(total: number, form: 'rows' | 'columns'): string[] {
   const out: string[] = [];
   const now = Date.now();
   for (let start = 0; start < total; start += BATCH) {
-    const points = [];
+    const points: { key: string; step: number; value: number; time: number }[] = [];
     for (let i = start; i < Math.min(total, start + BATCH); i++) {
       const step = Math.floor(i / KEYS.length);
       points.push({
@@ -69,14 +72,26 @@ function bodies(total: number): string[] {
         time: now + step,
       });
     }
-    out.push(JSON.stringify({ points }));
+    if (form === 'rows') out.push(JSON.stringify({ points }));
+    else {
+      const series = KEYS.map((key) => {
+        const mine = points.filter((p) => p.key === key);
+        return {
+          key,
+          steps: mine.map((p) => p.step),
+          values: mine.map((p) => p.value),
+          times: mine.map((p) => p.time),
+        };
+      });
+      out.push(JSON.stringify({ series }));
+    }
   }
   return out;
 }
 
-async function httpIngest(label: string): Promise<number> {
+async function httpIngest(label: string, form: 'rows' | 'columns'): Promise<number> {
   const run = await newRun(label);
-  const all = bodies(POINTS);
+  const all = bodies(POINTS, form);
   const url = `${info.url}/api/v1/runs/${run.id}/metrics`;
   let next = 0;
   let inserted = 0;
@@ -138,9 +153,13 @@ const unnest = await directIngest('direct-unnest', writePointsUnnest);
 console.log(
   `baseline  direct unnest insert, no HTTP:       ${fmt(unnest)} points/s  (${(unnest / copy).toFixed(2)}× COPY)`,
 );
-const http = await httpIngest('http');
+const rows = await httpIngest('http-rows', 'rows');
 console.log(
-  `measured  HTTP API (JSON, batch ${fmt(BATCH)}):         ${fmt(http)} points/s  (${(http / copy).toFixed(2)}× direct COPY; goal ≥ 100,000)`,
+  `measured  HTTP API, JSON rows, batch ${fmt(BATCH)}:    ${fmt(rows)} points/s  (${(rows / copy).toFixed(2)}× direct COPY; goal ≥ 100,000)`,
+);
+const cols = await httpIngest('http-columns', 'columns');
+console.log(
+  `measured  HTTP API, JSON columns, batch ${fmt(BATCH)}: ${fmt(cols)} points/s  (${(cols / copy).toFixed(2)}× direct COPY; the PlatformLogger's form)`,
 );
 
 console.log('\n## downsampled query: 1M-point series → 1,000 points (ms, lower is better)');

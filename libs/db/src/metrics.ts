@@ -103,19 +103,34 @@ const mergeUnnest = mergeSql(
   'unnest($1::int4[], $2::int8[], $3::float8[], $4::float8[]) AS u(series_id, step, value, wall_ms)',
 );
 
-function* copyText(p: PointColumns, chunkRows = 4096): Generator<string> {
+// COPY's binary format: numbers go as their 4/8 bytes, skipping the float → text → float round trip
+// that dominated the text format (on both the Node and the Postgres side).
+const copySignature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const rowBytes = 2 + (4 + 4) + 3 * (4 + 8);
+
+function copyBinary(p: PointColumns): Buffer {
   const n = p.seriesIds.length;
-  for (let start = 0; start < n; start += chunkRows) {
-    let s = '';
-    const end = Math.min(n, start + chunkRows);
-    for (let i = start; i < end; i++)
-      s += `${p.seriesIds[i]}\t${p.steps[i]}\t${p.values[i]}\t${p.times[i]}\n`;
-    yield s;
+  const buf = Buffer.allocUnsafe(copySignature.length + 8 + n * rowBytes + 2);
+  let o = copySignature.copy(buf, 0);
+  o = buf.writeInt32BE(0, o); // flags
+  o = buf.writeInt32BE(0, o); // header extension length
+  for (let i = 0; i < n; i++) {
+    o = buf.writeInt16BE(4, o);
+    o = buf.writeInt32BE(4, o);
+    o = buf.writeInt32BE(p.seriesIds[i]!, o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeBigInt64BE(BigInt(p.steps[i]!), o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeDoubleBE(p.values[i]!, o);
+    o = buf.writeInt32BE(8, o);
+    o = buf.writeDoubleBE(p.times[i]!, o);
   }
+  buf.writeInt16BE(-1, o);
+  return buf;
 }
 
 /**
- * Writes points with COPY into a session-temporary staging table, then merges them with
+ * Writes points with COPY (binary) into a session-temporary staging table, then merges them with
  * INSERT … ON CONFLICT DO NOTHING, all in one transaction: a retried batch inserts nothing twice.
  * Returns how many points were new.
  */
@@ -125,7 +140,10 @@ export async function writePointsCopy(pool: pg.Pool, points: PointColumns): Prom
   try {
     await client.query('BEGIN');
     await client.query(stageDdl);
-    await pipeline(copyText(points), client.query(copyFrom('COPY metric_points_stage FROM STDIN')));
+    await pipeline(
+      [copyBinary(points)],
+      client.query(copyFrom('COPY metric_points_stage FROM STDIN (FORMAT binary)')),
+    );
     const { rows } = await client.query<{ inserted: number }>(mergeStage);
     await client.query('COMMIT');
     return rows[0]!.inserted;

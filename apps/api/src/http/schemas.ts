@@ -102,9 +102,28 @@ export const MetricPointIn = Type.Object(
   { additionalProperties: false },
 );
 
-export const IngestMetrics = Type.Object(
-  { points: Type.Array(MetricPointIn, { minItems: 1 }) },
+export const SeriesIn = Type.Object(
+  {
+    key: MetricKey,
+    steps: Type.Array(Step),
+    values: Type.Array(FiniteNumber),
+    times: Type.Optional(
+      Type.Array(Type.Number({ minimum: 0 }), { description: 'ms since the epoch; default: now' }),
+    ),
+  },
   { additionalProperties: false },
+);
+
+/**
+ * A batch as rows (`points`), as columns per key (`series`: parallel steps/values/times arrays, smaller
+ * and faster to parse; what the PlatformLogger sends), or both.
+ */
+export const IngestMetrics = Type.Object(
+  {
+    points: Type.Optional(Type.Array(MetricPointIn)),
+    series: Type.Optional(Type.Array(SeriesIn)),
+  },
+  { additionalProperties: false, minProperties: 1 },
 );
 
 export const SeriesQuery = Type.Object({

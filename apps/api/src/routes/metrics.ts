@@ -13,11 +13,23 @@ import {
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { type AuthedRequest, assertProjectRead, assertRunRead, assertRunWrite } from '../auth/principal.js';
 import { CompareQuery, IngestMetrics, SeriesQuery, Uuid } from '../http/schemas.js';
-import { badRequest, check } from '../http/validation.js';
+import { badRequest, check, type FieldError } from '../http/validation.js';
 import { Services } from '../services.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: TypeBox schemas are JSON Schema; swagger's type is narrower.
 const schema = (s: unknown) => ({ schema: s as any });
+
+/** Points in a body, counted before validation so an oversized batch is refused without walking it. */
+function sizeOf(body: unknown): number {
+  if (!body || typeof body !== 'object') return 0;
+  const { points, series } = body as { points?: unknown; series?: unknown };
+  let n = Array.isArray(points) ? points.length : 0;
+  if (Array.isArray(series))
+    for (const s of series)
+      if (s && typeof s === 'object' && Array.isArray((s as { steps?: unknown }).steps))
+        n += (s as { steps: unknown[] }).steps.length;
+  return n;
+}
 
 @ApiTags('metrics')
 @ApiBearerAuth()
@@ -35,19 +47,35 @@ export class MetricsController {
   async ingest(@Req() req: AuthedRequest, @Param('runId') runId: string, @Body() body: unknown) {
     const run = await this.s.run(runId);
     assertRunWrite(req.principal, run);
-    const raw = (body as { points?: unknown } | null)?.points;
     const max = this.s.config.maxBatchPoints;
-    if (Array.isArray(raw) && raw.length > max)
+    const count = sizeOf(body);
+    if (count > max)
       throw new PayloadTooLargeException(
-        `body.points: at most ${max} points per request, got ${raw.length}; split the batch`,
+        `body: at most ${max} points per request, got ${count}; split the batch`,
       );
-    const { points } = check(IngestMetrics, body, 'body');
-    this.s.limiter.take(req.principal.kind === 'admin' ? 'admin' : req.principal.tokenId, points.length);
-    this.s.metrics.pointsReceived.inc(points.length);
-    const ids = await this.s.series.ids(
-      run.id,
-      points.map((p) => p.key),
-    );
+    const { points = [], series = [] } = check(IngestMetrics, body, 'body');
+    const errors: FieldError[] = [];
+    for (const [i, s] of series.entries()) {
+      if (s.values.length !== s.steps.length)
+        errors.push({
+          path: `body.series[${i}].values`,
+          message: `expected ${s.steps.length} items (one per step), got ${s.values.length}`,
+        });
+      if (s.times && s.times.length !== s.steps.length)
+        errors.push({
+          path: `body.series[${i}].times`,
+          message: `expected ${s.steps.length} items (one per step), got ${s.times.length}`,
+        });
+    }
+    if (errors.length) throw badRequest(errors);
+    const total = points.length + series.reduce((n, s) => n + s.steps.length, 0);
+    if (total === 0) throw badRequest([{ path: 'body', message: 'expected at least one point' }]);
+    this.s.limiter.take(req.principal.kind === 'admin' ? 'admin' : req.principal.tokenId, total);
+    this.s.metrics.pointsReceived.inc(total);
+    const keys = new Set<string>();
+    for (const p of points) keys.add(p.key);
+    for (const s of series) keys.add(s.key);
+    const ids = await this.s.series.ids(run.id, keys);
     const now = Date.now();
     const cols: PointColumns = { seriesIds: [], steps: [], values: [], times: [] };
     let lastStep = 0;
@@ -57,6 +85,16 @@ export class MetricsController {
       cols.values.push(p.value);
       cols.times.push(p.time ?? now);
       if (p.step > lastStep) lastStep = p.step;
+    }
+    for (const s of series) {
+      const id = ids.get(s.key)!;
+      for (let i = 0; i < s.steps.length; i++) {
+        cols.seriesIds.push(id);
+        cols.steps.push(s.steps[i]!);
+        cols.values.push(s.values[i]!);
+        cols.times.push(s.times?.[i] ?? now);
+        if (s.steps[i]! > lastStep) lastStep = s.steps[i]!;
+      }
     }
     const inserted = await writePointsCopy(this.s.db.pool, cols);
     this.s.metrics.pointsInserted.inc(inserted);
@@ -68,7 +106,7 @@ export class MetricsController {
         lastStep,
         inserted,
       });
-    return { accepted: points.length, inserted };
+    return { accepted: total, inserted };
   }
 
   @Get('runs/:runId/metrics/keys')

@@ -223,7 +223,16 @@ export class PlatformLogger implements Logger {
     this.timer = undefined;
     while (this.points.length) {
       const batch = this.points.splice(0, this.o.batchSize);
-      this.enqueue('POST', '/api/v1/runs/{run}/metrics', { points: batch });
+      // Columns per key: about half the bytes of one object per point, and faster for the API to parse.
+      const byKey = new Map<string, { key: string; steps: number[]; values: number[]; times: number[] }>();
+      for (const p of batch) {
+        let s = byKey.get(p.key);
+        if (!s) byKey.set(p.key, (s = { key: p.key, steps: [], values: [], times: [] }));
+        s.steps.push(p.step);
+        s.values.push(p.value);
+        s.times.push(p.time);
+      }
+      this.enqueue('POST', '/api/v1/runs/{run}/metrics', { series: [...byKey.values()] });
     }
   }
 
