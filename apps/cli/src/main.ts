@@ -1,3 +1,4 @@
+import { pathToFileURL } from 'node:url';
 import { CommanderError } from 'commander';
 import { EXIT, UsageError } from './errors.js';
 import { buildProgram } from './program.js';
@@ -23,7 +24,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const code = await main(process.argv.slice(2));
   // let loggers' and stdio's pending writes finish, then exit even if a handle (a socket) lingers
   process.exitCode = code;

@@ -212,3 +212,10 @@ test("ckptPath 'last' without a checkpoint starts from scratch; a missing explic
     /nope.ckpt: no such file/,
   );
 });
+
+test('devices > 1 without a launcher is an error that says how to launch', async () => {
+  await assert.rejects(
+    new Trainer(quiet(tmp('dev'), { devices: 2 })).fit(new TinyRegressor(), new TinyData()),
+    /devices: 2 asks for 2 processes but this one runs alone .*kiln fit <script> --devices N/,
+  );
+});

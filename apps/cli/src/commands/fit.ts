@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 // types only at load time: @kiln/trainer (tfjs and all) is imported when a script actually runs, so
 // --help and usage errors answer at once
 import type { ScriptContext } from '@kiln/trainer';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, mergeHparams, parseHparamFlags } from '../config.js';
 import { UsageError } from '../errors.js';
 import { addTrainerFlags, trainerOptionsFromFlags } from '../trainer-flags.js';
@@ -39,6 +39,9 @@ export async function buildContext(
 }
 
 export async function runFit(script: string, values: Record<string, unknown>): Promise<void> {
+  // DDP launcher (distributed): with --devices N / --num-nodes M and no WORLD_SIZE yet, this process
+  // becomes the launcher and starts the ranks, each of which re-runs this same command line.
+  if (await launchRanksIfAsked(values)) return;
   const path = resolve(script);
   if (!existsSync(path)) throw new UsageError(`script not found: ${script} (looked for ${path})`);
   if (!statSync(path).isFile()) throw new UsageError(`script is not a file: ${path}`);
@@ -49,6 +52,49 @@ export async function runFit(script: string, values: Record<string, unknown>): P
   process.env.KILN_CLI = '1'; // defineScript(): do not also self-run
   const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   await runScriptEntry(mod.default, ctx, script);
+  // DDP (distributed): say goodbye to the other ranks before main() exits the process.
+  const { leaveProcessGroups } = await import('@kiln/trainer');
+  await leaveProcessGroups();
+}
+
+/** DDP launcher (distributed): spawns the local ranks and exits with the group's exit code. */
+async function launchRanksIfAsked(values: Record<string, unknown>): Promise<boolean> {
+  const devices = values.devices === 'auto' ? 1 : Number(values.devices ?? 1);
+  const numNodes = Number(values.numNodes ?? 1);
+  if ((devices <= 1 && numNodes <= 1) || process.env.WORLD_SIZE !== undefined) return false;
+  const { launch } = await import('@kiln/trainer');
+  const result = await launch({
+    script: process.argv[1] as string,
+    args: process.argv.slice(2),
+    execArgv: process.execArgv,
+    devices,
+    numNodes,
+    nodeRank: values.nodeRank === undefined ? 0 : Number(values.nodeRank),
+    masterAddr: values.masterAddr as string | undefined,
+    masterPort: values.masterPort === undefined ? undefined : Number(values.masterPort),
+  }).catch((err: Error) => {
+    throw err.name === 'DistributedConfigError' ? new UsageError(err.message) : err;
+  });
+  process.exit(result.exitCode);
+}
+
+/** DDP launcher flags (distributed); --devices and --num-nodes are Trainer flags. */
+function addLaunchFlags(cmd: Command): void {
+  const int = (name: string) => (v: string) => {
+    if (!/^\d+$/.test(v))
+      throw new InvalidArgumentError(`${name}: expected a non-negative integer, got "${v}"`);
+    return Number(v);
+  };
+  cmd
+    .addOption(
+      new Option('--node-rank <n>', "this machine's index among --num-nodes (DDP)").argParser(
+        int('--node-rank'),
+      ),
+    )
+    .option('--master-addr <host>', 'host of node 0, where rank 0 hosts the rendezvous (DDP)')
+    .addOption(
+      new Option('--master-port <port>', 'rendezvous port on node 0 (DDP)').argParser(int('--master-port')),
+    );
 }
 
 export function fitCommand(program: Command): Command {
@@ -65,6 +111,7 @@ export function fitCommand(program: Command): Command {
     )
     .option('--ckpt-path <path>', "resume from 'last', 'best' or a checkpoint file");
   addTrainerFlags(cmd);
+  addLaunchFlags(cmd);
   cmd.action(async (script: string, values: Record<string, unknown>) => {
     await runFit(script, values);
   });

@@ -219,7 +219,8 @@ export class Trainer {
       this.metrics.resetEpoch('train');
       const ckpt = await this.resolveCheckpoint(opts.ckptPath);
       if (ckpt) await this.restore(module, ckpt.state, ckpt.path, 'full');
-      await this.strategy.broadcastVariables(module.parameters());
+      // every variable, not only trainable ones: normalization statistics must match across ranks too
+      await this.strategy.broadcastVariables(module.namedVariables().map((v) => v.variable));
       await this.hook('onFitStart', module);
       if (val && !ckpt && !this.barebones && this.fastDevRunBatches === 0)
         await this.sanityCheck(module, val);
@@ -349,6 +350,13 @@ export class Trainer {
       }
       await this.strategy.setup();
       this.strategyReady = true;
+    }
+    const wanted = typeof o.devices === 'number' ? o.devices * (o.numNodes ?? 1) : 1;
+    if (wanted > this.strategy.worldSize) {
+      throw new Error(
+        `devices: ${o.devices}${o.numNodes ? ` × numNodes: ${o.numNodes}` : ''} asks for ${wanted} processes but this one runs alone ` +
+          '(no WORLD_SIZE in the environment): start it with `kiln fit <script> --devices N`, which launches the ranks',
+      );
     }
     if (!this.loggersReady && this.isGlobalZero) {
       // one context object for all loggers: file loggers then share one version_<n> folder
@@ -834,7 +842,8 @@ export class Trainer {
   }
 
   private limitBatches(limit: number | undefined, n: number, isCount = false): number {
-    if (limit === undefined || (limit === 0 && !isCount)) return n;
+    if (limit === undefined) return n;
+    if (limit === 0) return 0;
     if (isCount || limit > 1) return Math.min(n, Math.floor(limit));
     return Math.max(limit > 0 ? 1 : 0, Math.floor(n * limit));
   }
