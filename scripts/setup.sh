@@ -1,18 +1,40 @@
 #!/usr/bin/env bash
 # Installs everything Kiln needs on a fresh Debian machine: system packages, npm dependencies, and the
-# pieces built from registries (each cached under $KILN_CACHE, keyed by version). Idempotent.
+# pieces built from package registries, each cached under $KILN_CACHE keyed by version. Idempotent:
+# a second run takes seconds.
+#   bash scripts/setup.sh              # everything (CI, development)
+#   bash scripts/setup.sh --trainer    # only what `kiln fit` needs (no control plane build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KILN_CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
 export DEBIAN_FRONTEND=noninteractive
+only_trainer=false
+[ "${1:-}" = "--trainer" ] && only_trainer=true
+t0=$(date +%s)
+step() { printf '[setup %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*" >&2; }
 
-apt_packages=(build-essential python3 openssl ca-certificates postgresql redis-server)
+apt_packages=(build-essential python3 openssl ca-certificates unzip postgresql redis-server)
 missing=()
 for pkg in "${apt_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "[setup] apt-get install ${missing[*]}"
-  flock /tmp/kiln-apt.lock sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing[*]}"
+  step "apt-get install ${missing[*]}"
+  flock /tmp/kiln-apt.lock sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ${missing[*]}" >/dev/null
 fi
 
-echo "[setup] npm ci"
-npm ci --no-audit --no-fund
+step "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "native TensorFlow backend (tfjs-node against the tensorflow-cpu wheel)"
+bash scripts/tensorflow/install.sh
+
+step "example data sets"
+python3 scripts/datasets/fetch.py
+
+step "Prisma client"
+bash libs/db/scripts/setup.sh --no-migrate
+
+if ! $only_trainer; then
+  step "Kubernetes control plane and etcd from source"
+  bash deploy/local-cluster/build.sh >/dev/null
+fi
+step "done"
