@@ -1,0 +1,100 @@
+// One timed Kiln run for bench/vs-pytorch, in its own process (TensorFlow's thread pools are fixed at
+// load). `--mode kiln` trains through the Trainer; `--mode tfjs` is a hand-written tfjs loop on the
+// same backend, to tell the Trainer's cost from the backend's. Prints one JSON line.
+//   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/kiln-worker.ts \
+//     --model mlp --mode kiln --threads 2 --warmup 20 --steps 200 [--backend tensorflow]
+import { parseArgs } from 'node:util';
+import {
+  Callback,
+  type Trainer as KilnTrainer,
+  type Module,
+  selectBackend,
+  Trainer,
+  tf,
+} from '@kiln/trainer';
+import { BATCH, MODELS, type ModelName, makeLoader, makeModule } from './models.js';
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    mode: { type: 'string', default: 'kiln' },
+    threads: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '20' },
+    steps: { type: 'string', default: '200' },
+    backend: { type: 'string', default: 'tensorflow' },
+  },
+});
+const model = a.model as ModelName;
+if (!MODELS.includes(model)) throw new Error(`--model must be one of ${MODELS.join(', ')}, got ${a.model}`);
+if (a.mode !== 'kiln' && a.mode !== 'tfjs') throw new Error(`--mode must be kiln or tfjs, got ${a.mode}`);
+const threads = Number(a.threads);
+const warmup = Number(a.warmup);
+const steps = Number(a.steps);
+const backend = a.backend as 'tensorflow' | 'cpu' | 'wasm';
+
+/** Times the steps after the warm-up ones, from inside the loop (start-up and compilation excluded). */
+class Clock extends Callback {
+  t0 = 0;
+  t1 = 0;
+  override onTrainBatchEnd(trainer: KilnTrainer, _m: Module) {
+    if (trainer.globalStep === warmup) this.t0 = performance.now();
+    this.t1 = performance.now();
+  }
+}
+
+async function runKiln(): Promise<number> {
+  const clock = new Clock();
+  const trainer = new Trainer({
+    backend,
+    accelerator: 'cpu',
+    intraOpThreads: threads,
+    interOpThreads: 1,
+    maxSteps: warmup + steps,
+    enableCheckpointing: false,
+    enableProgressBar: false,
+    enableModelSummary: false,
+    logger: false,
+    numSanityValSteps: 0,
+    callbacks: [clock],
+  });
+  await trainer.fit(makeModule(model), { train: makeLoader(model) });
+  return (clock.t1 - clock.t0) / 1000;
+}
+
+/** The same model, data and optimizer, stepped by hand: what the Trainer is measured against. */
+async function runTfjs(): Promise<number> {
+  await selectBackend({ backend, accelerator: 'cpu', intraOpThreads: threads, interOpThreads: 1 });
+  const module = makeModule(model) as Module & { trainingStep(b: tf.Tensor[]): tf.Scalar };
+  const loader = makeLoader(model);
+  const opt = tf.train.adam(1e-3);
+  const vars = module.parameters();
+  module.log = () => {}; // no Trainer attached: logging is the Trainer's job
+  let step = 0;
+  let t0 = 0;
+  for (let epoch = 0; step < warmup + steps; epoch++) {
+    loader.setEpoch(epoch);
+    for (const batch of loader) {
+      if (step === warmup) t0 = performance.now();
+      if (step === warmup + steps) break;
+      const loss = opt.minimize(() => module.trainingStep(batch as tf.Tensor[]), true, vars) as tf.Scalar;
+      await loss.data();
+      tf.dispose([loss, batch as tf.Tensor[]]);
+      step++;
+    }
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+const seconds = a.mode === 'kiln' ? await runKiln() : await runTfjs();
+console.log(
+  JSON.stringify({
+    framework: a.mode === 'kiln' ? 'kiln' : 'tfjs-loop',
+    backend: tf.getBackend(),
+    model,
+    batch: BATCH[model],
+    steps,
+    seconds,
+    samples_per_s: (steps * BATCH[model]) / seconds,
+    threads,
+  }),
+);

@@ -1,0 +1,121 @@
+// Kiln (Trainer on the `tensorflow` backend) vs PyTorch (plain loop) vs PyTorch Lightning, same models,
+// batch sizes, optimizer, synthetic data shapes and thread counts; runs alternated, median of repeats.
+// Also a hand-written tfjs loop on the same backend, to separate the Trainer's cost from the backend's.
+//   bash scripts/tensorflow/install.sh && bash bench/vs-pytorch/setup.sh
+//   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/run.ts \
+//     [--models mlp,cnn,transformer] [--repeats 3] [--threads 2] [--warmup 10] [--steps 100]
+// Prints figures and ratios; asserts nothing about time.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const { values: a } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'mlp,cnn,transformer' },
+    repeats: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '10' },
+    steps: { type: 'string', default: '100' },
+  },
+});
+const models = (a.models as string).split(',');
+const repeats = Number(a.repeats);
+const common = [
+  '--threads',
+  a.threads as string,
+  '--warmup',
+  a.warmup as string,
+  '--steps',
+  a.steps as string,
+];
+
+const python = execFileSync('bash', [`${here}setup.sh`], { encoding: 'utf8' }).trim();
+const nodeLoader = ['--conditions=kiln-src', '--import', '@swc-node/register/esm-register'];
+
+type Runner = { name: string; cmd: string; args: (model: string) => string[]; env?: Record<string, string> };
+const runners: Runner[] = [
+  {
+    name: 'kiln',
+    cmd: process.execPath,
+    args: (m) => [...nodeLoader, `${here}kiln-worker.ts`, '--model', m, '--mode', 'kiln', ...common],
+  },
+  {
+    name: 'pytorch',
+    cmd: python,
+    args: (m) => [`${here}torch_worker.py`, '--model', m, '--mode', 'plain', ...common],
+    // libgomp's default spin-waiting collapses PyTorch's throughput when cores are shared (measured
+    // 800 vs 8,600 samples/s on the MLP here); passive waiting is the fair setting on a busy machine.
+    env: { OMP_WAIT_POLICY: 'PASSIVE' },
+  },
+  {
+    name: 'tfjs-loop',
+    cmd: process.execPath,
+    args: (m) => [...nodeLoader, `${here}kiln-worker.ts`, '--model', m, '--mode', 'tfjs', ...common],
+  },
+  {
+    name: 'lightning',
+    cmd: python,
+    args: (m) => [`${here}torch_worker.py`, '--model', m, '--mode', 'lightning', ...common],
+    env: { OMP_WAIT_POLICY: 'PASSIVE' },
+  },
+];
+
+function runOnce(r: Runner, model: string): number {
+  const res = spawnSync(r.cmd, r.args(model), {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 900_000,
+    env: { ...process.env, NODE_OPTIONS: '', TF_CPP_MIN_LOG_LEVEL: '2', PYTHONWARNINGS: 'ignore', ...r.env },
+  });
+  const line = res.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line).samples_per_s as number;
+  } catch {
+    throw new Error(`${r.name} ${model} failed (exit ${res.status}):\n${res.stderr.slice(-2000)}`);
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+console.log(
+  `# bench/vs-pytorch  threads=${a.threads} warmup=${a.warmup} steps=${a.steps} repeats=${repeats}`,
+);
+console.log(`# ${cpus()[0]?.model} × ${cpus().length}, Node ${process.version}, python ${python}`);
+const results: Record<string, Record<string, number[]>> = {};
+for (let rep = 0; rep < repeats; rep++) {
+  for (const model of models) {
+    // Rotate the order each repeat so no framework always runs first (or right after another).
+    const order = runners.map((_, i) => runners[(i + rep) % runners.length] as Runner);
+    for (const r of order) {
+      const sps = runOnce(r, model);
+      results[model] ??= {};
+      const perModel = results[model];
+      perModel[r.name] ??= [];
+      perModel[r.name]?.push(sps);
+      console.log(
+        `  rep ${rep + 1} ${model.padEnd(12)} ${r.name.padEnd(10)} ${sps.toFixed(0).padStart(8)} samples/s`,
+      );
+    }
+  }
+}
+
+console.log('\nmodel        framework   samples/s (median)   vs lightning   vs pytorch   runs');
+for (const model of models) {
+  const perModel = results[model] ?? {};
+  const light = median(perModel.lightning ?? [Number.NaN]);
+  const torch = median(perModel.pytorch ?? [Number.NaN]);
+  for (const r of runners) {
+    const xs = perModel[r.name] ?? [];
+    const med = median(xs);
+    console.log(
+      `${model.padEnd(12)} ${r.name.padEnd(10)} ${med.toFixed(0).padStart(12)}       ${(med / light).toFixed(2).padStart(8)}×   ${(med / torch).toFixed(2).padStart(8)}×   ${xs.map((x) => x.toFixed(0)).join(' ')}`,
+    );
+  }
+}

@@ -1,0 +1,196 @@
+"""One timed PyTorch training run for bench/vs-pytorch: a plain loop or PyTorch Lightning.
+
+  python torch_worker.py --model mlp|cnn|transformer --mode plain|lightning --threads 2 \
+      --warmup 20 --steps 200
+
+Prints one JSON line: {"framework": ..., "model": ..., "samples_per_s": ..., ...}. The models, batch
+sizes, optimizer (Adam 1e-3), data shapes and thread counts mirror bench/vs-pytorch/models.ts.
+"""
+
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SAMPLES = 4096  # synthetic data set size; epochs repeat over it
+VOCAB, SEQ, D_MODEL, HEADS, D_FF = 64, 32, 64, 4, 256
+BATCH = {"mlp": 128, "cnn": 64, "transformer": 32}
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc2(F.relu(self.fc1(x)))
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 16, 3)
+        self.c2 = nn.Conv2d(16, 32, 3)
+        self.fc = nn.Linear(32 * 5 * 5, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.c1(x)), 2)
+        x = F.max_pool2d(F.relu(self.c2(x)), 2)
+        return self.fc(x.flatten(1))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block, causal self-attention, ReLU MLP (the same math as models.ts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(D_MODEL)
+        self.qkv = nn.Linear(D_MODEL, 3 * D_MODEL)
+        self.proj = nn.Linear(D_MODEL, D_MODEL)
+        self.ln2 = nn.LayerNorm(D_MODEL)
+        self.ff1 = nn.Linear(D_MODEL, D_FF)
+        self.ff2 = nn.Linear(D_FF, D_MODEL)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        heads = lambda z: z.view(b, t, HEADS, d // HEADS).transpose(1, 2)  # noqa: E731
+        a = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), is_causal=True)
+        x = x + self.proj(a.transpose(1, 2).reshape(b, t, d))
+        return x + self.ff2(F.relu(self.ff1(self.ln2(x))))
+
+
+class CharTransformer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok = nn.Embedding(VOCAB, D_MODEL)
+        self.pos = nn.Parameter(torch.zeros(SEQ, D_MODEL))
+        self.blocks = nn.Sequential(Block(), Block())
+        self.ln = nn.LayerNorm(D_MODEL)
+        self.head = nn.Linear(D_MODEL, VOCAB)
+
+    def forward(self, idx):
+        x = self.blocks(self.tok(idx) + self.pos)
+        return self.head(self.ln(x))
+
+
+def make(model):
+    g = torch.Generator().manual_seed(0)
+    if model == "mlp":
+        return MLP(), torch.rand(SAMPLES, 784, generator=g), torch.randint(0, 10, (SAMPLES,), generator=g)
+    if model == "cnn":
+        return CNN(), torch.rand(SAMPLES, 1, 28, 28, generator=g), torch.randint(0, 10, (SAMPLES,), generator=g)
+    if model == "transformer":
+        x = torch.randint(0, VOCAB, (SAMPLES, SEQ), generator=g)
+        return CharTransformer(), x, torch.roll(x, -1, dims=1)
+    raise SystemExit(f"--model must be mlp, cnn or transformer, got {model!r}")
+
+
+def loss_fn(logits, y):
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+
+
+def run_plain(net, x, y, batch, warmup, steps):
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    n = x.shape[0] // batch
+    step = 0
+    t0 = None
+    while step < warmup + steps:
+        perm = torch.randperm(x.shape[0])
+        for i in range(n):
+            if step == warmup:
+                t0 = time.perf_counter()
+            if step == warmup + steps:
+                break
+            idx = perm[i * batch : (i + 1) * batch]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            step += 1
+    loss.item()
+    return time.perf_counter() - t0
+
+
+def run_lightning(net, x, y, batch, warmup, steps):
+    import lightning as L
+
+    class Lit(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def training_step(self, b, _i):
+            xb, yb = b
+            loss = loss_fn(self.net(xb), yb)
+            self.log("train/loss", loss)
+            return loss
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters(), lr=1e-3)
+
+    class Clock(L.Callback):
+        t0 = None
+        t1 = None
+
+        def on_train_batch_end(self, trainer, *_a):
+            if trainer.global_step == warmup:
+                Clock.t0 = time.perf_counter()
+            Clock.t1 = time.perf_counter()
+
+    data = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x, y), batch_size=batch, shuffle=True, drop_last=True
+    )
+    trainer = L.Trainer(
+        max_steps=warmup + steps,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[Clock()],
+    )
+    trainer.fit(Lit(), data)
+    return Clock.t1 - Clock.t0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", required=True)
+    p.add_argument("--mode", choices=["plain", "lightning"], required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--steps", type=int, default=200)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.set_num_interop_threads(1)
+    torch.manual_seed(0)
+    net, x, y = make(a.model)
+    batch = BATCH[a.model]
+    fn = run_plain if a.mode == "plain" else run_lightning
+    seconds = fn(net, x, y, batch, a.warmup, a.steps)
+    print(
+        json.dumps(
+            {
+                "framework": "pytorch" if a.mode == "plain" else "lightning",
+                "model": a.model,
+                "batch": batch,
+                "steps": a.steps,
+                "seconds": seconds,
+                "samples_per_s": a.steps * batch / seconds,
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+                "params": sum(p.numel() for p in net.parameters()),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
