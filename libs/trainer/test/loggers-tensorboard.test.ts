@@ -163,3 +163,86 @@ describe('TensorBoardLogger', () => {
     );
   });
 });
+
+describe("TensorBoard's server", () => {
+  it('lists the run, its scalars, its hyperparameters (HPARAMS tab) and the text summary', async () => {
+    const { spawn } = await import('node:child_process');
+    const { createServer } = await import('node:net');
+    const python = execFileSync('bash', [join(here, 'loggers-tensorboard', 'setup.sh')], {
+      encoding: 'utf8',
+    }).trim();
+    const root = tmp();
+    const { losses } = await writeRun(root);
+    // a free loopback port
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = spawn(
+      join(python, '..', 'tensorboard'),
+      ['--logdir', root, '--host', '127.0.0.1', '--port', String(port), '--load_fast=false'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    server.stderr.on('data', (d) => {
+      log += d;
+    });
+    const base = `http://127.0.0.1:${port}/data`;
+    const get = async (path: string, body?: unknown) => {
+      const res = await fetch(
+        `${base}${path}`,
+        body === undefined
+          ? {}
+          : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+      );
+      assert.equal(res.status, 200, `${path}: ${res.status} ${await res.clone().text()}`);
+      return res.json();
+    };
+    try {
+      // TensorBoard loads the logdir in the background after it starts listening
+      const deadline = Date.now() + 60_000;
+      let runs: string[] = [];
+      while (Date.now() < deadline) {
+        runs = await get('/runs').catch(() => []);
+        if (runs.length > 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.deepEqual(runs, ['digits/version_0'], log);
+      const run = encodeURIComponent('digits/version_0');
+      const points = (await get(
+        `/plugin/scalars/scalars?run=${run}&tag=${encodeURIComponent('train/loss')}`,
+      )) as number[][];
+      assert.deepEqual(
+        points.map(([, step, value]) => [step, value]),
+        losses.map((l, i) => [i * 10, Math.fround(l)]),
+      );
+      const groups = await get('/plugin/hparams/session_groups', {
+        experimentName: '',
+        allowedStatuses: ['STATUS_UNKNOWN', 'STATUS_SUCCESS', 'STATUS_FAILURE', 'STATUS_RUNNING'],
+        colParams: [],
+        startIndex: 0,
+        sliceSize: 10,
+      });
+      const group = groups.sessionGroups[0];
+      assert.deepEqual(group.hparams, {
+        lr: 0.003,
+        batchSize: 64,
+        'optimizer/name': 'adam',
+        'optimizer/betas': '[0.9,0.999]',
+        amsgrad: false,
+      });
+      assert.equal(group.sessions[0].status, 'STATUS_SUCCESS');
+      const metric = (tag: string) =>
+        group.metricValues.find((m: { name: { tag: string } }) => m.name.tag === tag);
+      assert.equal(metric('val/acc').value, 0.875);
+      const text = await get(
+        `/plugin/text/text?run=${run}&tag=${encodeURIComponent('hparams/text_summary')}`,
+      );
+      assert.match(text[0].text, /<td>optimizer\/name<\/td>\s*<td>adam<\/td>/);
+    } finally {
+      server.kill('SIGTERM');
+    }
+  });
+});
