@@ -29,6 +29,8 @@ export { getGlobalRng, permutation, Rng, seedEverything, unseed } from './core/r
 export { DataLoader, type DataLoaderOptions, type DataLoaderState, type ShardFn } from './data/dataloader.js';
 export { DataModule, type Stage } from './data/datamodule.js';
 export { type Batch, type Dataset, defaultCollate, TensorDataset } from './data/dataset.js';
+// DDP: process groups over a TCP ring, the launcher behind `kiln fit --devices N`, the sampler.
+export * from './distributed/index.js';
 export * from './loggers/index.js';
 export type { ConfigureOptimizersResult, LRSchedulerConfig, OptimizerConfig } from './optim/config.js';
 export { getLearningRate, setLearningRate } from './optim/lr.js';
@@ -48,6 +50,7 @@ export {
   type ScriptContext,
   type ScriptEntry,
 } from './script/contract.js';
+export { createDdpStrategy, DDPStrategy, type DDPStrategyOptions } from './strategies/ddp.js';
 export { SingleDeviceStrategy } from './strategies/single.js';
 export type { Strategy } from './strategies/strategy.js';
 export { clipGradients, globalNorm } from './trainer/clip.js';

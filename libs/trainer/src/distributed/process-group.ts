@@ -158,6 +158,7 @@ export class ProcessGroup {
       if (early) throw early;
       await group.barrier();
       group.leaveOnExit();
+      liveGroups.add(group);
       return group;
     } catch (err) {
       listener?.close();
@@ -254,6 +255,7 @@ export class ProcessGroup {
   }
 
   private async leave(timeoutMs: number): Promise<void> {
+    liveGroups.delete(this);
     await this.ring.close(timeoutMs);
     this.closed = true;
     await this.store.goodbye();
@@ -263,6 +265,17 @@ export class ProcessGroup {
     }
     if (this.pendingLoss) clearTimeout(this.pendingLoss);
   }
+}
+
+const liveGroups = new Set<ProcessGroup>();
+
+/**
+ * Leaves every process group this process still belongs to. For entry points that end with
+ * `process.exit()` (which skips the automatic leave on an empty event loop): without goodbyes the
+ * other ranks would take this rank's exit for a crash.
+ */
+export async function leaveProcessGroups(timeoutMs = 10_000): Promise<void> {
+  await Promise.all([...liveGroups].filter((g) => !g.failure).map((g) => g.destroy(timeoutMs)));
 }
 
 async function agreeOnRunId(store: StoreClient, env: DistributedEnv, timeoutMs: number): Promise<string> {
