@@ -32,6 +32,7 @@ NAPI=8 # tfjs-node 4.22 builds napi-v3..v8; Node >= 20 supports 8
 # 1. The wheel (pinned), once.
 WHEEL_DIR="$CACHE/wheel"
 if ! compgen -G "$WHEEL_DIR/*.whl" >/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 || die "pip is needed to fetch the wheel: apt-get install -y python3-pip"
   log "downloading $WHEEL_NAME==$TF_VERSION from PyPI"
   mkdir -p "$WHEEL_DIR"
   # The C libraries are the same for every Python version; pinning one keeps the cache key simple.
