@@ -8,19 +8,13 @@ import type { CelRule } from './schema-helpers.js';
 
 const celList = (items: readonly string[]) => `[${items.map((s) => `'${s}'`).join(', ')}]`;
 
-/** At the root: the job name is a DNS-1035 label (it names the headless Service and the pods). */
-export const nameIsDnsLabel: CelRule = {
-  rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
-  message:
-    'metadata.name must be a DNS-1035 label: lowercase letters, digits and "-", starting with a letter and ending with a letter or digit',
-};
-
-/** At the root: the last worker's pod name, `<name>-worker-<maxIndex>`, fits a DNS label. */
+/** At the root (the CRD declares metadata.name for this): the last worker's pod name, `<name>-worker-<maxIndex>`, fits a DNS label. */
 export const nameFitsWorkerPods: CelRule = {
   rule:
     `size(self.metadata.name) + ${WORKER_INFIX.length} + size(string((has(self.spec.elastic) ? ` +
     `self.spec.elastic.maxWorkers : has(self.spec.workers) ? self.spec.workers : 1) - 1)) <= ${DNS_LABEL_MAX}`,
   message: `metadata.name is too long: the last worker pod name, <name>${WORKER_INFIX}<maxIndex>, must fit in ${DNS_LABEL_MAX} characters`,
+  fieldPath: '.metadata.name',
 };
 
 /** On spec: with elastic bounds, the starting worker count lies within them (bounds out of order are

@@ -14,6 +14,7 @@ import {
   TRAININGJOB_SHORT_NAMES,
   TRAININGJOB_SINGULAR,
 } from './constants.js';
+import { DNS_LABEL_MAX, DNS1035_LABEL_PATTERN } from './names.js';
 import { TrainingJobSchema, TrainingJobSpecSchema, TrainingJobStatusSchema } from './trainingjob.js';
 
 type Json = Record<string, unknown>;
@@ -208,7 +209,19 @@ export function trainingJobCrd(): Json {
               properties: {
                 apiVersion: { type: 'string', description: 'kiln.dev/v1alpha1' },
                 kind: { type: 'string', description: 'TrainingJob' },
-                metadata: { type: 'object' },
+                // The apiserver owns metadata; a CRD may only restrict name (and generateName).
+                metadata: {
+                  type: 'object',
+                  properties: {
+                    name: {
+                      type: 'string',
+                      maxLength: DNS_LABEL_MAX,
+                      pattern: DNS1035_LABEL_PATTERN,
+                      description:
+                        'A DNS-1035 label: it names the headless Service and, with a suffix, every pod.',
+                    },
+                  },
+                },
                 spec: toStructural(TrainingJobSpecSchema, '$.spec'),
                 status: toStructural(TrainingJobStatusSchema, '$.status'),
               },

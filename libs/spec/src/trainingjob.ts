@@ -329,7 +329,7 @@ export const TrainingJobSchema = Strict(
     spec: TrainingJobSpecSchema,
     status: Type.Optional(TrainingJobStatusSchema),
   },
-  { 'x-kubernetes-validations': [cel.nameIsDnsLabel, cel.nameFitsWorkerPods] },
+  { 'x-kubernetes-validations': [cel.nameFitsWorkerPods] },
 );
 
 export type EnvVar = Static<typeof EnvVarSchema>;

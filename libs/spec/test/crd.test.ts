@@ -95,7 +95,6 @@ describe('the TrainingJob CRD', () => {
         rules.some((r) => r.startsWith(`${where}: `) && r.includes(fragment)),
         `${where} needs a rule with ${fragment}`,
       );
-    has('.', 'self.metadata.name.matches');
     has('.', 'size(self.metadata.name)');
     has('.spec', 'self.elastic.minWorkers');
     has('.spec.elastic', 'self.minWorkers <= self.maxWorkers');
@@ -240,8 +239,12 @@ describe('the openAPIV3Schema is structural', () => {
     ]);
   });
 
-  it('gives metadata no schema of its own (the apiserver owns it)', () => {
-    assert.deepEqual(root.properties.metadata, { type: 'object' });
+  it('restricts only metadata.name, the one field of metadata a CRD may restrict', () => {
+    assert.deepEqual(Object.keys(root.properties.metadata.properties), ['name']);
+    const name = root.properties.metadata.properties.name;
+    assert.equal(name.maxLength, 63);
+    for (const ok of ['a', 'mnist-ddp', 'x1']) assert.match(ok, new RegExp(name.pattern));
+    for (const bad of ['Mnist', '1a', 'a-', 'a.b', 'a_b']) assert.doesNotMatch(bad, new RegExp(name.pattern));
   });
 
   it('refuses to generate what cannot be structural', () => {
