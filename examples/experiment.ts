@@ -9,6 +9,7 @@ import {
   type DataModule,
   ModelCheckpoint,
   type Module,
+  seedEverything,
   TensorBoardLogger,
   Trainer,
   type TrainerOptions,
@@ -70,6 +71,9 @@ export async function runExample<H extends Record<string, unknown>>(
     ...defaults,
     ...options,
   });
+  // seed before the model draws its initial weights (the Trainer seeds again when fit starts)
+  const { seed, deterministic } = trainer.options;
+  if (seed !== undefined || deterministic) seedEverything(seed ?? 0);
   const model = exp.model(hparams);
   const data = exp.data(hparams);
   await trainer.fit(model, data, { ckptPath: ctx.ckptPath ?? null });

@@ -80,7 +80,9 @@ class NextCharDataset implements Dataset {
 }
 
 export class CharLM extends Module {
-  readonly net: tf.Sequential;
+  /** One row per character. A plain tf.Variable field is found, trained and checkpointed like a layer. */
+  readonly embedding: tf.Variable;
+  readonly head: tf.Sequential;
 
   constructor(
     readonly hp: CharLMHparams,
@@ -88,19 +90,27 @@ export class CharLM extends Module {
   ) {
     super();
     this.saveHyperparameters({ ...hp, vocabSize: vocab.size });
-    this.net = tf.sequential({
+    this.embedding = tf.variable(tf.randomNormal([vocab.size, hp.embedding], 0, 0.1));
+    this.head = tf.sequential({
       layers: [
-        tf.layers.embedding({ inputDim: vocab.size, outputDim: hp.embedding, inputLength: hp.context }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: hp.hidden, activation: 'relu' }),
+        tf.layers.dense({ inputShape: [hp.context * hp.embedding], units: hp.hidden, activation: 'relu' }),
         tf.layers.dense({ units: vocab.size }),
       ],
     });
   }
 
+  /** Logits of the next character after each row of `context` character ids. */
+  logits(x: tf.Tensor): tf.Tensor {
+    const [batch, context] = x.shape as [number, number];
+    // the lookup as one-hot × matrix: its gradient is a matmul, which every backend has (a gather's
+    // gradient needs UnsortedSegmentSum, which the wasm backend lacks)
+    const oneHot = tf.oneHot(x.reshape([batch * context]), this.vocab.size).toFloat();
+    const embedded = tf.matMul(oneHot, this.embedding).reshape([batch, context * this.hp.embedding]);
+    return this.head.apply(embedded) as tf.Tensor;
+  }
+
   private loss([x, y]: tf.Tensor[]): tf.Scalar {
-    const logits = this.net.apply(x!) as tf.Tensor;
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(y!, this.vocab.size), logits) as tf.Scalar;
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(y!, this.vocab.size), this.logits(x!)) as tf.Scalar;
   }
 
   trainingStep(batch: Batch) {
@@ -127,7 +137,7 @@ export class CharLM extends Module {
     for (let i = 0; i < length; i++) {
       const probs = tf.tidy(() => {
         const x = tf.tensor2d(ids.slice(-this.hp.context), [1, this.hp.context], 'int32');
-        return tf.softmax(this.net.apply(x) as tf.Tensor).dataSync();
+        return tf.softmax(this.logits(x)).dataSync();
       });
       let r = rng.next();
       let next = probs.length - 1;
