@@ -173,6 +173,22 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--v=1',
       ...(opts.apiserverArgs ?? []),
     ]);
+    const admin: HttpsOpts = {
+      ca: readFileSync(pki.caCert),
+      cert: readFileSync(pki.adminCert),
+      key: readFileSync(pki.adminKey),
+    };
+    // The controller-manager and scheduler serve self-signed certificates.
+    const selfSigned: HttpsOpts = { rejectUnauthorized: false };
+    await waitHealthy(
+      'kube-apiserver',
+      `${server}/readyz`,
+      admin,
+      apiserver,
+      logs['kube-apiserver']!,
+      deadline,
+    );
+    // Only now: before RBAC's bootstrap roles exist, both exit on their first forbidden request.
     const common = ['--bind-address=127.0.0.1', '--leader-elect=false', '--profiling=false', '--v=1'];
     const kcm = start('kube-controller-manager', [
       `--kubeconfig=${kcmKubeconfig}`,
@@ -195,21 +211,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       ...common,
     ]);
 
-    const admin: HttpsOpts = {
-      ca: readFileSync(pki.caCert),
-      cert: readFileSync(pki.adminCert),
-      key: readFileSync(pki.adminKey),
-    };
-    // The controller-manager and scheduler serve self-signed certificates.
-    const selfSigned: HttpsOpts = { rejectUnauthorized: false };
-    await waitHealthy(
-      'kube-apiserver',
-      `${server}/readyz`,
-      admin,
-      apiserver,
-      logs['kube-apiserver']!,
-      deadline,
-    );
     await Promise.all([
       waitHealthy(
         'kube-controller-manager',

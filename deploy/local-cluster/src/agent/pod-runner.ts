@@ -171,8 +171,8 @@ export class PodRunner {
       await this.ctx.core.deleteNamespacedPod({
         name: this.name,
         namespace: this.namespace,
-        gracePeriodSeconds: 0,
-        body: { preconditions: { uid: this.pod.metadata?.uid } },
+        // In the body: with a DeleteOptions body the apiserver ignores the query parameters.
+        body: { gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata?.uid } },
       });
     } catch (err) {
       const code = (err as { code?: number }).code;
