@@ -3,9 +3,18 @@ import { CommanderError } from 'commander';
 import { EXIT, UsageError } from './errors.js';
 import { buildProgram } from './program.js';
 
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
 /** Runs `kiln` and returns the exit code (see EXIT in errors.ts). */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const program = buildProgram();
+  program.configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.out, writeErr: io.err });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -15,11 +24,11 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`kiln: ${err.message}\n`);
+      io.err(`kiln: ${err.message}\n`);
       return EXIT.usage;
     }
     const e = err as Error;
-    process.stderr.write(`kiln: training failed: ${e?.stack ?? String(err)}\n`);
+    io.err(`kiln: training failed: ${e?.stack ?? String(err)}\n`);
     return EXIT.failed;
   }
 }

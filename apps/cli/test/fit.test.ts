@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { main } from '../src/main.js';
 
 const kiln = join(import.meta.dirname, '..', 'bin', 'kiln');
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', name);
@@ -29,30 +30,55 @@ function run(args: string[], opts: { env?: Record<string, string>; cwd?: string 
   return { p, done };
 }
 
-test('a missing script, an unknown flag and a bad value are usage errors (exit 2)', async () => {
+/**
+ * Runs `main` in this process (no loader start-up per case), capturing what it writes. Environment
+ * variables in `env` are set for the call only.
+ */
+async function inProcess(args: string[], env: Record<string, string> = {}) {
+  const saved = { ...process.env };
+  const ctxFile = join(tmp('ctx'), 'ctx.json');
+  let stdout = '';
+  let stderr = '';
+  delete process.env.KILN_HPARAMS;
+  delete process.env.KILN_RESUME;
+  Object.assign(process.env, env, { CTX_OUT: ctxFile });
+  try {
+    const code = await main(args, { out: (t) => (stdout += t), err: (t) => (stderr += t) });
+    const ctx = existsSync(ctxFile) ? readFileSync(ctxFile, 'utf8') : '';
+    return { code, stdout: ctx || stdout, stderr };
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  }
+}
+
+test('bin/kiln: a missing script is a usage error (exit 2)', async () => {
   const missing = await run(['fit', 'no/such/train.ts']).done;
   assert.equal(missing.code, 2);
   assert.match(
     missing.stderr,
     /kiln: script not found: no\/such\/train.ts \(looked for .*no\/such\/train.ts\)/,
   );
-  const unknown = await run(['fit', fixture('print-context.ts'), '--max-epoch', '3']).done;
+});
+
+test('an unknown flag and bad values are usage errors (exit 2) naming the flag', async () => {
+  const unknown = await inProcess(['fit', fixture('print-context.ts'), '--max-epoch', '3']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option '--max-epoch'\n\(Did you mean --max-epochs\?\)/);
-  const bad = await run(['fit', fixture('print-context.ts'), '--max-epochs', 'five']).done;
+  const bad = await inProcess(['fit', fixture('print-context.ts'), '--max-epochs', 'five']);
   assert.equal(bad.code, 2);
   assert.match(
     bad.stderr,
     /'--max-epochs <value>' argument 'five' is invalid. expected an integer, got "five"/,
   );
-  const badEnum = await run([
+  const badEnum = await inProcess([
     'fit',
     fixture('print-context.ts'),
     '--gradient-clip-algorithm',
     'l3',
     '--gradient-clip-val',
     '1',
-  ]).done;
+  ]);
   assert.equal(badEnum.code, 2);
   assert.match(
     badEnum.stderr,
@@ -91,7 +117,7 @@ test('config < flags for Trainer options; config < KILN_HPARAMS < --hparam for h
     trainerOptions: { maxEpochs: 4, accumulateGradBatches: 2, deterministic: true },
     ckptPath: null,
   });
-  const resumed = await run(['fit', fixture('print-context.ts')], { env: { KILN_RESUME: 'auto' } }).done;
+  const resumed = await inProcess(['fit', fixture('print-context.ts')], { KILN_RESUME: 'auto' });
   assert.equal(JSON.parse(resumed.stdout).ckptPath, 'last');
 });
 
@@ -106,14 +132,14 @@ test('bad config files and bad KILN_HPARAMS are usage errors naming the problem'
   for (const [i, [text, re]] of cases.entries()) {
     const f = join(dir, `c${i}.yaml`);
     writeFileSync(f, text);
-    const r = await run(['fit', fixture('print-context.ts'), '--config', f]).done;
+    const r = await inProcess(['fit', fixture('print-context.ts'), '--config', f]);
     assert.equal(r.code, 2, text);
     assert.match(r.stderr, re);
   }
-  const env = await run(['fit', fixture('print-context.ts')], { env: { KILN_HPARAMS: '{lr: 1}' } }).done;
+  const env = await inProcess(['fit', fixture('print-context.ts')], { KILN_HPARAMS: '{lr: 1}' });
   assert.equal(env.code, 2);
   assert.match(env.stderr, /KILN_HPARAMS must be a JSON object/);
-  const missing = await run(['fit', fixture('print-context.ts'), '--config', join(dir, 'nope.yaml')]).done;
+  const missing = await inProcess(['fit', fixture('print-context.ts'), '--config', join(dir, 'nope.yaml')]);
   assert.match(missing.stderr, /--config .*nope.yaml: no such file/);
 });
 
