@@ -50,9 +50,9 @@ if ! go_ok; then
 fi
 GOV="$(go env GOVERSION)"
 
-build_module() { # <dir> <stamp-text> <go.mod text> <packages...>
-  local dir="$1" stamp="$2" gomod="$3"
-  shift 3
+build_module() { # <dir> <stamp-text> <go.mod text> <ldflags> <packages...>
+  local dir="$1" stamp="$2" gomod="$3" ldflags="$4"
+  shift 4
   local bin="$dir/bin"
   if [ -f "$dir/stamp" ] && [ "$(cat "$dir/stamp")" = "$stamp" ]; then
     log "cached: $bin ($stamp)"
@@ -62,7 +62,7 @@ build_module() { # <dir> <stamp-text> <go.mod text> <packages...>
   printf '%s\n' "$gomod" >"$dir/src/go.mod"
   log "building $* with $GOV into $bin"
   local t0=$SECONDS
-  (cd "$dir/src" && go build -p "$GOMAXPROCS" -trimpath -ldflags='-s -w' -o "$bin/" "$@")
+  (cd "$dir/src" && go build -p "$GOMAXPROCS" -trimpath -ldflags="-s -w $ldflags" -o "$bin/" "$@")
   echo "$stamp" >"$dir/stamp"
   log "built in $((SECONDS - t0)) s"
 }
@@ -87,7 +87,21 @@ require k8s.io/kubernetes $KUBE_VERSION
 replace (
 $replaces
 )"
-build_module "$KDIR" "kubernetes $KUBE_VERSION $GOV" "$kgomod" \
+# The version stamp Kubernetes' own build (hack/lib/version.sh) injects, so `kubectl version` and
+# clients that check the server version see the real release instead of v0.0.0-master.
+minor="${KUBE_VERSION#v1.}"
+minor="${minor%%.*}"
+kstamp="kubernetes $KUBE_VERSION $GOV versioned"
+kversion=""
+release_time=""
+if [ "$(cat "$KDIR/stamp" 2>/dev/null)" != "$kstamp" ]; then
+  release_time="$(curl -fsSL "$PROXY/k8s.io/kubernetes/@v/$KUBE_VERSION.info" | sed -n 's/.*"Time": *"\([^"]*\)".*/\1/p')"
+fi
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kversion="$kversion -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  kversion="$kversion -X $pkg.gitTreeState=clean -X $pkg.buildDate=${release_time:-unknown}"
+done
+build_module "$KDIR" "$kstamp" "$kgomod" "$kversion" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
   k8s.io/kubernetes/cmd/kube-scheduler \
@@ -100,9 +114,9 @@ egomod="module kiln.dev/etcd-build
 go ${GO_MIN%.*}
 
 require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
-build_module "$EDIR" "etcd $ETCD_VERSION $GOV" "$egomod" go.etcd.io/etcd/server/v3
-# The server module's main package builds as "v3"; give it its usual name.
-if [ -f "$EDIR/bin/v3" ]; then mv -f "$EDIR/bin/v3" "$EDIR/bin/etcd"; fi
+build_module "$EDIR" "etcd $ETCD_VERSION $GOV" "$egomod" "" go.etcd.io/etcd/server/v3
+# go names the binary after the path element before the major-version suffix: "server".
+if [ -f "$EDIR/bin/server" ]; then mv -f "$EDIR/bin/server" "$EDIR/bin/etcd"; fi
 ln -sf "$EDIR/bin/etcd" "$KDIR/bin/etcd"
 
 log "ready: $(ls "$KDIR/bin" | tr '\n' ' ')"
