@@ -1,7 +1,7 @@
 // Names derived from a job's name. Kubernetes limits a label (a pod's hostname, a Service name) to 63
 // characters of DNS-1035, so a job name must leave room for the longest worker pod name.
 
-import { API_GROUP_VERSION } from './constants.js';
+import { API_GROUP_VERSION, TRAININGJOB_KIND } from './constants.js';
 
 export const DNS1035_LABEL_PATTERN = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
 export const DNS1123_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -57,4 +57,4 @@ export function maxJobNameLength(workerCount: number): number {
 }
 
 /** `apiVersion`/`kind` pair for objects the platform builds in code. */
-export const TRAININGJOB_TYPE_META = { apiVersion: API_GROUP_VERSION, kind: 'TrainingJob' } as const;
+export const TRAININGJOB_TYPE_META = { apiVersion: API_GROUP_VERSION, kind: TRAININGJOB_KIND } as const;
