@@ -44,13 +44,26 @@ describe('ring collectives between real processes on loopback', { timeout: 300_0
     });
 
     it(`all-reduce of a 100 MB buffer (not divisible by ${n}) with ${n} ranks and small chunks`, async () => {
-      const { result, lines } = await runWorkers(n, { SIZES: '25000001', CHUNK_BYTES: String(256 << 10) });
+      const { result, lines } = await runWorkers(n, {
+        SIZES: '25000001',
+        CHUNK_BYTES: String(256 << 10),
+        ARENA: '1',
+      });
       assert.equal(result.exitCode, 0, lines.join('\n'));
       for (let r = 0; r < n; r++) {
         assert.ok(lines.includes(`[rank ${r}] {"rank":${r},"check":"allReduce","n":25000001}`));
       }
     });
   }
+
+  it('the scalar JS reduction path and in-place (arena) buffers give the same sums', async () => {
+    const envs: Record<string, string>[] = [{ KILN_DDP_ADD: 'js' }, { ARENA: '1' }];
+    for (const env of envs) {
+      const { result, lines } = await runWorkers(2, { ...env, SIZES: '1,3,1000,262145' });
+      assert.equal(result.exitCode, 0, lines.join('\n'));
+      assert.ok(lines.includes('[rank 1] {"rank":1,"check":"allReduce","n":262145}'));
+    }
+  });
 
   it('a world of one is the identity', async () => {
     const { result, lines } = await runWorkers(1, { SIZES: '1,1000' });

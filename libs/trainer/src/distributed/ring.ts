@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { CollectiveMismatchError } from './errors.js';
 import { type FloatArray, type Kernel, kernelFor, type ReduceOp } from './reduce-kernels.js';
+import { arenaOf, SimdMemory } from './simd-add.js';
 
 /**
  * Collectives over a ring of TCP connections: each rank sends only to the next rank and receives
@@ -56,6 +57,12 @@ interface Collective {
   buf: FloatArray;
   bytes: Uint8Array;
   kernel: Kernel | undefined;
+  /** Where incoming chunks to reduce land (in the buffer's own WebAssembly memory when it has one). */
+  staging: Uint8Array;
+  /** The buffer's arena: add in place with SIMD, no copies. */
+  arena: ReturnType<typeof arenaOf>;
+  /** A float32 sum without an arena: SIMD through the ring's own memory (copy in, add, copy out). */
+  simdCopy: boolean;
   steps: RecvStep[];
   nextStep: number;
   pendingWrites: number;
@@ -97,7 +104,8 @@ export class Ring {
   private tail: Promise<void> = Promise.resolve();
   private current: Collective | undefined;
   private failure: Error | undefined;
-  private readonly staging: ArrayBuffer;
+  /** Staging at [0, chunkBytes), a copy of the destination chunk at [chunkBytes, 2·chunkBytes). */
+  private readonly simd: SimdMemory | null;
   private readonly stagingBytes: Uint8Array;
   // Receive state: bytes of the header gathered so far, then payload bytes of the current step.
   private readonly header = Buffer.alloc(HEADER_BYTES);
@@ -121,8 +129,11 @@ export class Ring {
     this.prev = (opts.rank - 1 + opts.worldSize) % opts.worldSize;
     this.next = (opts.rank + 1) % opts.worldSize;
     this.chunkBytes = Math.max(8, Math.floor((opts.chunkBytes ?? DEFAULT_CHUNK_BYTES) / 8) * 8);
-    this.staging = new ArrayBuffer(this.chunkBytes);
-    this.stagingBytes = new Uint8Array(this.staging);
+    // KILN_DDP_ADD=js forces the scalar JS loop (for comparison in bench/ddp).
+    this.simd = process.env.KILN_DDP_ADD === 'js' ? null : SimdMemory.create(2 * this.chunkBytes);
+    this.stagingBytes = this.simd
+      ? this.simd.bytes.subarray(0, this.chunkBytes)
+      : new Uint8Array(new ArrayBuffer(this.chunkBytes));
     this.backlog = opts.earlyBytes ?? [];
     this.send = opts.sendSocket;
     this.recv = opts.recvSocket;
@@ -267,6 +278,9 @@ export class Ring {
       new Promise<void>((resolve, reject) => {
         if (this.failure) return reject(this.failure);
         if (this.worldSize === 1) return resolve();
+        const simdSum = reduceOp === 'sum' && dtype === 'float32' && this.simd !== null;
+        let arena = simdSum ? arenaOf(buf) : undefined;
+        if (arena && arena.stagingBytes < this.chunkBytes) arena = undefined;
         const c: Collective = {
           seq,
           op,
@@ -274,6 +288,11 @@ export class Ring {
           buf,
           bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
           kernel: reduceOp ? kernelFor(dtype, reduceOp) : undefined,
+          staging: arena
+            ? arena.mem.bytes.subarray(arena.staging, arena.staging + this.chunkBytes)
+            : this.stagingBytes,
+          arena,
+          simdCopy: simdSum && !arena,
           steps: [],
           nextStep: 0,
           pendingWrites: 0,
@@ -375,7 +394,7 @@ export class Ring {
       const c = this.current as Collective;
       const step = c.steps[c.nextStep] as RecvStep;
       const src = buf.subarray(i, i + take);
-      if (step.reduce) this.stagingBytes.set(src, this.payloadFill);
+      if (step.reduce) c.staging.set(src, this.payloadFill);
       else c.bytes.set(src, step.start * c.buf.BYTES_PER_ELEMENT + this.payloadFill);
       this.payloadFill += take;
       i += take;
@@ -453,8 +472,22 @@ export class Ring {
     if (step.reduce) {
       const E = c.buf.BYTES_PER_ELEMENT;
       const n = step.end - step.start;
-      const src = E === 4 ? new Float32Array(this.staging, 0, n) : new Float64Array(this.staging, 0, n);
-      (c.kernel as Kernel)(c.buf, step.start, src, n);
+      if (c.arena) {
+        c.arena.mem.add(c.buf.byteOffset + step.start * E, c.arena.staging, n);
+      } else if (c.simdCopy) {
+        const simd = this.simd as SimdMemory;
+        const at = step.start * E;
+        simd.bytes.set(c.bytes.subarray(at, at + n * E), this.chunkBytes);
+        simd.add(this.chunkBytes, 0, n);
+        c.bytes.set(simd.bytes.subarray(this.chunkBytes, this.chunkBytes + n * E), at);
+      } else {
+        const st = c.staging;
+        const src =
+          E === 4
+            ? new Float32Array(st.buffer, st.byteOffset, n)
+            : new Float64Array(st.buffer, st.byteOffset, n);
+        (c.kernel as Kernel)(c.buf, step.start, src, n);
+      }
     }
     if (step.forward) this.writeChunk(c, step.start, step.end);
     this.maybeFinish(c);

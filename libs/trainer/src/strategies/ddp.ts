@@ -3,6 +3,7 @@ import { type DistributedEnv, readDistributedEnv } from '../distributed/env.js';
 import { DistributedConfigError } from '../distributed/errors.js';
 import { ProcessGroup, type ProcessGroupOptions } from '../distributed/process-group.js';
 import { DistributedSampler } from '../distributed/sampler.js';
+import { allocReduceBuffer } from '../distributed/simd-add.js';
 import type { Strategy } from './strategy.js';
 
 export interface DDPStrategyOptions {
@@ -115,7 +116,7 @@ export class DDPStrategy implements Strategy {
         names: cur.names,
         offsets: cur.offsets,
         sizes: cur.sizes,
-        flat: new Float32Array(cur.total),
+        flat: allocReduceBuffer(cur.total),
       });
       cur = { names: [], offsets: [], sizes: [], total: 0 };
     };

@@ -2,6 +2,7 @@
 // the results against values computed locally from every rank's seed. Exits non-zero on any mismatch.
 import assert from 'node:assert/strict';
 import { ProcessGroup } from '../../src/distributed/process-group.js';
+import { allocReduceBuffer } from '../../src/distributed/simd-add.js';
 
 function fill(buf: Float32Array | Float64Array, seed: number): void {
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -39,7 +40,8 @@ async function checkSameEverywhere(buf: Float32Array | Float64Array, what: strin
 }
 
 for (const [k, n] of sizes.entries()) {
-  const mine = new Float32Array(n);
+  // ARENA=1: buffers in their own WebAssembly memory, as DDP's gradient buckets are (in-place SIMD add).
+  const mine = process.env.ARENA ? allocReduceBuffer(n) : new Float32Array(n);
   fill(mine, 1000 * pg.rank + k);
   await pg.allReduce(mine, 'sum');
   const expected = new Float64Array(n);
