@@ -1,0 +1,150 @@
+// Job endpoints against the real Kubernetes control plane (deploy/local-cluster): TrainingJobs are
+// created, listed, suspended, resumed and deleted in the project's namespace, and run status follows
+// the TrainingJob's status through a watch.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { clusterForTests, waitFor } from '@kiln/local-cluster/test-helper';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { KubeJobBackend } from '../src/jobs/backend.js';
+import { ADMIN, startApi, type TestApi } from './support/api.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const k = clusterForTests({ nodes: [] });
+let api: TestApi;
+let ns = '';
+let project = '';
+let token = '';
+
+const job = (name: string, extra: Record<string, unknown> = {}) => ({
+  metadata: { name },
+  spec: {
+    image: 'registry.example/kiln-trainer:0.1',
+    command: ['kiln', 'fit', 'examples/mnist/train.ts'],
+    workers: 2,
+    hyperparameters: { lr: 0.001 },
+    tracking: { project: 'p', runName: `${name}-run` },
+    ...extra,
+  },
+});
+
+// Inside a describe: root-level before() hooks may run alongside the cluster helper's own.
+describe('job endpoints on the local control plane', () => {
+  before(async () => {
+    const r = await k.kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    const w = await k.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/trainingjobs.kiln.dev',
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    ns = await k.namespace('jobs');
+    api = await startApi('jobs', {}, new KubeJobBackend(k.kc));
+    const p = await api.call(ADMIN, 'POST', '/api/v1/projects', { name: 'jobs', namespace: ns });
+    project = p.body.id;
+    token = (
+      await api.call(ADMIN, 'POST', `/api/v1/projects/${project}/tokens`, { name: 'w', scope: 'write' })
+    ).body.token;
+  });
+  after(() => api?.close());
+
+  test('submit creates the TrainingJob in the project namespace, a run, and a Secret with a run-scoped token', async () => {
+    const r = await api.call(token, 'POST', `/api/v1/projects/${project}/jobs`, job('mnist'));
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const runId = r.body.runId;
+    assert.equal(r.body.job.metadata.namespace, ns);
+    assert.equal(r.body.job.metadata.labels['kiln.dev/run-id'], runId);
+    assert.equal(r.body.job.spec.runPolicy.maxRestarts, 3, 'defaults from @kiln/spec are filled in');
+    const run = await api.call(token, 'GET', `/api/v1/runs/${runId}`);
+    assert.deepEqual(run.body.job, { namespace: ns, name: 'mnist', uid: r.body.job.metadata.uid });
+    assert.equal(run.body.name, 'mnist-run');
+    assert.deepEqual(run.body.hyperparams, { lr: 0.001 });
+    const secret = await k.core.readNamespacedSecret({ name: 'mnist-tracking', namespace: ns });
+    const runToken = Buffer.from(secret.data!.KILN_TRACKING_TOKEN!, 'base64').toString();
+    const ingest = await api.call(runToken, 'POST', `/api/v1/runs/${runId}/metrics`, {
+      points: [{ key: 'loss', step: 1, value: 1 }],
+    });
+    assert.equal(ingest.status, 200);
+    assert.equal(
+      (await api.call(runToken, 'POST', `/api/v1/projects/${project}/runs`, { name: 'x' })).status,
+      403,
+    );
+
+    const dup = await api.call(token, 'POST', `/api/v1/projects/${project}/jobs`, job('mnist'));
+    assert.equal(dup.status, 400);
+    assert.match(dup.body.message, /body\.metadata\.name: a TrainingJob named mnist already exists/);
+  });
+
+  test('list (filter, sort, paginate) and get', async () => {
+    assert.equal(
+      (await api.call(token, 'POST', `/api/v1/projects/${project}/jobs`, job('alpha'))).status,
+      201,
+    );
+    const all = await api.call(token, 'GET', `/api/v1/projects/${project}/jobs?sort=name`);
+    assert.deepEqual(
+      all.body.items.map((j: { metadata: { name: string } }) => j.metadata.name),
+      ['alpha', 'mnist'],
+    );
+    const page = await api.call(token, 'GET', `/api/v1/projects/${project}/jobs?sort=name&limit=1&offset=1`);
+    assert.deepEqual([page.body.total, page.body.items[0].metadata.name], [2, 'mnist']);
+    assert.equal(
+      (await api.call(token, 'GET', `/api/v1/projects/${project}/jobs/alpha`)).body.spec.workers,
+      2,
+    );
+    assert.equal((await api.call(token, 'GET', `/api/v1/projects/${project}/jobs/nope`)).status, 404);
+  });
+
+  test('suspend and resume set spec.runPolicy.suspend', async () => {
+    const s = await api.call(token, 'POST', `/api/v1/projects/${project}/jobs/alpha/suspend`);
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+    assert.equal(s.body.spec.runPolicy.suspend, true);
+    const r = await api.call(token, 'POST', `/api/v1/projects/${project}/jobs/alpha/resume`);
+    assert.equal(r.body.spec.runPolicy.suspend, false);
+    assert.equal(
+      (await api.call(token, 'POST', `/api/v1/projects/${project}/jobs/nope/suspend`)).status,
+      404,
+    );
+  });
+
+  test('run status follows the TrainingJob status; cancel deletes the job and marks the run cancelled', async () => {
+    const sub = await api.call(token, 'POST', `/api/v1/projects/${project}/jobs`, job('synced'));
+    const runId = sub.body.runId;
+    const custom = k.kc.makeApiClient(CustomObjectsApi);
+    // What the operator does: write status.phase and status.progress.
+    await custom.patchNamespacedCustomObjectStatus(
+      {
+        group: 'kiln.dev',
+        version: 'v1alpha1',
+        namespace: ns,
+        plural: 'trainingjobs',
+        name: 'synced',
+        body: {
+          status: {
+            phase: 'Running',
+            progress: { step: 1500, totalSteps: 5000, epoch: 1, percent: 30, etaSeconds: 420 },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const running = await waitFor('run status running', async () => {
+      const r = await api.call(token, 'GET', `/api/v1/runs/${runId}`);
+      return r.body.status === 'running' ? r.body : undefined;
+    });
+    assert.deepEqual(
+      [running.progress.step, running.progress.totalSteps, running.progress.etaSeconds],
+      [1500, 5000, 420],
+    );
+    assert.ok(running.startedAt);
+    assert.equal((await api.call(token, 'DELETE', `/api/v1/projects/${project}/jobs/synced`)).status, 204);
+    await waitFor(
+      'run status cancelled',
+      async () => (await api.call(token, 'GET', `/api/v1/runs/${runId}`)).body.status === 'cancelled',
+    );
+    assert.equal((await api.call(token, 'DELETE', `/api/v1/projects/${project}/jobs/synced`)).status, 404);
+    const events = await api.call(token, 'GET', `/api/v1/runs/${runId}/events`);
+    assert.ok(events.body.some((e: { message: string }) => /running → cancelled/.test(e.message)));
+  });
+});
