@@ -68,13 +68,18 @@ test('a pod asking for 2 GPUs lands on the node with 2 free; one asking for more
     assert.equal(pod.spec?.nodeName, undefined);
   }
 
-  // New capacity: a 4-GPU node appears and the big pod is scheduled onto it.
-  await k.agent!.addNode({ name: 'gpu-four', gpus: 4 });
+  // New capacity: a 6-GPU node appears and both waiting pods (2 + 4 GPUs) are scheduled onto it.
+  await k.agent!.addNode({ name: 'gpu-six', gpus: 6 });
   const moved = await waitFor('too-many running', async () => {
     const pod = await k.core.readNamespacedPod({ name: 'too-many', namespace: ns });
     return pod.status?.phase === 'Running' ? pod : undefined;
   });
-  assert.equal(moved.spec?.nodeName, 'gpu-four');
+  assert.equal(moved.spec?.nodeName, 'gpu-six');
+  const other = await waitFor('two-more running', async () => {
+    const pod = await k.core.readNamespacedPod({ name: 'two-more', namespace: ns });
+    return pod.status?.phase === 'Running' ? pod : undefined;
+  });
+  assert.equal(other.spec?.nodeName, 'gpu-six');
 });
 
 test('removing a node kills its pods like a preemption and leaves them Failed', async () => {
