@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Trainer } from '@kiln/trainer';
+import { type Trainer, unseed } from '@kiln/trainer';
 import { parseCsvLine } from '../../libs/trainer/src/loggers/csv.js';
 import { experiment as charlm } from '../charlm/train.js';
 import { datasetPath, loadDigits, loadShakespeare } from '../data/datasets.js';
@@ -98,6 +98,32 @@ describe('examples', () => {
     })) as Trainer;
     assert.equal(trainer.globalStep, 1);
     assert.deepEqual(trainer.module?.hparams, { ...digits.hparams, hidden: 16 });
+  });
+
+  it('regression: two seeded runs give bit-identical losses (the model is built after seeding)', async () => {
+    const losses = async () => {
+      unseed(); // Math.random back to unseeded, as in a fresh process
+      const root = tmp();
+      await runExample(regression, {
+        trainerOptions: {
+          maxSteps: 8,
+          logEveryNSteps: 1,
+          defaultRootDir: root,
+          ...quiet,
+          accelerator: 'cpu',
+          backend: 'cpu',
+        },
+      });
+      const [header, ...rows] = readFileSync(join(root, 'version_0', 'metrics.csv'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map(parseCsvLine);
+      const col = header!.indexOf('train/mse');
+      return rows.map((r) => r[col]).filter((v) => v !== '');
+    };
+    const first = await losses();
+    assert.equal(first.length, 8);
+    assert.deepEqual(await losses(), first);
   });
 
   it('digits: the training loss falls over one short epoch, and the logs land in <root>/version_0', async () => {
