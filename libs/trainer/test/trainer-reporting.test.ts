@@ -121,7 +121,10 @@ test('a failed fit finalizes loggers with failed', async () => {
       throw new Error('boom');
     }
   }
-  await assert.rejects(new Trainer(quiet(tmp('fail'), { logger: lg })).fit(new Boom(), new TinyData()), /boom/);
+  await assert.rejects(
+    new Trainer(quiet(tmp('fail'), { logger: lg })).fit(new Boom(), new TinyData()),
+    /boom/,
+  );
   assert.deepEqual(lg.finalized, ['failed']);
 });
 
@@ -136,7 +139,13 @@ test("profiler 'simple' prints a table of step phases; progress lines appear whe
     }).fit(new TinyRegressor(), new TinyData());
   });
   assert.match(out, /Profiler report/);
-  for (const row of ['trainingStep\\+backward', 'optimizerStep', 'getTrainBatch', 'validateStep']) {
+  for (const row of [
+    'trainingStep\\+backward',
+    'optimizerStep',
+    'getTrainBatch',
+    'validateStep',
+    'ProgressBar.onTrainBatchEnd',
+  ]) {
     assert.match(out, new RegExp(`│ ${row} +│ +[\\d.]+ │`), row);
   }
   assert.match(out, /epoch 0 batch 8\/8 step 8 [\d.]+ it\/s loss=[\d.]+/);

@@ -558,8 +558,14 @@ export class Trainer {
       if (endEpoch) break;
       if (!bare) {
         if (stepEnd) await this.afterOptimizerStep();
+        prof?.start('Module.onTrainBatchEnd');
         module.onTrainBatchEnd({ loss }, batchIdx);
-        for (const cb of this.callbacks) await cb.onTrainBatchEnd(this, module, { loss }, batchIdx);
+        prof?.stop('Module.onTrainBatchEnd');
+        for (const cb of this.callbacks) {
+          prof?.start(`${cb.constructor.name}.onTrainBatchEnd`);
+          await cb.onTrainBatchEnd(this, module, { loss }, batchIdx);
+          prof?.stop(`${cb.constructor.name}.onTrainBatchEnd`);
+        }
         if (stepEnd && this.strategy.worldSize > 1) await this.syncStopFlags();
         if (stepEnd && this.preemptRequested) await this.preempt();
         if (
@@ -589,8 +595,14 @@ export class Trainer {
     }
     loop.epochFinished = true;
     await this.logToLoggers({ ...epochLogs, epoch: loop.epoch });
+    prof?.start('Module.onTrainEpochEnd');
     await module.onTrainEpochEnd();
-    for (const cb of this.callbacks) await cb.onTrainEpochEnd(this, module);
+    prof?.stop('Module.onTrainEpochEnd');
+    for (const cb of this.callbacks) {
+      prof?.start(`${cb.constructor.name}.onTrainEpochEnd`);
+      await cb.onTrainEpochEnd(this, module);
+      prof?.stop(`${cb.constructor.name}.onTrainEpochEnd`);
+    }
   }
 
   /** true between optimizer steps: no gradients are half-accumulated, so a checkpoint is complete */
