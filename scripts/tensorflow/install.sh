@@ -25,6 +25,8 @@ PKG_DIR="$ROOT/node_modules/@tensorflow/$PKG"
 log() { echo "[tensorflow/install] $*" >&2; }
 die() { echo "[tensorflow/install] error: $*" >&2; exit 1; }
 
+# One install at a time per cache entry (setup scripts may run concurrently on a shared machine).
+mkdir -p "$CACHE" && exec 9>"$CACHE/.lock" && flock 9
 [[ -f "$PKG_DIR/package.json" ]] || die "$PKG_DIR is missing: run \`npm ci\` first (the package is an optional dependency of @kiln/trainer${VARIANT/cpu/}; for --gpu: npm install --no-save --ignore-scripts @tensorflow/tfjs-node-gpu@4.22.0)"
 TFJS_VERSION="$(node -p "require('$PKG_DIR/package.json').version")"
 NAPI=8 # tfjs-node 4.22 builds napi-v3..v8; Node >= 20 supports 8

@@ -3,6 +3,8 @@
 // them deliberately, for machines that cannot build it (no C++ toolchain, no PyPI).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -111,6 +113,31 @@ describe('tensorflow backend (native)', { skip }, () => {
     const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 2]));
     assert.equal(tf.engine().backendName, 'tensorflow');
     assert.deepEqual(Array.from(await y.data()), [3, 3, 3, 3]);
+  });
+
+  it('runs the TensorFlow libraries from the wheel, found through the addon rpath (no LD_LIBRARY_PATH)', async () => {
+    await selectBackend({ backend: 'tensorflow' });
+    const maps = readFileSync('/proc/self/maps', 'utf8');
+    const libs = [
+      ...new Set(
+        maps
+          .split('\n')
+          .map((l) => l.split(/\s+/)[5] ?? '')
+          .filter((p) => /libtensorflow/.test(p)),
+      ),
+    ];
+    assert.ok(
+      libs.some((p) => p.endsWith('/libtensorflow_cc.so.2')),
+      `loaded: ${libs.join(', ')}`,
+    );
+    assert.ok(
+      libs.some((p) => p.endsWith('/libtensorflow_framework.so.2')),
+      `loaded: ${libs.join(', ')}`,
+    );
+    const addonDeps = realpathSync(
+      fileURLToPath(new URL('../../../node_modules/@tensorflow/tfjs-node/deps/lib', import.meta.url)),
+    );
+    for (const p of libs) assert.equal(dirname(p), addonDeps, `${p} should come from tfjs-node's deps/lib`);
   });
 
   it('auto picks tensorflow when it is installed', async () => {
