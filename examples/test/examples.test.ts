@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { type Trainer, unseed } from '@kiln/trainer';
 import { parseCsvLine } from '../../libs/trainer/src/loggers/csv.js';
 import { experiment as charlm } from '../charlm/train.js';
@@ -13,6 +13,14 @@ import { type Experiment, resolveHparams, runExample } from '../experiment.js';
 import { experiment as regression } from '../regression/train.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'kiln-examples-'));
+
+// The data sets: CI's setup fetches them; this makes a bare checkout work too (a no-op when cached).
+before(() => {
+  spawnSync('python3', ['scripts/datasets/fetch.py'], {
+    cwd: join(import.meta.dirname, '..', '..'),
+    stdio: 'inherit',
+  });
+});
 // accelerator 'cpu': the native TensorFlow backend when it is built, else the fastest JS one
 const quiet = { enableProgressBar: false, enableModelSummary: false, accelerator: 'cpu' } as const;
 
