@@ -31,6 +31,7 @@ try {
   console.log(
     `cluster start (certificates → all components ready → node registered): ${(startMs / 1000).toFixed(2)} s`,
   );
+  console.log(`  ready after (ms): ${JSON.stringify(cluster.timings)}`);
   console.log(`idle over ${idleSeconds} s (CPU as % of one core, resident memory):`);
   let cpu = 0;
   let mem = 0;

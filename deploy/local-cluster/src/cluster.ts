@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { type ImageMap, parseImageMap } from './agent/images.js';
 import { NodeAgent, type NodeSpec } from './agent/node-agent.js';
 import { ensureBinaries } from './binaries.js';
-import { startControlPlane } from './control-plane.js';
-import { createPki } from './pki.js';
+import { type ControlPlane, startControlPlane } from './control-plane.js';
+import { createPki, type Pki } from './pki.js';
 
 export interface ClusterOptions {
   /** nodes registered at start; default: one node "node-1" with 8 CPUs, 32Gi and no GPUs. [] for none */
@@ -36,6 +36,8 @@ export interface Cluster {
   agent: NodeAgent;
   /** process ids of etcd and the control-plane components (for measurements) */
   pids: Record<string, number>;
+  /** ms from start until each part was ready (etcdMs, apiserverMs, controllersMs, nodesMs) */
+  timings: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -43,14 +45,25 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const binDir = opts.binDir ?? ensureBinaries();
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kiln-cluster-'));
-  const pki = createPki(dir);
-  const plane = await startControlPlane({
-    dir,
-    binDir,
-    pki,
-    timeoutMs: opts.timeoutMs,
-    apiserverArgs: opts.apiserverArgs,
-  });
+  const cleanup = () => {
+    if (ownDir && !opts.keepDir) rmSync(dir, { recursive: true, force: true });
+  };
+  let pki: Pki;
+  let plane: ControlPlane;
+  try {
+    pki = createPki(dir);
+    plane = await startControlPlane({
+      dir,
+      binDir,
+      pki,
+      timeoutMs: opts.timeoutMs,
+      apiserverArgs: opts.apiserverArgs,
+    });
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+  const agentStart = Date.now();
   let agent: NodeAgent;
   try {
     agent = await NodeAgent.start({
@@ -63,6 +76,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     });
   } catch (err) {
     await plane.stop();
+    cleanup();
     throw err;
   }
   let stopped: Promise<void> | undefined;
@@ -72,12 +86,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     dir,
     binDir,
     agent,
+    timings: { ...plane.timings, nodesMs: plane.timings.controllersMs! + Date.now() - agentStart },
     pids: Object.fromEntries(Object.entries(plane.processes).map(([k, p]) => [k, p.pid ?? 0])),
     stop() {
       stopped ??= (async () => {
         await agent.stop();
         await plane.stop();
-        if (ownDir && !opts.keepDir) rmSync(dir, { recursive: true, force: true });
+        cleanup();
       })();
       return stopped;
     },

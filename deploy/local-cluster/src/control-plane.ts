@@ -17,6 +17,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   processes: Record<string, ChildProcess>;
   logDir: string;
+  /** ms from start until etcd, the apiserver, then controller-manager + scheduler were ready */
+  timings: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -93,7 +95,9 @@ async function waitEtcd(url: string, child: ChildProcess, logFile: string, deadl
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const { dir, binDir, pki } = opts;
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const t0 = Date.now();
+  const deadline = t0 + (opts.timeoutMs ?? 60_000);
+  const timings: Record<string, number> = {};
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort] = await Promise.all(
@@ -147,6 +151,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
 
     await waitEtcd(etcdUrl, etcd, logs.etcd!, deadline);
+    timings.etcdMs = Date.now() - t0;
 
     const apiserver = start('kube-apiserver', [
       `--etcd-servers=${etcdUrl}`,
@@ -188,6 +193,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       logs['kube-apiserver']!,
       deadline,
     );
+    timings.apiserverMs = Date.now() - t0;
     // Only now: before RBAC's bootstrap roles exist, both exit on their first forbidden request.
     const common = ['--bind-address=127.0.0.1', '--leader-elect=false', '--profiling=false', '--v=1'];
     const kcm = start('kube-controller-manager', [
@@ -229,7 +235,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         deadline,
       ),
     ]);
-    return { server, kubeconfigPath, processes, logDir, stop };
+    timings.controllersMs = Date.now() - t0;
+    return { server, kubeconfigPath, processes, logDir, timings, stop };
   } catch (err) {
     await stop();
     throw err;
