@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { type Trainer, unseed } from '@kiln/trainer';
-import { parseCsvLine } from '../../libs/trainer/src/loggers/csv.js';
+import { parseCsvLine, type Trainer, unseed } from '@kiln/trainer';
+
 import { experiment as charlm } from '../charlm/train.js';
 import { datasetPath, loadDigits, loadShakespeare } from '../data/datasets.js';
 import runDigits, { experiment as digits } from '../digits/train.js';
