@@ -7,7 +7,8 @@ const main = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const loader = ['--conditions=kiln-src', '--import', '@swc-node/register/esm-register'];
 const child = spawn(process.execPath, [...loader, main, ...process.argv.slice(2)], {
   stdio: 'inherit',
-  cwd: fileURLToPath(new URL('..', import.meta.url)),
+  // The repository root: SWC's loader reads tsconfig.json from the working directory.
+  cwd: fileURLToPath(new URL('../../..', import.meta.url)),
 });
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

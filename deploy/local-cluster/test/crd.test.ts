@@ -10,7 +10,7 @@ const crdPath = existsSync(`${repoCrds}trainingjob.yaml`)
   ? repoCrds
   : new URL('./fixtures/trainingjob-crd.yaml', import.meta.url).pathname;
 
-const k = clusterForTests({ nodes: [] });
+const k = clusterForTests();
 
 const job = (ns: string, name: string, spec: Record<string, unknown>) =>
   JSON.stringify({

@@ -3,6 +3,7 @@
 // runs the pods the real scheduler binds to them as host processes (pod-runner.ts), serves their logs to
 // the apiserver, keeps a DNS table for them, and binds PersistentVolumeClaims to host directories.
 import { mkdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import {
   CoordinationV1Api,
@@ -211,7 +212,7 @@ export class NodeAgent {
         machineID: spec.name,
         systemUUID: spec.name,
         bootID: String(process.pid),
-        kernelVersion: '',
+        kernelVersion: release(),
         osImage: 'kiln node agent',
         containerRuntimeVersion: 'kiln://host-process',
         kubeletVersion: 'v0.0.0-kiln-node-agent',
