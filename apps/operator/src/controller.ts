@@ -266,11 +266,12 @@ export class Operator {
     await Promise.all([this.nodes.start(), this.pods.start(), this.jobs.start()]);
     await Promise.all([this.nodes.synced, this.pods.synced, this.jobs.synced]);
     this.synced = true;
-    await this.leader.acquire(() => {
+    const leading = await this.leader.acquire(() => {
       this.log.error('leadership lost; stopping so a fresh replica takes over');
       if (this.options.onLeadershipLost) this.options.onLeadershipLost();
       else process.exit(1);
     });
+    if (!leading) return;
     this.metrics.isLeader.set(1);
     for (const job of this.jobs.list()) this.queue.add(keyOf(job));
     this.workers = Array.from({ length: this.options.concurrency }, () => this.work());

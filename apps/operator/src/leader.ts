@@ -8,6 +8,9 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { isConflict, type KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 
+/** The apiserver wants MicroTime (6 fractional digits); client-node would send a Date's 3. */
+const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
+
 export interface LeaderElectionOptions {
   namespace: string;
   name: string;
@@ -43,19 +46,23 @@ export class LeaderElector {
     return this.leading;
   }
 
-  /** Resolves once this replica leads; `onLost` runs if it later loses the Lease. */
-  async acquire(onLost: () => void): Promise<void> {
+  /** Resolves true once this replica leads (false if released first); `onLost` runs if it later loses it. */
+  async acquire(onLost: () => void): Promise<boolean> {
     this.onLost = onLost;
     while (!this.stopped) {
-      if (await this.tryAcquireOrRenew()) {
+      const won = await this.tryAcquireOrRenew().catch((err) => {
+        this.log.warn({ err: String(err) }, 'leader election attempt failed');
+        return false;
+      });
+      if (won) {
         this.leading = true;
         this.log.info({ identity: this.identity, lease: this.options.name }, 'became leader');
         this.scheduleRenew();
-        return;
+        return true;
       }
       await new Promise((r) => setTimeout(r, this.retryPeriodMs));
     }
-    throw new Error('leader election stopped before the lease was acquired');
+    return false;
   }
 
   private scheduleRenew(): void {
@@ -82,7 +89,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name } = this.options;
-    const now = new Date();
+    const now = microTime(new Date());
     const spec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: this.leaseDurationSeconds,
@@ -117,7 +124,7 @@ export class LeaderElector {
       spec: {
         ...current.spec,
         ...spec,
-        acquireTime: mine ? current.spec?.acquireTime : now,
+        acquireTime: mine && current.spec?.acquireTime ? microTime(new Date(current.spec.acquireTime)) : now,
         leaseTransitions: (current.spec?.leaseTransitions ?? 0) + (mine ? 0 : 1),
       },
     };
@@ -146,7 +153,13 @@ export class LeaderElector {
       if (current?.spec?.holderIdentity === this.identity) {
         await this.kube.replaceLease({
           ...current,
-          spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new Date() },
+          spec: {
+            ...current.spec,
+            acquireTime: current.spec.acquireTime ? microTime(new Date(current.spec.acquireTime)) : undefined,
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            renewTime: microTime(new Date()),
+          },
         });
       }
     } catch (err) {

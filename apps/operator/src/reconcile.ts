@@ -40,6 +40,8 @@ export interface ReconcileContext extends ClusterView {
 const TERMINAL = new Set<TrainingJobPhase>(['Succeeded', 'Failed']);
 /** How long the other workers may keep running after rank 0 succeeded before the job counts as done. */
 const SUCCESS_GRACE_MS = 5_000;
+/** How long a created pod may take to show up in the cache before it is created again. */
+const CREATE_EXPECTATION_MS = 10_000;
 
 interface Failure {
   pod: string;
@@ -479,6 +481,8 @@ export class Reconciler {
     job: TrainingJob,
   ): void {
     const from = status.phase ?? 'Pending';
+    // A new phase is a new launch (or none): pods created for the previous one are no longer expected.
+    for (const id of this.created.keys()) if (id.startsWith(`${keyOf(job)}#`)) this.created.delete(id);
     status.phase = phase;
     status.conditions = enterPhase(status.conditions, phase, reason, message, now, job.metadata.generation);
     this.pendingEvents.set(keyOf(job), { from, to: phase, reason, message });
@@ -536,18 +540,26 @@ export class Reconciler {
 
   private readonly serviceSeen = new Set<string>();
 
+  /** Pods this process created that the cache may not show yet (`ns/name` → when), so they are not re-created. */
+  private readonly created = new Map<string, number>();
+
   private async createWorkers(job: TrainingJob, workers: number, existing: V1Pod[]): Promise<void> {
     const have = new Set(existing.map((p) => p.metadata?.labels?.[LABELS.replicaIndex]));
+    const now = Date.now();
+    for (const [k, at] of this.created) if (now - at > CREATE_EXPECTATION_MS) this.created.delete(k);
     const restart = job.status?.restarts ?? 0;
     // Any launch after one that ran (a restart, a resize, a resume) continues from the checkpoint.
     const resume = restart > 0 || !!findCondition(job.status?.conditions, 'Running');
     const creates: Promise<boolean>[] = [];
     for (let index = 0; index < workers; index++) {
       if (have.has(String(index))) continue;
-      creates.push(
-        this.kube.createPod(buildWorkerPod(job, { index, workers, restart, resume }, this.options)),
-      );
+      const pod = buildWorkerPod(job, { index, workers, restart, resume }, this.options);
+      const id = `${keyOf(job)}#${pod.metadata!.name}`;
+      if (this.created.has(id)) continue;
+      this.created.set(id, now);
+      creates.push(this.kube.createPod(pod));
     }
+    if (creates.length) this.log.debug({ job: keyOf(job), pods: creates.length }, 'creating workers');
     await Promise.all(creates);
   }
 

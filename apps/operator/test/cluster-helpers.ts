@@ -53,8 +53,21 @@ export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
   const k = clusterForTests({ nodes, volumesRoot, images: { [REPO_IMAGE]: { root } } });
   const operators: Operator[] = [];
   const children: ChildProcess[] = [];
-  before(
-    async () => {
+  // Node 20 runs a file's top-level before() hooks concurrently, so setup waits for the cluster itself.
+  let setup: Promise<void> | undefined;
+  const ready = () =>
+    (setup ??= (async () => {
+      await waitFor(
+        'the test cluster',
+        async () => {
+          try {
+            return k.kubeconfigPath;
+          } catch {
+            return undefined;
+          }
+        },
+        180_000,
+      );
       const r = await k.kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
       if (r.code !== 0) throw new Error(`applying the CRD failed: ${r.stderr}`);
       const w = await k.kubectl([
@@ -64,9 +77,8 @@ export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
         'crd/trainingjobs.kiln.dev',
       ]);
       if (w.code !== 0) throw new Error(`CRD not established: ${w.stderr}`);
-    },
-    { timeout: 120_000 },
-  );
+    })());
+  before(ready, { timeout: 240_000 });
   after(
     async () => {
       for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -79,6 +91,7 @@ export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
     volumesRoot,
     custom: () => k.kc.makeApiClient(CustomObjectsApi),
     async namespace(prefix) {
+      await ready();
       const ns = await k.namespace(prefix);
       await k.core.createNamespacedPersistentVolumeClaim({
         namespace: ns,
@@ -98,6 +111,7 @@ export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
       return ns;
     },
     async startOperator(overrides = {}) {
+      await ready();
       const op = new Operator({
         ...defaultOperatorOptions,
         ...fastOptions,

@@ -19,7 +19,7 @@ const c = operatorCluster([
   { name: 'node-a', cpu: '8', memory: '32Gi' },
   { name: 'node-b', cpu: '8', memory: '32Gi' },
 ]);
-before(() => c.startOperator().then(() => {}), { timeout: 60_000 });
+before(() => c.startOperator().then(() => {}), { timeout: 240_000 });
 
 const command = [
   'node',

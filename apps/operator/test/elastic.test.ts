@@ -14,7 +14,7 @@ import {
 } from './cluster-helpers.js';
 
 const c = operatorCluster([{ name: 'gpu-a', gpus: 2 }]);
-before(() => c.startOperator({ elasticCooldownMs: 500 }).then(() => {}), { timeout: 60_000 });
+before(() => c.startOperator({ elasticCooldownMs: 500 }).then(() => {}), { timeout: 240_000 });
 
 const worldSize = async (ns: string, name: string) => {
   const pods = await jobPods(c, ns, name);

@@ -8,7 +8,7 @@ const c = operatorCluster([
   { name: 'gpu-a', gpus: 2 },
   { name: 'gpu-b', gpus: 2 },
 ]);
-before(() => c.startOperator().then(() => {}), { timeout: 60_000 });
+before(() => c.startOperator().then(() => {}), { timeout: 240_000 });
 
 test('two 3-GPU jobs on 4 GPUs: one runs, the other is Queued, then runs after the first', async () => {
   const ns = await c.namespace('gang');

@@ -19,7 +19,7 @@ import {
 } from './cluster-helpers.js';
 
 const c = operatorCluster([{ name: 'node-a', cpu: '16', memory: '64Gi' }]);
-before(() => c.startOperator().then(() => {}), { timeout: 60_000 });
+before(() => c.startOperator().then(() => {}), { timeout: 240_000 });
 
 test('a 2-worker job runs to Succeeded with progress, times and kubectl get columns', async () => {
   const ns = await c.namespace('ok');
