@@ -63,7 +63,14 @@ const runners: Runner[] = [
   },
 ];
 
-function runOnce(r: Runner, model: string): number {
+interface Sample {
+  /** samples per wall-clock second */
+  wall: number;
+  /** samples per second of the process's CPU time: steadier when other work shares the cores */
+  cpu: number;
+}
+
+function runOnce(r: Runner, model: string): Sample {
   const res = spawnSync(r.cmd, r.args(model), {
     cwd: root,
     encoding: 'utf8',
@@ -72,7 +79,8 @@ function runOnce(r: Runner, model: string): number {
   });
   const line = res.stdout.trim().split('\n').pop() ?? '';
   try {
-    return JSON.parse(line).samples_per_s as number;
+    const j = JSON.parse(line);
+    return { wall: j.samples_per_s, cpu: j.samples_per_cpu_s };
   } catch {
     throw new Error(`${r.name} ${model} failed (exit ${res.status}):\n${res.stderr.slice(-2000)}`);
   }
@@ -88,7 +96,7 @@ console.log(
   `# bench/vs-pytorch  threads=${a.threads} warmup=${a.warmup} steps=${a.steps} repeats=${repeats}`,
 );
 console.log(`# ${cpus()[0]?.model} × ${cpus().length}, Node ${process.version}, python ${python}`);
-const results: Record<string, Record<string, number[]>> = {};
+const results: Record<string, Record<string, Sample[]>> = {};
 for (let rep = 0; rep < repeats; rep++) {
   for (const model of models) {
     // Rotate the order each repeat so no framework always runs first (or right after another).
@@ -100,22 +108,28 @@ for (let rep = 0; rep < repeats; rep++) {
       perModel[r.name] ??= [];
       perModel[r.name]?.push(sps);
       console.log(
-        `  rep ${rep + 1} ${model.padEnd(12)} ${r.name.padEnd(10)} ${sps.toFixed(0).padStart(8)} samples/s`,
+        `  rep ${rep + 1} ${model.padEnd(12)} ${r.name.padEnd(10)} ${sps.wall.toFixed(0).padStart(8)} samples/s  ${sps.cpu.toFixed(0).padStart(8)} samples/CPU-s`,
       );
     }
   }
 }
 
-console.log('\nmodel        framework   samples/s (median)   vs lightning   vs pytorch   runs');
-for (const model of models) {
-  const perModel = results[model] ?? {};
-  const light = median(perModel.lightning ?? [Number.NaN]);
-  const torch = median(perModel.pytorch ?? [Number.NaN]);
-  for (const r of runners) {
-    const xs = perModel[r.name] ?? [];
-    const med = median(xs);
-    console.log(
-      `${model.padEnd(12)} ${r.name.padEnd(10)} ${med.toFixed(0).padStart(12)}       ${(med / light).toFixed(2).padStart(8)}×   ${(med / torch).toFixed(2).padStart(8)}×   ${xs.map((x) => x.toFixed(0)).join(' ')}`,
-    );
+for (const [metric, label] of [
+  ['wall', 'samples/s (wall)'],
+  ['cpu', 'samples per CPU-second'],
+] as const) {
+  console.log(`\n${label}: median of ${repeats}     vs lightning   vs pytorch   runs`);
+  for (const model of models) {
+    const perModel = results[model] ?? {};
+    const med = (name: string) => median((perModel[name] ?? []).map((x) => x[metric]));
+    const light = med('lightning');
+    const torch = med('pytorch');
+    for (const r of runners) {
+      const m = med(r.name);
+      const runs = (perModel[r.name] ?? []).map((x) => x[metric].toFixed(0)).join(' ');
+      console.log(
+        `${model.padEnd(12)} ${r.name.padEnd(10)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${(m / torch).toFixed(2).padStart(8)}×   ${runs}`,
+      );
+    }
   }
 }

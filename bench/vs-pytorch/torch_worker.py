@@ -104,6 +104,7 @@ def run_plain(net, x, y, batch, warmup, steps):
         for i in range(n):
             if step == warmup:
                 t0 = time.perf_counter()
+                c0 = time.process_time()
             if step == warmup + steps:
                 break
             idx = perm[i * batch : (i + 1) * batch]
@@ -113,7 +114,7 @@ def run_plain(net, x, y, batch, warmup, steps):
             opt.step()
             step += 1
     loss.item()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def run_lightning(net, x, y, batch, warmup, steps):
@@ -134,13 +135,12 @@ def run_lightning(net, x, y, batch, warmup, steps):
             return torch.optim.Adam(self.parameters(), lr=1e-3)
 
     class Clock(L.Callback):
-        t0 = None
-        t1 = None
+        t0 = t1 = c0 = c1 = None
 
         def on_train_batch_end(self, trainer, *_a):
             if trainer.global_step == warmup:
-                Clock.t0 = time.perf_counter()
-            Clock.t1 = time.perf_counter()
+                Clock.t0, Clock.c0 = time.perf_counter(), time.process_time()
+            Clock.t1, Clock.c1 = time.perf_counter(), time.process_time()
 
     data = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(x, y), batch_size=batch, shuffle=True, drop_last=True
@@ -157,7 +157,7 @@ def run_lightning(net, x, y, batch, warmup, steps):
         callbacks=[Clock()],
     )
     trainer.fit(Lit(), data)
-    return Clock.t1 - Clock.t0
+    return Clock.t1 - Clock.t0, Clock.c1 - Clock.c0
 
 
 def main():
@@ -174,7 +174,7 @@ def main():
     net, x, y = make(a.model)
     batch = BATCH[a.model]
     fn = run_plain if a.mode == "plain" else run_lightning
-    seconds = fn(net, x, y, batch, a.warmup, a.steps)
+    seconds, cpu_seconds = fn(net, x, y, batch, a.warmup, a.steps)
     print(
         json.dumps(
             {
@@ -184,6 +184,8 @@ def main():
                 "steps": a.steps,
                 "seconds": seconds,
                 "samples_per_s": a.steps * batch / seconds,
+                "cpu_seconds": cpu_seconds,
+                "samples_per_cpu_s": a.steps * batch / cpu_seconds,
                 "threads": torch.get_num_threads(),
                 "torch": torch.__version__,
                 "params": sum(p.numel() for p in net.parameters()),
