@@ -451,3 +451,43 @@ test('minEpochs keeps training past an early stop; maxTime stops the run', async
   assert.ok(performance.now() - t0 < 5000);
   assert.match(timed.stopReason!, /time limit of 0.5 s reached/);
 });
+
+test('a loader shared by training and mid-epoch validation keeps its training position', async () => {
+  const { x, y } = makeRegressionData(40);
+  const seen: number[][] = [];
+  const inner = new TensorDataset(x, y);
+  const recording = {
+    length: inner.length,
+    getBatch: (idx: Int32Array) => {
+      seen.push(Array.from(idx));
+      return inner.getBatch(idx);
+    },
+  };
+  const loader = new DataLoader(recording, { batchSize: 8, shuffle: true, seed: 4 });
+  let trainingBatches: number[][] = [];
+  class Rec extends TinyRegressor {
+    override trainingStep(batch: Batch) {
+      trainingBatches.push(seen.at(-1)!);
+      return this.trainLoss(batch);
+    }
+  }
+  const t = new Trainer(
+    quiet(tmp('shared'), {
+      maxEpochs: 2,
+      valCheckInterval: 0.4,
+      numSanityValSteps: 0,
+      enableCheckpointing: false,
+    }),
+  );
+  await t.fit(new Rec(), { train: loader, val: loader });
+  assert.equal(t.globalStep, 10);
+  for (const epoch of [0, 1]) {
+    const samples = trainingBatches.slice(epoch * 5, epoch * 5 + 5).flat();
+    assert.deepEqual(
+      [...samples].sort((a, b) => a - b),
+      Array.from({ length: 40 }, (_, i) => i),
+      `epoch ${epoch}`,
+    );
+  }
+  trainingBatches = [];
+});

@@ -11,6 +11,8 @@ export class ProgressBar extends Callback {
   readonly tty: boolean;
   private bar: cliProgress.SingleBar | null = null;
   private epochStart = 0;
+  /** batch position when the epoch (or a resumed epoch) started, for the rate */
+  private startBatch = 0;
 
   constructor(opts: { refreshRate?: number; tty?: boolean } = {}) {
     super();
@@ -28,6 +30,7 @@ export class ProgressBar extends Callback {
   override onTrainEpochStart(trainer: Trainer): void {
     if (!trainer.isGlobalZero) return;
     this.epochStart = performance.now();
+    this.startBatch = trainer.loop.batchPosition;
     if (this.tty) {
       this.bar?.stop();
       this.bar = new cliProgress.SingleBar(
@@ -58,7 +61,7 @@ export class ProgressBar extends Callback {
     const every = this.refreshRate ?? Math.max(1, Math.floor(n / 10));
     if ((batchIdx + 1) % every === 0 || batchIdx + 1 === n) {
       const secs = (performance.now() - this.epochStart) / 1000;
-      const rate = secs > 0 ? (batchIdx + 1) / secs : 0;
+      const rate = secs > 0 ? (batchIdx + 1 - this.startBatch) / secs : 0;
       process.stderr.write(
         `epoch ${trainer.currentEpoch} batch ${batchIdx + 1}/${n} step ${trainer.globalStep} ${rate.toFixed(1)} it/s ${this.metricsText(trainer, outputs.loss)}\n`,
       );

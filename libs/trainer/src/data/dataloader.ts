@@ -106,6 +106,22 @@ export class DataLoader {
     return this.collate(Array.from(indices, (i) => get(i)));
   }
 
+  /**
+   * Batch `i` of a given order, without touching the loader's position: evaluation loops read a loader
+   * this way, so a loader shared with training keeps its place. Null past the end.
+   */
+  batchAt(order: Int32Array, i: number): Batch | null {
+    const start = i * this.batchSize;
+    const end = Math.min(start + this.batchSize, order.length);
+    if (start >= order.length || (this.dropLast && end - start < this.batchSize)) return null;
+    return this.makeBatch(order.subarray(start, end));
+  }
+
+  /** Batches in an order of this many samples. */
+  batchCount(samples: number): number {
+    return this.dropLast ? Math.floor(samples / this.batchSize) : Math.ceil(samples / this.batchSize);
+  }
+
   /** Computes the epoch's order once; `nextBatch` then hands out batches from the saved position. */
   beginEpoch(): void {
     this.order = this.epochIndices();

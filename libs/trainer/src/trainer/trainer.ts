@@ -266,13 +266,12 @@ export class Trainer {
       await module.onPredictStart();
       for (const cb of this.callbacks) await cb.onPredictStart(this, module);
       const out: unknown[] = [];
-      loader.setEpoch(0);
-      loader.loadState({ epoch: 0, position: 0, seed: loader.seed });
-      const n = this.limitBatches(this.options.limitPredictBatches, loader.length);
+      const order = loader.epochIndices(0);
+      const n = this.limitBatches(this.options.limitPredictBatches, loader.batchCount(order.length));
       for (let i = 0; i < n; i++) {
         let ended = false;
         const r = tf.tidy(() => {
-          const batch = loader.nextBatch();
+          const batch = loader.batchAt(order, i);
           if (!batch) {
             ended = true;
             return undefined;
@@ -811,18 +810,17 @@ export class Trainer {
         await module.onTestEpochStart();
       }
     }
-    loader.setEpoch(0);
-    loader.loadState({ epoch: 0, position: 0, seed: loader.seed });
-    loader.beginEpoch();
+    // read by index: a loader shared with training (or overfitBatches) keeps its training position
+    const order = loader.epochIndices(0);
     const n = this.limitBatches(
       this.fastDevRunBatches || limit,
-      loader.length,
+      loader.batchCount(order.length),
       limitIsCount || this.fastDevRunBatches > 0,
     );
     for (let i = 0; i < n; i++) {
       const done = tf.tidy(() => {
         this.profiler?.start(`${kind}Step`);
-        const batch = loader.nextBatch();
+        const batch = loader.batchAt(order, i);
         if (!batch) return true;
         this.metrics.batchSize = batchSizeOf(batch);
         step.call(module, batch, i);
