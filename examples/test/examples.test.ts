@@ -172,13 +172,29 @@ describe('scripts/datasets/fetch.py', () => {
   });
 });
 
+/** Runs bin/kiln as a user would: from a folder outside the repository, a clean NODE_OPTIONS. */
+async function kilnFit(cwd: string, example: string, flags: string[]): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const kiln = join(import.meta.dirname, '..', '..', 'apps', 'cli', 'bin', 'kiln');
+  const args = ['fit', join(import.meta.dirname, '..', example, 'train.ts'), ...flags];
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
+  delete env.KILN_HPARAMS;
+  const p = spawn(kiln, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  p.stdout.on('data', (d) => {
+    output += d;
+  });
+  p.stderr.on('data', (d) => {
+    output += d;
+  });
+  const code = await new Promise((resolve) => p.on('exit', resolve));
+  assert.equal(code, 0, output);
+}
+
 describe('kiln fit', () => {
   it('runs an example as a user would: own folder under kiln_logs, CSV, TensorBoard, checkpoints', async () => {
-    const { spawn } = await import('node:child_process');
     const cwd = tmp();
-    const kiln = join(import.meta.dirname, '..', '..', 'apps', 'cli', 'bin', 'kiln');
-    const args = ['fit', join(import.meta.dirname, '..', 'digits', 'train.ts')];
-    args.push(
+    const flags = [
       '--max-epochs',
       '1',
       '--accelerator',
@@ -186,19 +202,8 @@ describe('kiln fit', () => {
       '--no-enable-progress-bar',
       '--hparam',
       'hidden=32',
-    );
-    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '' };
-    delete env.KILN_HPARAMS;
-    const p = spawn(kiln, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    p.stdout.on('data', (d) => {
-      output += d;
-    });
-    p.stderr.on('data', (d) => {
-      output += d;
-    });
-    const code = await new Promise((resolve) => p.on('exit', resolve));
-    assert.equal(code, 0, output);
+    ];
+    await kilnFit(cwd, 'digits', flags);
     const run = join(cwd, 'kiln_logs', 'digits');
     const files = readdirSync(join(run, 'version_0'));
     assert.ok(files.includes('metrics.csv') && files.includes('hparams.yaml'), files.join());
@@ -211,5 +216,25 @@ describe('kiln fit', () => {
     const header = parseCsvLine(readFileSync(join(run, 'version_0', 'metrics.csv'), 'utf8').split('\n')[0]!);
     for (const col of ['train/loss', 'val/loss', 'val/acc', 'test/acc'])
       assert.ok(header.includes(col), `${col} in ${header}`);
+  });
+
+  it('--devices 2: one run folder, written by rank 0 alone', async () => {
+    const cwd = tmp();
+    const flags = ['--devices', '2', '--accelerator', 'cpu', '--max-epochs', '1', '--no-enable-progress-bar'];
+    await kilnFit(cwd, 'regression', flags);
+    const run = join(cwd, 'kiln_logs', 'regression');
+    assert.deepEqual(readdirSync(run).sort(), ['checkpoints', 'version_0']);
+    const files = readdirSync(join(run, 'version_0'));
+    assert.equal(files.filter((f) => f.startsWith('events.out.tfevents.')).length, 1, files.join());
+    const lines = readFileSync(join(run, 'version_0', 'metrics.csv'), 'utf8')
+      .trimEnd()
+      .split('\n');
+    const steps = lines.slice(1).map((l) => Number(parseCsvLine(l)[0]));
+    assert.ok(steps.length > 3, `${steps.length} rows`);
+    assert.deepEqual(
+      steps,
+      [...steps].sort((a, b) => a - b),
+      'one writer: steps in order',
+    );
   });
 });
