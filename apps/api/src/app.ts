@@ -37,7 +37,8 @@ export async function createApp(
   opts: { jobs?: JobBackend | null; logger?: boolean } = {},
 ): Promise<App> {
   const db = createDb(config.databaseUrl);
-  const bus = new LiveBus();
+  const bus = new LiveBus(db.pool, config.databaseUrl);
+  await bus.start();
   const metrics = new ApiMetrics();
   const jobs = opts.jobs === undefined ? KubeJobBackend.fromConfig(config.kubeconfig) : opts.jobs;
   const services = new Services(
@@ -126,6 +127,7 @@ export async function createApp(
     url,
     async close() {
       sync?.close();
+      await bus.close();
       await app.close();
       await db.close();
     },

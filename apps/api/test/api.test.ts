@@ -1,6 +1,7 @@
 // The API end to end on real Postgres: ingest, series, compare, checkpoints, logs, live events, docs.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { createApp } from '../src/app.js';
 import { ADMIN, seedProject, startApi, type TestApi } from './support/api.js';
 
 let api: TestApi;
@@ -216,6 +217,34 @@ test('live stream: status, progress and new points arrive as server-sent events'
     ['status', 'progress', 'points'],
   );
   assert.deepEqual(events[2]?.data, { type: 'points', runId: id, keys: ['loss'], lastStep: 1, inserted: 1 });
+});
+
+test('live updates cross replicas: points ingested through another API process on the same database', async () => {
+  const second = await createApp({ ...api.app.services.config, port: 0 }, { jobs: null, logger: false });
+  try {
+    const events = await sse(
+      `/api/v1/runs/${s.runId}/stream`,
+      s.readToken,
+      async () => {
+        const r = await fetch(`${second.url}/api/v1/runs/${s.runId}/metrics`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${s.runToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ series: [{ key: 'replica', steps: [5], values: [1] }] }),
+        });
+        assert.equal(r.status, 200);
+      },
+      (ev) => ev.some((e) => e.event === 'points'),
+    );
+    assert.deepEqual(events.at(-1)?.data, {
+      type: 'points',
+      runId: s.runId,
+      keys: ['replica'],
+      lastStep: 5,
+      inserted: 1,
+    });
+  } finally {
+    await second.close();
+  }
 });
 
 test('log stream delivers appended lines', async () => {

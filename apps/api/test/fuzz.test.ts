@@ -50,6 +50,29 @@ const point = fc.record(
 const bodies = fc.oneof(
   weird,
   fc.record({ points: fc.oneof(fc.array(point, { maxLength: 20 }), weird) }),
+  fc.record(
+    {
+      series: fc.oneof(
+        fc.array(
+          fc.record(
+            {
+              key: fc.oneof(fc.constant('loss'), weird),
+              steps: fc.oneof(fc.array(fc.nat(), { maxLength: 5 }), weird),
+              values: fc.oneof(
+                fc.array(fc.double({ noNaN: true, noDefaultInfinity: true }), { maxLength: 5 }),
+                weird,
+              ),
+              times: weird,
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 3 },
+        ),
+        weird,
+      ),
+    },
+    { requiredKeys: [] },
+  ),
   fc.record({ name: weird, namespace: weird, scope: weird, issueToken: weird }, { requiredKeys: [] }),
   fc.record(
     {

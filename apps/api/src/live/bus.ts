@@ -1,6 +1,9 @@
-// In-process fan-out of run updates to SSE subscribers (the dashboard's live view). Events are small:
-// subscribers fetch what they need (e.g. new points after a step) through the regular endpoints.
+// Fan-out of run updates to SSE subscribers (the dashboard's live view), across API replicas: updates go
+// through Postgres NOTIFY on one channel and every replica LISTENs, so a subscriber on one replica sees
+// points ingested through another. Events are small; subscribers fetch data through the regular
+// endpoints. While the database is unreachable, updates still reach this replica's own subscribers.
 import { Injectable } from '@nestjs/common';
+import pg from 'pg';
 import { filter, type Observable, Subject } from 'rxjs';
 
 export type RunUpdate =
@@ -8,14 +11,86 @@ export type RunUpdate =
   | { type: 'progress'; runId: string; step: number; totalSteps: number | null; etaSeconds: number | null }
   | { type: 'points'; runId: string; keys: string[]; lastStep: number; inserted: number }
   | { type: 'checkpoint'; runId: string; step: number; path: string; isBest: boolean }
-  | { type: 'logs'; runId: string; worker: string; lines: string[] };
+  | { type: 'logs'; runId: string; worker: string; lines: string[]; truncated?: boolean };
+
+const channel = 'kiln_live';
+// NOTIFY payloads are limited to 8,000 bytes.
+const maxPayload = 7900;
+
+function encode(u: RunUpdate): string {
+  let text = JSON.stringify(u);
+  if (text.length <= maxPayload || u.type !== 'logs') return text;
+  const lines = [...u.lines];
+  while (lines.length && text.length > maxPayload) {
+    lines.pop();
+    text = JSON.stringify({ ...u, lines, truncated: true });
+  }
+  return text.length <= maxPayload ? text : JSON.stringify({ ...u, lines: [], truncated: true });
+}
 
 @Injectable()
 export class LiveBus {
   private readonly subject = new Subject<RunUpdate>();
+  private listener: pg.Client | undefined;
+  private closed = false;
+  private retry: NodeJS.Timeout | undefined;
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly pool?: pg.Pool,
+    private readonly databaseUrl?: string,
+  ) {}
+
+  /** Starts listening for updates from every replica (this one included). */
+  async start(): Promise<void> {
+    if (!this.databaseUrl || this.closed) return;
+    const client = new pg.Client({ connectionString: this.databaseUrl });
+    const reconnect = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => {});
+      if (!this.closed) this.retry = setTimeout(() => void this.start(), 1000);
+    };
+    client.on('error', reconnect);
+    client.on('end', reconnect);
+    client.on('notification', (n) => {
+      if (n.channel !== channel || !n.payload) return;
+      try {
+        this.subject.next(JSON.parse(n.payload) as RunUpdate);
+      } catch {}
+    });
+    this.listener = client;
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${channel}`);
+    } catch {
+      reconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sending;
+    clearTimeout(this.retry);
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.end().catch(() => {});
+    this.subject.complete();
+  }
 
   publish(u: RunUpdate): void {
-    this.subject.next(u);
+    if (!this.pool || !this.listener) {
+      this.subject.next(u);
+      return;
+    }
+    // One at a time, so subscribers see this replica's updates in the order they were published.
+    const pool = this.pool;
+    this.sending = this.sending.then(() =>
+      pool.query('SELECT pg_notify($1, $2)', [channel, encode(u)]).then(
+        () => {},
+        () => this.subject.next(u),
+      ),
+    );
   }
 
   run(runId: string, types?: RunUpdate['type'][]): Observable<RunUpdate> {

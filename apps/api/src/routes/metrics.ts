@@ -102,7 +102,7 @@ export class MetricsController {
       this.s.bus.publish({
         type: 'points',
         runId: run.id,
-        keys: [...new Set(points.map((p) => p.key))],
+        keys: [...keys],
         lastStep,
         inserted,
       });
