@@ -134,7 +134,8 @@ export class ProcessGroup {
         const ringBox: { ring?: Ring } = {};
         const earlyBytes: Buffer[] = [];
         const readBuffer = createReadBuffer();
-        recvSocket = await connectTo(addrs[prev] as string, rank, prev, readBuffer, (n, b) => {
+        const nextBuffer = () => (ringBox.ring ? ringBox.ring.nextReadBuffer() : readBuffer);
+        recvSocket = await connectTo(addrs[prev] as string, rank, prev, nextBuffer, (n, b) => {
           if (ringBox.ring) return ringBox.ring.onRead(n, b);
           earlyBytes.push(Buffer.from(b.subarray(0, n)));
           return true;
@@ -147,6 +148,7 @@ export class ProcessGroup {
           recvSocket,
           chunkBytes: opts.chunkBytes,
           earlyBytes,
+          scratch: readBuffer,
           onBroken: (lostRank, reason) => onLoss(lostRank, reason, false),
         });
         ringBox.ring = ring;
@@ -342,8 +344,8 @@ function connectTo(
   addr: string,
   rank: number,
   prev: number,
-  buffer: Buffer,
-  callback: (n: number, b: Buffer) => boolean,
+  buffer: () => Uint8Array,
+  callback: (n: number, b: Uint8Array) => boolean,
 ): Promise<Socket> {
   const i = addr.lastIndexOf(':');
   const host = addr.slice(0, i);

@@ -79,6 +79,8 @@ export interface RingOptions {
   recvSocket?: Socket;
   /** Largest chunk in bytes; also the size of the receive staging buffer. */
   chunkBytes?: number;
+  /** The receive socket's scratch `onread` buffer (see `nextReadBuffer`). */
+  scratch?: Buffer;
   /** Bytes the receive socket delivered before the ring existed, oldest first. */
   earlyBytes?: Buffer[];
   /** Called once with the rank whose connection broke and why. */
@@ -117,6 +119,9 @@ export class Ring {
   private payloadLen = 0;
   /** Bytes that arrived before this rank entered the collective they belong to. */
   private backlog: Buffer[] = [];
+  private readonly scratch: Buffer;
+  /** What the pending read lands in: the scratch buffer, or straight into a header or payload. */
+  private target: 'scratch' | 'header' | 'payload' = 'scratch';
   private byeQueued = false;
   private byeReceived = false;
   private byeWaiter: (() => void) | undefined;
@@ -135,6 +140,7 @@ export class Ring {
       ? this.simd.bytes.subarray(0, this.chunkBytes)
       : new Uint8Array(new ArrayBuffer(this.chunkBytes));
     this.backlog = opts.earlyBytes ?? [];
+    this.scratch = opts.scratch ?? createReadBuffer();
     this.send = opts.sendSocket;
     this.recv = opts.recvSocket;
     this.send?.on('error', () => {});
@@ -153,16 +159,54 @@ export class Ring {
     });
   }
 
+  /**
+   * The `onread` buffer generator for the receive socket: Node calls it before every read. While a
+   * chunk is expected the read goes straight into its final place (the header, the destination
+   * region, or the staging area for a reduction), so payload bytes are copied once, by the kernel;
+   * otherwise into the scratch buffer, from where `consume` sorts them out.
+   */
+  readonly nextReadBuffer = (): Uint8Array => {
+    this.target = 'scratch';
+    if (this.failure || this.backlog.length > 0 || this.headerReady) return this.scratch;
+    if (!this.inPayload) {
+      this.target = 'header';
+      return this.header.subarray(this.headerFill, HEADER_BYTES);
+    }
+    const c = this.current as Collective;
+    const step = c.steps[c.nextStep] as RecvStep;
+    this.target = 'payload';
+    if (step.reduce) return c.staging.subarray(this.payloadFill, this.payloadLen);
+    const at = step.start * c.buf.BYTES_PER_ELEMENT;
+    return c.bytes.subarray(at + this.payloadFill, at + this.payloadLen);
+  };
+
   /** The `onread` callback for the receive socket; pass it when connecting. */
-  readonly onRead = (nread: number, buf: Buffer): boolean => {
+  readonly onRead = (nread: number, buf: Uint8Array): boolean => {
     if (this.failure) return true;
+    const target = this.target;
+    this.target = 'scratch';
+    if (target === 'header') {
+      this.headerFill += nread;
+      if (this.headerFill === HEADER_BYTES) {
+        this.headerFill = 0;
+        this.headerReady = true;
+        this.takeHeader();
+      }
+      return true;
+    }
+    if (target === 'payload') {
+      this.payloadFill += nread;
+      if (this.payloadFill === this.payloadLen) this.finishStep();
+      return true;
+    }
+    const b = buf as Buffer;
     if (this.backlog.length > 0) {
       // Older bytes are still waiting; these go behind them.
-      this.backlog.push(Buffer.from(buf.subarray(0, nread)));
+      this.backlog.push(Buffer.from(b.subarray(0, nread)));
       this.recv?.pause();
       return false;
     }
-    return this.consume(buf, 0, nread);
+    return this.consume(b, 0, nread);
   };
 
   private broken(lostRank: number, reason: string): void {

@@ -1,0 +1,89 @@
+// One rank of bench/ddp/scaling.ts: trains MODEL (mlp | cnn) on synthetic data for WARMUP + STEPS
+// optimizer steps with per-rank batch BATCH and prints rank 0's measured global samples/s as JSON.
+import {
+  type Batch,
+  DataLoader,
+  DataModule,
+  Module,
+  TensorDataset,
+  Trainer,
+  tf,
+} from '../../libs/trainer/src/index.js';
+
+const model = process.env.MODEL ?? 'mlp';
+const batch = Number(process.env.BATCH ?? 64);
+const warmup = Number(process.env.WARMUP ?? 5);
+const steps = Number(process.env.STEPS ?? 30);
+const world = Number(process.env.WORLD_SIZE ?? 1);
+const rank = Number(process.env.RANK ?? 0);
+
+class Net extends Module {
+  net =
+    model === 'cnn'
+      ? tf.sequential({
+          layers: [
+            tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
+            tf.layers.maxPooling2d({ poolSize: 2 }),
+            tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+            tf.layers.maxPooling2d({ poolSize: 2 }),
+            tf.layers.flatten(),
+            tf.layers.dense({ units: 10 }),
+          ],
+        })
+      : tf.sequential({
+          layers: [
+            tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }),
+            tf.layers.dense({ units: 10 }),
+          ],
+        });
+  private t0 = 0;
+  trainingStep(b: Batch) {
+    const [x, y] = b as tf.Tensor[];
+    return tf.losses.softmaxCrossEntropy(y!, this.net.apply(x!) as tf.Tensor) as tf.Scalar;
+  }
+  configureOptimizers() {
+    return { optimizer: tf.train.adam(1e-3) };
+  }
+  override onTrainBatchEnd(): void {
+    const step = this.trainer.globalStep;
+    if (step === warmup) this.t0 = performance.now();
+    if (step === warmup + steps && rank === 0) {
+      const dt = (performance.now() - this.t0) / 1000;
+      console.log(
+        JSON.stringify({
+          model,
+          world,
+          batch,
+          samplesPerSec: (steps * batch * world) / dt,
+          stepMs: (dt / steps) * 1000,
+        }),
+      );
+    }
+  }
+}
+
+class Data extends DataModule {
+  ds!: TensorDataset;
+  override setup(): void {
+    const n = batch * world * (warmup + steps);
+    const shape = model === 'cnn' ? [n, 28, 28, 1] : [n, 784];
+    const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 2), 10).toFloat();
+    this.ds = new TensorDataset(x, y);
+  }
+  override trainDataloader(): DataLoader {
+    return new DataLoader(this.ds, { batchSize: batch, shuffle: true, seed: 3 });
+  }
+}
+
+await new Trainer({
+  maxSteps: warmup + steps,
+  backend: (process.env.BENCH_BACKEND ?? 'cpu') as 'cpu',
+  intraOpThreads: 1,
+  interOpThreads: 1,
+  enableProgressBar: false,
+  enableModelSummary: false,
+  enableCheckpointing: false,
+  logger: false,
+  strategy: world > 1 ? 'ddp' : undefined,
+}).fit(new Net(), new Data());
