@@ -30,6 +30,9 @@ bash scripts/tensorflow/install.sh
 step "example data sets"
 python3 scripts/datasets/fetch.py
 
+step "TensorBoard (its own reader checks our event files in tests)"
+bash libs/trainer/test/loggers-tensorboard/setup.sh >/dev/null
+
 step "Prisma client"
 bash libs/db/scripts/setup.sh --no-migrate
 
