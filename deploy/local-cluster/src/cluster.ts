@@ -6,7 +6,7 @@ import { type ImageMap, parseImageMap } from './agent/images.js';
 import { NodeAgent, type NodeSpec } from './agent/node-agent.js';
 import { ensureBinaries } from './binaries.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
-import { createPki, type Pki } from './pki.js';
+import { cachedPki, createPki, type Pki } from './pki.js';
 
 export interface ClusterOptions {
   /** nodes registered at start; default: one node "node-1" with 8 CPUs, 32Gi and no GPUs. [] for none */
@@ -21,6 +21,8 @@ export interface ClusterOptions {
   binDir?: string;
   /** where PersistentVolumeClaims get host directories (<root>/<namespace>/<claim>) */
   volumesRoot?: string;
+  /** make new certificates in the state dir instead of reusing the machine's cached set */
+  freshCertificates?: boolean;
   /** extra kube-apiserver flags */
   apiserverArgs?: string[];
   timeoutMs?: number;
@@ -51,7 +53,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   let pki: Pki;
   let plane: ControlPlane;
   try {
-    pki = createPki(dir);
+    pki = opts.freshCertificates ? createPki(dir) : cachedPki();
     plane = await startControlPlane({
       dir,
       binDir,

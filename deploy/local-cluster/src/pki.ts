@@ -1,7 +1,8 @@
 // Certificates for one local cluster, made with the openssl CLI (present on every Debian image, and
 // what the Kubernetes "hard way" guides use). ECDSA P-256 keys: each takes milliseconds to make.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export interface Pki {
@@ -43,7 +44,7 @@ function newKey(dir: string, name: string): string {
   return join(dir, `${name}.key`);
 }
 
-function signLeaf(dir: string, name: string, subject: string, extensions: string[]): [string, string] {
+function signLeaf(dir: string, name: string, subject: string, extensions: string[]): void {
   const key = newKey(dir, name);
   writeFileSync(join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
   openssl(['req', '-new', '-key', key, '-subj', subject, '-out', `${name}.csr`], dir);
@@ -67,7 +68,6 @@ function signLeaf(dir: string, name: string, subject: string, extensions: string
     ],
     dir,
   );
-  return [join(dir, `${name}.crt`), key];
 }
 
 const clientExt = ['keyUsage=critical,digitalSignature', 'extendedKeyUsage=clientAuth'];
@@ -97,7 +97,7 @@ export function createPki(dir: string, serviceClusterIp = '10.96.0.1'): Pki {
     ],
     dir,
   );
-  const [apiserverCert, apiserverKey] = signLeaf(
+  signLeaf(
     dir,
     'apiserver',
     '/CN=kube-apiserver',
@@ -105,45 +105,68 @@ export function createPki(dir: string, serviceClusterIp = '10.96.0.1'): Pki {
       `IP:127.0.0.1,IP:${serviceClusterIp},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local`,
     ),
   );
-  const [adminCert, adminKey] = signLeaf(dir, 'admin', '/O=system:masters/CN=kiln-admin', clientExt);
-  const [controllerManagerCert, controllerManagerKey] = signLeaf(
-    dir,
-    'controller-manager',
-    '/CN=system:kube-controller-manager',
-    clientExt,
-  );
-  const [schedulerCert, schedulerKey] = signLeaf(dir, 'scheduler', '/CN=system:kube-scheduler', clientExt);
-  const [kubeletClientCert, kubeletClientKey] = signLeaf(
-    dir,
-    'apiserver-kubelet-client',
-    '/O=system:masters/CN=kube-apiserver-kubelet-client',
-    clientExt,
-  );
-  const [kubeletServingCert, kubeletServingKey] = signLeaf(
-    dir,
-    'kubelet',
-    '/CN=kiln-node-agent',
-    serverExt('IP:127.0.0.1,DNS:localhost'),
-  );
-  const serviceAccountKey = newKey(dir, 'sa');
+  signLeaf(dir, 'admin', '/O=system:masters/CN=kiln-admin', clientExt);
+  signLeaf(dir, 'controller-manager', '/CN=system:kube-controller-manager', clientExt);
+  signLeaf(dir, 'scheduler', '/CN=system:kube-scheduler', clientExt);
+  signLeaf(dir, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client', clientExt);
+  signLeaf(dir, 'kubelet', '/CN=kiln-node-agent', serverExt('IP:127.0.0.1,DNS:localhost'));
+  newKey(dir, 'sa');
   openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+  return pkiPaths(dir);
+}
+
+/**
+ * The same certificates for every local cluster on this machine, made once and kept under
+ * ${KILN_CACHE:-~/.cache/kiln}/local-cluster/pki-v1: every cluster listens on 127.0.0.1, so one set fits
+ * all, and each start skips ~30 openssl runs. Made in a temp dir and renamed into place, so concurrent
+ * first starts cannot see a half-written set. Remade when the leaf certificates near their expiry.
+ */
+export function cachedPki(cacheRoot = process.env.KILN_CACHE ?? join(homedir(), '.cache/kiln')): Pki {
+  const parent = join(cacheRoot, 'local-cluster');
+  const dir = join(parent, 'pki-v1');
+  const fresh = (p: Pki) => {
+    try {
+      execFileSync('openssl', ['x509', '-checkend', String(30 * 86400), '-noout', '-in', p.apiserverCert], {
+        stdio: 'ignore',
+      });
+      return [p.serviceAccountPub, p.kubeletServingKey, p.caKey].every((f) => existsSync(f));
+    } catch {
+      return false;
+    }
+  };
+  const existing = pkiPaths(dir);
+  if (fresh(existing)) return existing;
+  mkdirSync(parent, { recursive: true });
+  const tmp = mkdtempSync(join(parent, 'pki-tmp-'));
+  createPki(tmp);
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another process won the race: use its set
+  }
+  return pkiPaths(dir);
+}
+
+function pkiPaths(dir: string): Pki {
+  const f = (name: string) => join(dir, name);
   return {
     dir,
-    caCert: join(dir, 'ca.crt'),
-    caKey,
-    apiserverCert,
-    apiserverKey,
-    adminCert,
-    adminKey,
-    controllerManagerCert,
-    controllerManagerKey,
-    schedulerCert,
-    schedulerKey,
-    kubeletClientCert,
-    kubeletClientKey,
-    kubeletServingCert,
-    kubeletServingKey,
-    serviceAccountKey,
-    serviceAccountPub: join(dir, 'sa.pub'),
+    caCert: f('ca.crt'),
+    caKey: f('ca.key'),
+    apiserverCert: f('apiserver.crt'),
+    apiserverKey: f('apiserver.key'),
+    adminCert: f('admin.crt'),
+    adminKey: f('admin.key'),
+    controllerManagerCert: f('controller-manager.crt'),
+    controllerManagerKey: f('controller-manager.key'),
+    schedulerCert: f('scheduler.crt'),
+    schedulerKey: f('scheduler.key'),
+    kubeletClientCert: f('apiserver-kubelet-client.crt'),
+    kubeletClientKey: f('apiserver-kubelet-client.key'),
+    kubeletServingCert: f('kubelet.crt'),
+    kubeletServingKey: f('kubelet.key'),
+    serviceAccountKey: f('sa.key'),
+    serviceAccountPub: f('sa.pub'),
   };
 }
