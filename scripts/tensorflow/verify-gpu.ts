@@ -14,6 +14,7 @@ const { values: a } = parseArgs({
   options: {
     child: { type: 'string' },
     package: { type: 'string', default: '@tensorflow/tfjs-node-gpu' },
+    size: { type: 'string', default: '4096' },
   },
 });
 const pkg = a.package as string;
@@ -36,7 +37,7 @@ async function child(mode: 'gpu' | 'cpu'): Promise<void> {
   const native = tf.backend() as unknown as { binding?: { isUsingGpuDevice?(): boolean } };
   const usingGpu = native.binding?.isUsingGpuDevice?.() ?? false;
   // matmul throughput (after one warm-up call)
-  const n = 4096;
+  const n = Number(a.size);
   const x = tf.randomNormal([n, n]);
   tf.matMul(x, x).dataSync();
   const reps = usingGpu ? 20 : 2;
@@ -113,7 +114,7 @@ if (a.child === 'gpu' || a.child === 'cpu') {
   const cpu = runChild('cpu');
   console.log('\n                    gpu run       cpu run (CUDA_VISIBLE_DEVICES=-1)   ratio');
   console.log(
-    `matmul 4096² GFLOP/s ${gpu.report.matmulGflops.toFixed(1).padStart(10)} ${cpu.report.matmulGflops.toFixed(1).padStart(12)}                      ${(gpu.report.matmulGflops / cpu.report.matmulGflops).toFixed(1)}×`,
+    `matmul ${a.size}² GFLOP/s ${gpu.report.matmulGflops.toFixed(1).padStart(10)} ${cpu.report.matmulGflops.toFixed(1).padStart(12)}                      ${(gpu.report.matmulGflops / cpu.report.matmulGflops).toFixed(1)}×`,
   );
   console.log(
     `MLP train samples/s  ${gpu.report.mlpSamplesPerS.toFixed(0).padStart(10)} ${cpu.report.mlpSamplesPerS.toFixed(0).padStart(12)}                      ${(gpu.report.mlpSamplesPerS / cpu.report.mlpSamplesPerS).toFixed(1)}×`,
