@@ -22,9 +22,9 @@ class Net extends Module {
     model === 'cnn'
       ? tf.sequential({
           layers: [
-            tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, activation: 'relu' }),
+            tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
             tf.layers.maxPooling2d({ poolSize: 2 }),
-            tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }),
+            tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }),
             tf.layers.maxPooling2d({ poolSize: 2 }),
             tf.layers.flatten(),
             tf.layers.dense({ units: 10 }),

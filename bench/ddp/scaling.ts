@@ -43,13 +43,15 @@ async function run(model: string, world: number, env: Record<string, string>): P
 }
 
 const configs: [string, Record<string, string>][] = [
-  ['mlp', { BATCH: '64', STEPS: '40' }],
-  ['cnn', { BATCH: '32', STEPS: '15' }],
+  ['mlp', { BATCH: process.env.MLP_BATCH ?? '64', STEPS: process.env.MLP_STEPS ?? '20', WARMUP: '3' }],
+  ['cnn', { BATCH: process.env.CNN_BATCH ?? '16', STEPS: process.env.CNN_STEPS ?? '8', WARMUP: '2' }],
 ];
 const rows: Record<string, string | number>[] = [];
 for (const [model, env] of configs) {
   const one = await run(model, 1, env);
+  process.stderr.write(`${model}: 1 rank ${Math.round(one)} samples/s\n`);
   const two = await run(model, 2, env);
+  process.stderr.write(`${model}: 2 ranks ${Math.round(two)} samples/s\n`);
   rows.push({
     model,
     'per-rank batch': Number(env.BATCH),

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { CollectiveMismatchError } from './errors.js';
 import { type FloatArray, type Kernel, kernelFor, type ReduceOp } from './reduce-kernels.js';
-import { arenaOf, SimdMemory } from './simd-add.js';
+import { arenaOf } from './simd-add.js';
 
 /**
  * Collectives over a ring of TCP connections: each rank sends only to the next rank and receives
@@ -61,8 +61,6 @@ interface Collective {
   staging: Uint8Array;
   /** The buffer's arena: add in place with SIMD, no copies. */
   arena: ReturnType<typeof arenaOf>;
-  /** A float32 sum without an arena: SIMD through the ring's own memory (copy in, add, copy out). */
-  simdCopy: boolean;
   steps: RecvStep[];
   nextStep: number;
   pendingWrites: number;
@@ -106,8 +104,6 @@ export class Ring {
   private tail: Promise<void> = Promise.resolve();
   private current: Collective | undefined;
   private failure: Error | undefined;
-  /** Staging at [0, chunkBytes), a copy of the destination chunk at [chunkBytes, 2·chunkBytes). */
-  private readonly simd: SimdMemory | null;
   private readonly stagingBytes: Uint8Array;
   // Receive state: bytes of the header gathered so far, then payload bytes of the current step.
   private readonly header = Buffer.alloc(HEADER_BYTES);
@@ -134,11 +130,7 @@ export class Ring {
     this.prev = (opts.rank - 1 + opts.worldSize) % opts.worldSize;
     this.next = (opts.rank + 1) % opts.worldSize;
     this.chunkBytes = Math.max(8, Math.floor((opts.chunkBytes ?? DEFAULT_CHUNK_BYTES) / 8) * 8);
-    // KILN_DDP_ADD=js forces the scalar JS loop (for comparison in bench/ddp).
-    this.simd = process.env.KILN_DDP_ADD === 'js' ? null : SimdMemory.create(2 * this.chunkBytes);
-    this.stagingBytes = this.simd
-      ? this.simd.bytes.subarray(0, this.chunkBytes)
-      : new Uint8Array(new ArrayBuffer(this.chunkBytes));
+    this.stagingBytes = new Uint8Array(new ArrayBuffer(this.chunkBytes));
     this.backlog = opts.earlyBytes ?? [];
     this.scratch = opts.scratch ?? createReadBuffer();
     this.send = opts.sendSocket;
@@ -322,7 +314,10 @@ export class Ring {
       new Promise<void>((resolve, reject) => {
         if (this.failure) return reject(this.failure);
         if (this.worldSize === 1) return resolve();
-        const simdSum = reduceOp === 'sum' && dtype === 'float32' && this.simd !== null;
+        // Buffers from allocReduceBuffer are summed in place with SIMD. Others use the JS loop:
+        // copying them into WebAssembly memory and back costs more than the loop saves (bench/ddp).
+        // KILN_DDP_ADD=js forces the loop everywhere, for comparison.
+        const simdSum = reduceOp === 'sum' && dtype === 'float32' && process.env.KILN_DDP_ADD !== 'js';
         let arena = simdSum ? arenaOf(buf) : undefined;
         if (arena && arena.stagingBytes < this.chunkBytes) arena = undefined;
         const c: Collective = {
@@ -336,7 +331,6 @@ export class Ring {
             ? arena.mem.bytes.subarray(arena.staging, arena.staging + this.chunkBytes)
             : this.stagingBytes,
           arena,
-          simdCopy: simdSum && !arena,
           steps: [],
           nextStep: 0,
           pendingWrites: 0,
@@ -518,12 +512,6 @@ export class Ring {
       const n = step.end - step.start;
       if (c.arena) {
         c.arena.mem.add(c.buf.byteOffset + step.start * E, c.arena.staging, n);
-      } else if (c.simdCopy) {
-        const simd = this.simd as SimdMemory;
-        const at = step.start * E;
-        simd.bytes.set(c.bytes.subarray(at, at + n * E), this.chunkBytes);
-        simd.add(this.chunkBytes, 0, n);
-        c.bytes.set(simd.bytes.subarray(this.chunkBytes, this.chunkBytes + n * E), at);
       } else {
         const st = c.staging;
         const src =
