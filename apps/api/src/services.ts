@@ -34,6 +34,27 @@ export class Services {
     return run;
   }
 
+  private readonly refs = new Map<string, { id: string; projectId: string }>();
+
+  /**
+   * A run's id and project, for the hot paths (ingest, series): one indexed query on first use, then
+   * from memory (a run never changes project). Missing runs are not cached.
+   */
+  async runRef(runId: string): Promise<{ id: string; projectId: string }> {
+    const hit = this.refs.get(runId);
+    if (hit) return hit;
+    check(Uuid, runId, 'params.runId');
+    const { rows } = await this.db.pool.query<{ id: string; project_id: string }>(
+      'SELECT id, project_id FROM runs WHERE id = $1',
+      [runId],
+    );
+    if (!rows[0]) throw new NotFoundException(`run ${runId} not found`);
+    const ref = { id: rows[0].id, projectId: rows[0].project_id };
+    if (this.refs.size > 100_000) this.refs.clear();
+    this.refs.set(runId, ref);
+    return ref;
+  }
+
   async project(projectId: string) {
     check(Uuid, projectId, 'params.projectId');
     const p = await this.db.prisma.project.findUnique({ where: { id: projectId } });

@@ -13,12 +13,15 @@ before(async () => {
 });
 after(() => api.close());
 
+// biome-ignore lint/suspicious/noExplicitAny: event payloads are arbitrary JSON.
+type SseEvent = { event: string; data: any };
+
 /** Reads server-sent events from `path` until `until` returns true for the events so far. */
 async function sse(
   path: string,
   token: string,
   trigger: () => Promise<unknown>,
-  until: (events: { event: string; data: any }[]) => boolean,
+  until: (events: SseEvent[]) => boolean,
 ) {
   const ac = new AbortController();
   const res = await fetch(api.url + path, {
@@ -27,7 +30,7 @@ async function sse(
   });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-  const events: { event: string; data: any }[] = [];
+  const events: SseEvent[] = [];
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   await trigger();
   let buf = '';
@@ -37,8 +40,7 @@ async function sse(
       const { value, done } = await reader.read();
       if (done) break;
       buf += value;
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';

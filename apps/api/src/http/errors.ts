@@ -1,6 +1,6 @@
 // Turns what is not already an HTTP error into one: database unreachable → 503 (clients retry),
 // Prisma's "unique constraint" → 409, "record not found" → 404; anything else → 500, logged.
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 
 const unavailableCodes = new Set([
@@ -37,8 +37,6 @@ function isDbUnavailable(e: unknown): boolean {
 
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
-  private readonly log = new Logger('api');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     // A handler may have set another content type (text for /metrics) before failing.
@@ -67,6 +65,11 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (e?.code === 'P2002') {
       reply.status(409).send({ statusCode: 409, error: 'Conflict', message: 'already exists' });
+      return;
+    }
+    // A run deleted while a request for it was in flight (its series' foreign key).
+    if (e?.code === '23503') {
+      reply.status(404).send({ statusCode: 404, error: 'Not Found', message: 'run not found' });
       return;
     }
     if (e?.code === 'P2025') {

@@ -45,7 +45,7 @@ export class MetricsController {
   @HttpCode(200)
   @ApiBody(schema(IngestMetrics))
   async ingest(@Req() req: AuthedRequest, @Param('runId') runId: string, @Body() body: unknown) {
-    const run = await this.s.run(runId);
+    const run = await this.s.runRef(runId);
     assertRunWrite(req.principal, run);
     const max = this.s.config.maxBatchPoints;
     const count = sizeOf(body);
@@ -111,7 +111,7 @@ export class MetricsController {
 
   @Get('runs/:runId/metrics/keys')
   async keys(@Req() req: AuthedRequest, @Param('runId') runId: string) {
-    const run = await this.s.run(runId);
+    const run = await this.s.runRef(runId);
     assertRunRead(req.principal, run);
     const { rows } = await this.s.db.pool.query<{ key: string; count: number; last_step: number | null }>(
       `SELECT s.key, coalesce((SELECT sum(n) FROM metric_rollups r WHERE r.series_id = s.id AND r.shift = 14), 0)::int8 AS count,
@@ -125,7 +125,7 @@ export class MetricsController {
   /** One series, downsampled on the server to at most maxPoints points (default 1000), M4-style. */
   @Get('runs/:runId/metrics/series')
   async series(@Req() req: AuthedRequest, @Param('runId') runId: string, @Query() query: unknown) {
-    const run = await this.s.run(runId);
+    const run = await this.s.runRef(runId);
     assertRunRead(req.principal, run);
     const q = check(SeriesQuery, query, 'query');
     return { runId: run.id, key: q.key, ...(await this.seriesOf(run.id, q)) };

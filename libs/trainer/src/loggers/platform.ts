@@ -227,7 +227,10 @@ export class PlatformLogger implements Logger {
       const byKey = new Map<string, { key: string; steps: number[]; values: number[]; times: number[] }>();
       for (const p of batch) {
         let s = byKey.get(p.key);
-        if (!s) byKey.set(p.key, (s = { key: p.key, steps: [], values: [], times: [] }));
+        if (!s) {
+          s = { key: p.key, steps: [], values: [], times: [] };
+          byKey.set(p.key, s);
+        }
         s.steps.push(p.step);
         s.values.push(p.value);
         s.times.push(p.time);
