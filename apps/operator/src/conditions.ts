@@ -52,10 +52,9 @@ export function enterPhase(
       });
     } else if (c.status === 'True' && PHASE_CONDITIONS.includes(c.type as TrainingJobPhase)) {
       out.push({
+        // Kept as a record of the last time the job was in that phase, and why.
         ...c,
         status: 'False',
-        reason,
-        message: `now ${phase}`,
         lastTransitionTime: time,
         observedGeneration: generation,
       });

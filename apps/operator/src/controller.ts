@@ -72,6 +72,7 @@ export class Operator {
   private readonly reservations = new Map<string, number>();
   private readonly podIndex = new Map<string, Set<string>>();
   private readonly nodeSignature = new Map<string, string>();
+  private readonly failedAt = new Map<string, number>();
   private synced = false;
   private stopping = false;
   private workers: Promise<void>[] = [];
@@ -151,6 +152,7 @@ export class Operator {
       reserved: (key) => this.reservations.get(key),
       job: (key) => this.job(key),
       nodeExists: (name) => this.nodes.get(name) !== undefined,
+      failedSince: (pod) => this.failedAt.get(pod.metadata?.uid ?? ''),
       remember: (job) => this.overlay.set(keyOf(job), job),
       reserve: (key, workers) => {
         if (workers === undefined) this.reservations.delete(key);
@@ -200,6 +202,12 @@ export class Operator {
 
   private podChanged(pod: V1Pod, deleted: boolean): void {
     const key = ownerKey(pod);
+    const uid = pod.metadata?.uid ?? '';
+    if (deleted) this.failedAt.delete(uid);
+    // Only failures seen arriving are timed; those already there at start-up fall back to finishedAt.
+    else if (this.synced && pod.status?.phase === 'Failed' && !this.failedAt.has(uid)) {
+      this.failedAt.set(uid, Date.now());
+    }
     if (key) {
       let set = this.podIndex.get(key);
       if (deleted) {

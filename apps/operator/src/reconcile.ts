@@ -33,6 +33,8 @@ export interface Result {
 export interface ReconcileContext extends ClusterView {
   job(key: string): TrainingJob | undefined;
   nodeExists(name: string): boolean;
+  /** When this process first saw the pod Failed (ms), if it did. */
+  failedSince(pod: V1Pod): number | undefined;
   remember(job: TrainingJob): void;
   reserve(key: string, workers: number | undefined): void;
 }
@@ -43,7 +45,14 @@ const SUCCESS_GRACE_MS = 5_000;
 /** How long a created pod may take to show up in the cache before it is created again. */
 const CREATE_EXPECTATION_MS = 10_000;
 
+/**
+ * The Trainer's exit code for "a DDP peer went away" (EX_TEMPFAIL, libs/trainer distributed/errors.ts):
+ * the effect of another worker's failure, never its cause, and always worth a restart.
+ */
+export const PEER_LOST_EXIT_CODE = 75;
+
 interface Failure {
+  code?: number;
   pod: string;
   retryable: boolean;
   reason: string;
@@ -51,10 +60,16 @@ interface Failure {
   at: number;
 }
 
-function podFailure(pod: V1Pod, retryOn: number[], nodeExists: (n: string) => boolean): Failure | undefined {
+function podFailure(
+  pod: V1Pod,
+  retryOn: number[],
+  nodeExists: (n: string) => boolean,
+  seenFailedAt: number | undefined,
+): Failure | undefined {
   const name = pod.metadata!.name!;
   const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
-  const at = Date.parse(terminated?.finishedAt as unknown as string) || Date.now();
+  // finishedAt has whole seconds only; when this process saw the failure arrive orders it finer.
+  const at = seenFailedAt ?? (Date.parse(terminated?.finishedAt as unknown as string) || Date.now());
   const disrupted = pod.status?.conditions?.find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
   if (pod.status?.phase === 'Failed' && disrupted) {
     // Preempted, evicted or its node went away: never the program's fault, so always retried.
@@ -68,8 +83,9 @@ function podFailure(pod: V1Pod, retryOn: number[], nodeExists: (n: string) => bo
       const reason = pod.status?.reason ?? 'PodFailed';
       return { pod: name, retryable: true, reason: 'WorkerLost', message: `${name} failed: ${reason}`, at };
     }
-    const retryable = retryOn.includes(code);
+    const retryable = retryOn.includes(code) || code === PEER_LOST_EXIT_CODE;
     return {
+      code,
       pod: name,
       retryable,
       reason: retryable ? 'RetryableExitCode' : 'WorkerFailed',
@@ -267,7 +283,7 @@ export class Reconciler {
     }
     const retryOn = job.spec.runPolicy?.retryOnExitCodes ?? [137, 143];
     const failures = pods
-      .map((p) => podFailure(p, retryOn, this.ctx.nodeExists))
+      .map((p) => podFailure(p, retryOn, this.ctx.nodeExists, this.ctx.failedSince(p)))
       .filter((f): f is Failure => !!f)
       .sort((a, b) => a.at - b.at);
     const byIndex = new Map(pods.map((p) => [Number(p.metadata?.labels?.[LABELS.replicaIndex]), p]));
@@ -285,10 +301,15 @@ export class Reconciler {
       return this.succeed(job, pods, status, now);
     }
     if (failures.length > 0 || (phase === 'Running' && missing.length > 0)) {
-      // The first failure is the cause; peers failing a moment later (a dead ring) are its effect.
-      const first = failures[0];
+      // The first failure is the cause; peers failing because it left (exit 75) are its effect, and
+      // failures within a second of it count as simultaneous (a preemption taking several workers).
+      const causes = failures.filter((f) => f.code !== PEER_LOST_EXIT_CODE);
+      const first = causes[0] ?? failures[0];
       const cause: Failure = first
-        ? { ...first, retryable: failures.some((f) => f.retryable && f.at - first.at <= 1000) }
+        ? {
+            ...first,
+            retryable: first.retryable || causes.some((f) => f.retryable && f.at - first.at <= 1000),
+          }
         : {
             pod: '',
             retryable: true,

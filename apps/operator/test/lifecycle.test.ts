@@ -124,7 +124,7 @@ test('a non-retryable exit code fails the job at once, with the reason and no re
   assert.equal(cond?.reason, 'WorkerFailed');
   assert.match(
     cond?.message ?? '',
-    /p-worker-1 exited with code 2, not one of retryOnExitCodes \[137, 143\]/,
+    /p-worker-1 exited with code 2 \(Error\), not one of retryOnExitCodes \[137, 143\]/,
   );
   assert.ok(failed.status?.completionTime);
 });
