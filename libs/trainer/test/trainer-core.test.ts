@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
@@ -54,6 +54,10 @@ test('fit trains a tiny model end to end and the loss goes down', async () => {
   assert.equal(t.currentEpoch, 8);
   assert.ok(losses.at(-1)! < losses[0]! * 0.5, `loss fell: ${losses.join(', ')}`);
   assert.ok(Number.isFinite(t.callbackMetrics['val/loss']));
+  // the default logger: a CSV file under the root dir
+  const csv = readFileSync(join(root, 'default', 'version_0', 'metrics.csv'), 'utf8');
+  assert.match(csv.split('\n')[0]!, /train\/loss_epoch/);
+  assert.match(csv, /val\/loss/);
 });
 
 test('no tensor leaks: the live tensor count after 100 steps equals the count after step 1', async () => {

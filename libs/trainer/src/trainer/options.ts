@@ -48,7 +48,7 @@ export interface TrainerOptions {
   barebones?: boolean;
   profiler?: 'simple' | null;
   callbacks?: Callback[];
-  /** false: none; a logger or a list of loggers */
+  /** default: a CSVLogger under defaultRootDir; false: none; a logger or a list of loggers */
   logger?: Logger | Logger[] | false;
   /** stop with an error at the first non-finite loss */
   detectAnomaly?: boolean;

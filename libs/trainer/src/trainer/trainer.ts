@@ -10,6 +10,7 @@ import { getGlobalRng, seedEverything } from '../core/rng.js';
 import { DataLoader } from '../data/dataloader.js';
 import type { DataModule, Stage } from '../data/datamodule.js';
 import type { Batch } from '../data/dataset.js';
+import { CSVLogger } from '../loggers/csv.js';
 import type { CheckpointInfo, Logger, RunStatus } from '../loggers/logger.js';
 import { type ResolvedScheduler, resolveOptimizers } from '../optim/config.js';
 import { SingleDeviceStrategy } from '../strategies/single.js';
@@ -131,12 +132,15 @@ export class Trainer {
     this.strategy = typeof o.strategy === 'object' ? o.strategy : new SingleDeviceStrategy();
     const bare = o.barebones === true;
     const quiet = bare || this.fastDevRunBatches > 0;
+    // like Lightning, a run logs somewhere by default: metrics.csv under <defaultRootDir>/default/version_<n>
     this.loggers =
-      quiet || o.logger === false || o.logger === undefined
+      quiet || o.logger === false
         ? []
-        : Array.isArray(o.logger)
-          ? o.logger
-          : [o.logger];
+        : o.logger === undefined
+          ? [new CSVLogger()]
+          : Array.isArray(o.logger)
+            ? o.logger
+            : [o.logger];
     const user = o.callbacks ?? [];
     if (bare && user.length > 0)
       throw new Error('barebones: true runs no callbacks; remove "callbacks" or barebones');
