@@ -129,6 +129,11 @@ export function planAdmission(view: ClusterView): Map<string, Decision> {
   return decisions;
 }
 
+/** How many workers of this job fit now, counting its own pods' resources as free. */
+export function fitNow(view: ClusterView, job: TrainingJob): number {
+  return tryJob(roomAfterAdmitted(view, job), job);
+}
+
 /** For a running elastic job: how many workers would fit if it restarted now (nothing is waiting). */
 export function elasticTarget(view: ClusterView, job: TrainingJob): number {
   if (!job.spec.elastic || view.jobs.some(isWaiting)) return 0;

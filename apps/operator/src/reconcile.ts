@@ -4,7 +4,7 @@
 // is written with the job's resourceVersion as a precondition, so a pass working from a stale cache
 // cannot count a restart twice; children have deterministic names, so creating one twice is harmless.
 import type { V1Pod } from '@kubernetes/client-node';
-import { type ClusterView, elasticTarget, keyOf, planAdmission } from './admission.js';
+import { type ClusterView, elasticTarget, fitNow, keyOf, planAdmission } from './admission.js';
 import { buildService, buildWorkerPod, type ChildOptions, RESTART_LABEL, WORLD_LABEL } from './children.js';
 import { enterPhase, findCondition, trueSince } from './conditions.js';
 import type { EventRecorder } from './events.js';
@@ -329,6 +329,24 @@ export class Reconciler {
         this.ctx.reserve(key, undefined);
         if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
         return { requeueAfterMs: this.options.progressIntervalMs };
+      }
+      // Capacity went away after admission (a node removed): release now rather than at the timeout.
+      const unschedulable = pods.some((p) =>
+        p.status?.conditions?.some((x) => x.type === 'PodScheduled' && x.status === 'False'),
+      );
+      if (unschedulable && fitNow(this.ctx, job) < workers) {
+        this.enter(
+          status,
+          'Queued',
+          'CapacityLost',
+          `${workers} workers no longer fit; released to be admitted again`,
+          now,
+          job,
+        );
+        this.ctx.reserve(key, undefined);
+        if (!(await this.write(job, status))) return { requeueAfterMs: 200 };
+        await this.deletePods(pods);
+        return {};
       }
       const gangTimeoutMs = (job.spec.scheduling?.gangTimeoutSeconds ?? 300) * 1000;
       const waited = trueSince(status.conditions, 'Starting', now.getTime()) ?? 0;
