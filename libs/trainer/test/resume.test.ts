@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -99,6 +99,36 @@ test('a run SIGKILLed mid-epoch and resumed from last gives bit-identical per-st
       `epoch ${e}: every sample exactly once`,
     );
   }
+});
+
+test('SIGKILL in the middle of writing a checkpoint leaves the previous last.ckpt intact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-torn-'));
+  const ckpt = join(dir, 'last.ckpt');
+  const p = spawn(process.execPath, [join(import.meta.dirname, 'fixtures', 'big-save.ts')], {
+    env: { ...process.env, CKPT: ckpt },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  p.stdout.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise((r) => p.on('exit', r));
+  // wait until the small save is done and the replacement's temp file has bytes in it, then kill
+  const t0 = Date.now();
+  for (;;) {
+    const tmp = out.includes('small saved') ? readdirSync(dir).find((f) => f.includes('.tmp-')) : undefined;
+    if (tmp && statSync(join(dir, tmp)).size > 0) break;
+    if (Date.now() - t0 > 60_000) throw new Error(`the big save never started (stdout: ${out})`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  p.kill('SIGKILL');
+  await exited;
+  assert.doesNotMatch(out, /big saved/, 'the kill landed before the save finished');
+  const torn = readdirSync(dir).filter((f) => f.includes('.tmp-'));
+  assert.equal(torn.length, 1, 'the half-written temp file is what the kill interrupted');
+  const state = await readCheckpointFile(ckpt);
+  assert.equal(state.loop.globalStep, 1, 'last.ckpt is still the previous, complete checkpoint');
+  rmSync(dir, { recursive: true, force: true }); // the torn temp file is hundreds of MB
 });
 
 test('SIGKILL at arbitrary moments while checkpointing every step never leaves an unreadable last.ckpt', async (t) => {
