@@ -4,11 +4,24 @@ import {
   type Batch,
   DataLoader,
   DataModule,
+  DDPStrategy,
   Module,
   TensorDataset,
   Trainer,
   tf,
 } from '../../libs/trainer/src/index.js';
+
+// Time spent in the gradient all-reduce (copy off the device, ring, averaging) after warm-up: the
+// share of each step DDP adds, independent of how busy the machine's other cores are.
+let commMs = 0;
+let measuring = false;
+const allReduce = DDPStrategy.prototype.allReduceGradients;
+DDPStrategy.prototype.allReduceGradients = async function (this: DDPStrategy, grads) {
+  const t0 = performance.now();
+  const out = await allReduce.call(this, grads);
+  if (measuring) commMs += performance.now() - t0;
+  return out;
+};
 
 const model = process.env.MODEL ?? 'mlp';
 const batch = Number(process.env.BATCH ?? 64);
@@ -46,7 +59,10 @@ class Net extends Module {
   }
   override onTrainBatchEnd(): void {
     const step = this.trainer.globalStep;
-    if (step === warmup) this.t0 = performance.now();
+    if (step === warmup) {
+      this.t0 = performance.now();
+      measuring = true;
+    }
     if (step === warmup + steps && rank === 0) {
       const dt = (performance.now() - this.t0) / 1000;
       console.log(
@@ -56,6 +72,7 @@ class Net extends Module {
           batch,
           samplesPerSec: (steps * batch * world) / dt,
           stepMs: (dt / steps) * 1000,
+          commMsPerStep: commMs / steps,
         }),
       );
     }

@@ -8,7 +8,7 @@ import { freePort } from '../../libs/trainer/src/distributed/launcher.js';
 
 const worker = new URL('./scaling-worker.ts', import.meta.url).pathname;
 
-async function run(model: string, world: number, env: Record<string, string>): Promise<number> {
+async function run(model: string, world: number, env: Record<string, string>) {
   const port = await freePort();
   const outputs = await Promise.all(
     Array.from({ length: world }, (_, rank) => {
@@ -39,7 +39,7 @@ async function run(model: string, world: number, env: Record<string, string>): P
   );
   const line = (outputs[0] ?? '').split('\n').find((l) => l.startsWith('{"model"'));
   if (!line) throw new Error(`${model}: rank 0 printed no result`);
-  return (JSON.parse(line) as { samplesPerSec: number }).samplesPerSec;
+  return JSON.parse(line) as { samplesPerSec: number; stepMs: number; commMsPerStep: number };
 }
 
 const configs: [string, Record<string, string>][] = [
@@ -48,10 +48,12 @@ const configs: [string, Record<string, string>][] = [
 ];
 const rows: Record<string, string | number>[] = [];
 for (const [model, env] of configs) {
-  const one = await run(model, 1, env);
-  process.stderr.write(`${model}: 1 rank ${Math.round(one)} samples/s\n`);
-  const two = await run(model, 2, env);
-  process.stderr.write(`${model}: 2 ranks ${Math.round(two)} samples/s\n`);
+  const r1 = await run(model, 1, env);
+  process.stderr.write(`${model}: 1 rank ${Math.round(r1.samplesPerSec)} samples/s\n`);
+  const r2 = await run(model, 2, env);
+  process.stderr.write(`${model}: 2 ranks ${Math.round(r2.samplesPerSec)} samples/s\n`);
+  const one = r1.samplesPerSec;
+  const two = r2.samplesPerSec;
   rows.push({
     model,
     'per-rank batch': Number(env.BATCH),
@@ -59,9 +61,15 @@ for (const [model, env] of configs) {
     '2 ranks samples/s': Math.round(two),
     speedup: +(two / one).toFixed(2),
     'scaling efficiency': +(two / (2 * one)).toFixed(2),
+    '2-rank step ms': +r2.stepMs.toFixed(1),
+    'all-reduce ms/step': +r2.commMsPerStep.toFixed(1),
+    'all-reduce share': +(r2.commMsPerStep / r2.stepMs).toFixed(3),
   });
 }
 console.log(
   `DDP scaling, backend ${process.env.BENCH_BACKEND ?? 'cpu'}, one core and one intra-op thread per rank (goal ≥ 0.85)`,
 );
 console.table(rows);
+console.log(
+  'all-reduce share: the part of a 2-rank step spent averaging gradients; 1 − share bounds the efficiency a quiet machine reaches',
+);
