@@ -35,6 +35,7 @@ const weird = fc.oneof(
     {},
   ),
   fc.string(),
+  fc.string({ unit: 'binary' }), // any code point, NUL and lone surrogates included
   fc.integer(),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );

@@ -247,6 +247,24 @@ test('ingest is rate-limited per token in points, with Retry-After', async () =>
   assert.equal(other.status, 200);
 });
 
+test('values Postgres cannot store are 400s, not 500s', async () => {
+  const nul = await api.call(s.writeToken, 'POST', `/api/v1/projects/${s.id}/runs`, { name: 'a\u0000b' });
+  assert.equal(nul.status, 400, JSON.stringify(nul.body));
+  assert.match(nul.body.message, /invalid value/);
+  const hp = await api.call(s.runToken, 'PATCH', `/api/v1/runs/${s.runId}`, {
+    hyperparams: { note: 'x\u0000' },
+  });
+  assert.equal(hp.status, 400, JSON.stringify(hp.body));
+  const far = await api.call(s.runToken, 'POST', metrics(), {
+    points: [{ key: 'a', step: 1, value: 1, time: 1e300 }],
+  });
+  assert.equal(far.status, 400);
+  assert.match(
+    far.body.message,
+    /body\.points\[0\]\.time: expected number to be less or equal to 8640000000000000/,
+  );
+});
+
 test('unknown routes → 404, wrong method → 404', async () => {
   assert.equal((await api.call(s.writeToken, 'GET', '/api/v1/nothing')).status, 404);
   assert.equal((await api.call(s.writeToken, 'PUT', `/api/v1/runs/${s.runId}`)).status, 404);

@@ -1,5 +1,6 @@
 // Turns what is not already an HTTP error into one: database unreachable → 503 (clients retry),
-// Prisma's "unique constraint" → 409, "record not found" → 404; anything else → 500, logged.
+// Postgres data exceptions → 400, Prisma's "unique constraint" → 409, "record not found" → 404;
+// anything else → 500, logged.
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 
@@ -35,6 +36,39 @@ function isDbUnavailable(e: unknown): boolean {
   return false;
 }
 
+type ErrorChain = {
+  code?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  originalMessage?: unknown;
+  cause?: unknown;
+  meta?: { driverAdapterError?: unknown };
+};
+
+/** The error and what it wraps: `cause`, or Prisma's `meta.driverAdapterError`. */
+function* chain(e: unknown): Generator<ErrorChain> {
+  let cur = e as ErrorChain | undefined;
+  for (let i = 0; cur && typeof cur === 'object' && i < 6; i++) {
+    yield cur;
+    cur = (cur.cause ?? cur.meta?.driverAdapterError) as ErrorChain | undefined;
+  }
+}
+
+/** The SQLSTATE of a pg error, also when Prisma's driver adapter wraps it. */
+function pgErrorCode(e: unknown): string | undefined {
+  for (const cur of chain(e)) {
+    if ('clientVersion' in cur) continue; // Prisma's own codes (P2039) look like SQLSTATEs
+    for (const c of [cur.originalCode, cur.code])
+      if (typeof c === 'string' && /^[0-9A-Z]{5}$/.test(c)) return c;
+  }
+  return undefined;
+}
+
+function pgMessage(e: unknown): string {
+  for (const cur of chain(e)) if (typeof cur.originalMessage === 'string') return cur.originalMessage;
+  return 'rejected by the database';
+}
+
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
@@ -65,6 +99,14 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (e?.code === 'P2002') {
       reply.status(409).send({ statusCode: 409, error: 'Conflict', message: 'already exists' });
+      return;
+    }
+    // Postgres' data exceptions (class 22): a value it cannot store, e.g. a NUL character in text or JSON.
+    const pgCode = pgErrorCode(exception);
+    if (pgCode?.startsWith('22')) {
+      reply
+        .status(400)
+        .send({ statusCode: 400, error: 'Bad Request', message: `invalid value: ${pgMessage(exception)}` });
       return;
     }
     // A run deleted while a request for it was in flight (its series' foreign key).

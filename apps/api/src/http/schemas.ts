@@ -96,7 +96,11 @@ export const MetricPointIn = Type.Object(
     step: Step,
     value: FiniteNumber,
     time: Type.Optional(
-      Type.Number({ minimum: 0, description: 'wall time, ms since the epoch; default: now' }),
+      Type.Number({
+        minimum: 0,
+        maximum: 8.64e15,
+        description: 'wall time, ms since the epoch; default: now',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -108,7 +112,9 @@ export const SeriesIn = Type.Object(
     steps: Type.Array(Step),
     values: Type.Array(FiniteNumber),
     times: Type.Optional(
-      Type.Array(Type.Number({ minimum: 0 }), { description: 'ms since the epoch; default: now' }),
+      Type.Array(Type.Number({ minimum: 0, maximum: 8.64e15 }), {
+        description: 'ms since the epoch; default: now',
+      }),
     ),
   },
   { additionalProperties: false },
