@@ -39,6 +39,7 @@ const FLAGS: [keyof TrainerOptions, Kind, string][] = [
   ['barebones', 'bool', 'the bare loop, for overhead measurement'],
   ['profiler', 'string', "'simple': a table of time per hook and step phase"],
   ['detectAnomaly', 'bool', 'fail at the first non-finite loss'],
+  ['precision', 'string', "'32' | '16-mixed' | 'bf16-mixed' (checked against the backend)"],
 ];
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

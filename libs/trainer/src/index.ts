@@ -42,6 +42,7 @@ export {
   ReduceLROnPlateau,
   StepLR,
 } from './optim/schedulers.js';
+export * from './precision/index.js';
 export {
   contextFromEnv,
   defineScript,

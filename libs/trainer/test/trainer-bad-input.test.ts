@@ -219,3 +219,17 @@ test('devices > 1 without a launcher is an error that says how to launch', async
     /devices: 2 asks for 2 processes but this one runs alone .*kiln fit <script> --devices N/,
   );
 });
+
+test('a precision the backend cannot run is an error naming the backend and why', async () => {
+  await assert.rejects(
+    new Trainer(quiet(tmp('prec'), { precision: '16-mixed' })).fit(new TinyRegressor(), new TinyData()),
+    /precision '16-mixed' is not supported on the 'cpu' backend: the pure-JS cpu backend computes in float32 only/,
+  );
+  assert.throws(
+    () => new Trainer({ precision: 'fp8' as never }),
+    /"precision" must be '32', '16-mixed' or 'bf16-mixed', got "fp8"/,
+  );
+  const t = new Trainer(quiet(tmp('prec'), { precision: '32', maxSteps: 1, enableCheckpointing: false }));
+  await t.fit(new TinyRegressor(), new TinyData());
+  assert.deepEqual(t.precision, { precision: '32', computeDtype: 'float32', lossScaling: false });
+});

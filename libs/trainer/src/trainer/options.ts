@@ -52,6 +52,8 @@ export interface TrainerOptions {
   logger?: Logger | Logger[] | false;
   /** stop with an error at the first non-finite loss */
   detectAnomaly?: boolean;
+  /** numeric precision, Lightning's names; checked against the backend (see src/precision/) */
+  precision?: '32' | '16-mixed' | 'bf16-mixed' | 32;
 }
 
 type Check = (v: unknown) => string | null;
@@ -138,6 +140,10 @@ const CHECKS: Record<keyof TrainerOptions, Check> = {
   logger: (v) =>
     v === false || (v !== null && typeof v === 'object') ? null : 'false, a Logger, or an array of Loggers',
   detectAnomaly: bool,
+  precision: (v) =>
+    v === 32 || v === '32' || v === '16-mixed' || v === 'bf16-mixed'
+      ? null
+      : "'32', '16-mixed' or 'bf16-mixed'",
 };
 
 export const TRAINER_OPTION_NAMES = Object.keys(CHECKS) as (keyof TrainerOptions)[];

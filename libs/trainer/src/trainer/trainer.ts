@@ -13,6 +13,7 @@ import type { Batch } from '../data/dataset.js';
 import { CSVLogger } from '../loggers/csv.js';
 import type { CheckpointInfo, Logger, RunStatus } from '../loggers/logger.js';
 import { type ResolvedScheduler, resolveOptimizers } from '../optim/config.js';
+import { type PrecisionPlan, resolvePrecision } from '../precision/support.js';
 import { SingleDeviceStrategy } from '../strategies/single.js';
 import type { Strategy } from '../strategies/strategy.js';
 import {
@@ -84,6 +85,8 @@ export class Trainer {
   readonly metrics = new MetricsCollector();
   strategy: Strategy;
   backend: BackendInfo | null = null;
+  /** what `precision` resolved to on the active backend */
+  precision: PrecisionPlan | null = null;
   status: TrainerStatus = 'idle';
   /** set by PreemptionHandler: fit exits the process with this code after a preemption save */
   preemptExitCode: number | null = null;
@@ -343,6 +346,8 @@ export class Trainer {
       intraOpThreads: o.intraOpThreads,
       interOpThreads: o.interOpThreads,
     });
+    // half precision is refused with the reason when the backend cannot hold 16-bit tensors
+    this.precision = resolvePrecision(o.precision, this.backend.name);
     if (o.seed !== undefined || o.deterministic) seedEverything(o.seed ?? 0);
     if (!this.strategyReady) {
       if (
