@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +110,10 @@ describe('tensorflow backend (native)', { skip }, () => {
     assert.equal(info.name, 'tensorflow');
     assert.equal(info.accelerator, 'cpu');
     assert.match(info.device, /^cpu \(TensorFlow 2\.\d+\.\d+ through @tensorflow\/tfjs-node 4\.\d+\.\d+\)$/);
+    // One copy of tfjs-core: the one tfjs-node registers its backend with is the one Kiln imports.
+    const fromKiln = createRequire(import.meta.url).resolve('@tensorflow/tfjs-core');
+    const tfjsNode = createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    assert.equal(createRequire(tfjsNode).resolve('@tensorflow/tfjs-core'), fromKiln);
     // A tensor made through Kiln's tf runs on the native kernels: one engine, not two copies of tfjs-core.
     const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 2]));
     assert.equal(tf.engine().backendName, 'tensorflow');
