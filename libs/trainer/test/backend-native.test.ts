@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/index.js';
 
+// Selection is what these tests check: a forced backend (for running other suites) must not apply.
+delete process.env.KILN_FORCE_BACKEND;
+
 const skip =
   process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1: native TensorFlow not built here' : false;
 const backendIndex = fileURLToPath(new URL('../src/backend/index.ts', import.meta.url));

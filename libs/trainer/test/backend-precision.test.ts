@@ -4,6 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/index.js';
 import { DynamicLossScaler, PrecisionError, resolvePrecision } from '../src/precision/index.js';
 
+// Selection is what these tests check: a forced backend (for running other suites) must not apply.
+delete process.env.KILN_FORCE_BACKEND;
+
 describe('resolvePrecision', () => {
   it("accepts '32' (and the number 32, and no value) on every backend", () => {
     for (const backend of ['cpu', 'wasm', 'tensorflow']) {

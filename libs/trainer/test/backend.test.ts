@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { BackendOptionError, explainKernelError, selectBackend } from '../src/backend/index.js';
 
+// These tests are about selection itself: a forced backend (for running other suites) must not apply.
+delete process.env.KILN_FORCE_BACKEND;
+
 describe('selectBackend', () => {
   it('activates the pure-JS cpu backend', async () => {
     const info = await selectBackend({ backend: 'cpu' });
@@ -40,6 +43,20 @@ describe('selectBackend', () => {
       selectBackend({ accelerator: 'gpu', backend: 'wasm' }),
       /'backend' must be 'tensorflow' or 'auto' when accelerator is 'gpu'/,
     );
+  });
+
+  it('KILN_FORCE_BACKEND replaces the backend asked for, and must name a real one', async () => {
+    process.env.KILN_FORCE_BACKEND = 'wasm';
+    try {
+      assert.equal((await selectBackend({ backend: 'cpu' })).name, 'wasm');
+      process.env.KILN_FORCE_BACKEND = 'webgl';
+      await assert.rejects(
+        selectBackend({ backend: 'cpu' }),
+        /'KILN_FORCE_BACKEND \(environment\)' must be 'tensorflow' \| 'cpu' \| 'wasm', got "webgl"/,
+      );
+    } finally {
+      delete process.env.KILN_FORCE_BACKEND;
+    }
   });
 
   it('a GPU without tfjs-node-gpu is a clear error with the install command', async () => {

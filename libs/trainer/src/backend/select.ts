@@ -85,12 +85,25 @@ async function useTensorflow(accelerator: Accelerator, intra?: number, inter?: n
 }
 
 /**
+ * KILN_FORCE_BACKEND=<name> replaces whatever backend the code asks for: it runs a test suite written
+ * against one backend on another (CI runs the Trainer tests on `cpu` and on `tensorflow`).
+ */
+function withForcedBackend(opts: SelectBackendOptions): SelectBackendOptions {
+  const forced = process.env.KILN_FORCE_BACKEND;
+  if (!forced) return opts;
+  if (!isBackendName(forced)) {
+    throw new BackendOptionError('KILN_FORCE_BACKEND (environment)', "'tensorflow' | 'cpu' | 'wasm'", forced);
+  }
+  return { ...opts, backend: forced, accelerator: forced === 'tensorflow' ? opts.accelerator : 'cpu' };
+}
+
+/**
  * Makes one tfjs backend active for the shared tf instance and says which. The Trainer calls this at
  * the start of fit/validate/test/predict. Asking for a backend that is not installed throws
  * BackendUnavailableError with the install command; `auto` falls back silently.
  */
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendInfo> {
-  const { accelerator, backend, intra, inter } = checkOptions(opts);
+  const { accelerator, backend, intra, inter } = checkOptions(withForcedBackend(opts));
   if (backend === 'cpu') return useCpu();
   if (backend === 'wasm') return useWasm(intra);
   if (backend === 'tensorflow') return useTensorflow(accelerator === 'gpu' ? 'gpu' : 'cpu', intra, inter);
