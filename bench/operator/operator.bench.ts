@@ -65,14 +65,21 @@ const healthPort = await freePort();
 const operator = spawn(
   process.execPath,
   [
-    join(root, 'apps/operator/bin/kiln-operator.mjs'),
+    '--conditions=kiln-src',
+    '--import',
+    '@swc-node/register/esm-register',
+    join(root, 'apps/operator/src/main.ts'),
     `--health-port=${healthPort}`,
     '--health-host=127.0.0.1',
     '--lease-namespace=kube-system',
     '--concurrency=8',
     '--pod-grace-period-seconds=0',
   ],
-  { env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, KILN_LOG_LEVEL: 'warn' }, stdio: 'inherit' },
+  {
+    cwd: root,
+    env: { ...process.env, KUBECONFIG: cluster.kubeconfigPath, KILN_LOG_LEVEL: 'warn' },
+    stdio: 'inherit',
+  },
 );
 const metrics = async () => (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
 const metric = (text: string, re: RegExp) => [...text.matchAll(re)].reduce((s, m) => s + Number(m[1]), 0);

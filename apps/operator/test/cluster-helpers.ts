@@ -136,7 +136,10 @@ export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
         '--pod-grace-period-seconds=1',
         ...args,
       ];
-      const child = spawn(process.execPath, [join(root, 'apps/operator/bin/kiln-operator.mjs'), ...flags], {
+      // The operator's own process (not the bin/ wrapper), so SIGKILL hits the operator itself.
+      const loader = ['--conditions=kiln-src', '--import', '@swc-node/register/esm-register'];
+      const child = spawn(process.execPath, [...loader, join(root, 'apps/operator/src/main.ts'), ...flags], {
+        cwd: root,
         env: {
           ...process.env,
           KUBECONFIG: k.kubeconfigPath,

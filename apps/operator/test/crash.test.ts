@@ -33,17 +33,38 @@ test(`killing the operator at random points (${TRIALS} times) leaves no duplicat
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
     return seed / 2 ** 31;
   };
+  const snapshot = async () => {
+    const list = (await c.custom().listNamespacedCustomObject({
+      group: 'kiln.dev',
+      version: 'v1alpha1',
+      plural: 'trainingjobs',
+      namespace: ns,
+    })) as { items: { metadata: { name: string; resourceVersion: string }; status?: { phase?: string } }[] };
+    return new Map(
+      list.items.map((j) => [j.metadata.name, `${j.metadata.resourceVersion}/${j.status?.phase ?? ''}`]),
+    );
+  };
+  let busyTrials = 0;
   for (let i = 0; i < TRIALS; i++) {
+    const before = await snapshot();
     op = c.spawnOperator();
     const name = `c${i}`;
     jobs.push(name);
     await createJob(c, trainingJob(ns, name, { env: { FAKE_STEPS: '8', FAKE_STEP_MS: '60' } }));
     // Killed anywhere from before it acquires the Lease to mid-way through several jobs' lives.
     await new Promise((r) => setTimeout(r, 2000 + random() * 2500));
+    // Did this operator act at all (any job's status moved) before it was killed?
+    const after = await snapshot();
+    const changed = [...after].some(([job, v]) =>
+      before.has(job) ? before.get(job) !== v : !v.endsWith('/'),
+    );
     op.kill('SIGKILL');
     await new Promise((r) => op!.once('exit', r));
+    if (changed) busyTrials++;
     await checkInvariants(ns, jobs);
   }
+  // Most kills must land while the operator was acting, not before it even started.
+  assert.ok(busyTrials >= TRIALS / 2, `the operator acted in only ${busyTrials} of ${TRIALS} trials`);
   op = c.spawnOperator();
   try {
     for (const name of jobs) {
@@ -60,6 +81,8 @@ test(`killing the operator at random points (${TRIALS} times) leaves no duplicat
       assert.deepEqual(readJson(join(c.checkpointDir(ns, name), 'final.json')), { step: 8 });
     }
   } finally {
+    const exited = new Promise((r) => op!.once('exit', r));
     op.kill('SIGTERM');
+    await exited;
   }
 });
