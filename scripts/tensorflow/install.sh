@@ -27,7 +27,10 @@ die() { echo "[tensorflow/install] error: $*" >&2; exit 1; }
 
 # One install at a time per cache entry (setup scripts may run concurrently on a shared machine).
 mkdir -p "$CACHE" && exec 9>"$CACHE/.lock" && flock 9
-[[ -f "$PKG_DIR/package.json" ]] || die "$PKG_DIR is missing: run \`npm ci\` first (the package is an optional dependency of @kiln/trainer${VARIANT/cpu/}; for --gpu: npm install --no-save --ignore-scripts @tensorflow/tfjs-node-gpu@4.22.0)"
+if [[ ! -f "$PKG_DIR/package.json" ]]; then
+  [[ $VARIANT == cpu ]] && die "$PKG_DIR is missing: run \`npm ci\` first (it is an optional dependency of @kiln/trainer)"
+  die "$PKG_DIR is missing: npm install --no-save --ignore-scripts @tensorflow/tfjs-node-gpu@4.22.0"
+fi
 TFJS_VERSION="$(node -p "require('$PKG_DIR/package.json').version")"
 NAPI=8 # tfjs-node 4.22 builds napi-v3..v8; Node >= 20 supports 8
 
