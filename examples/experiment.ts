@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import {
   CSVLogger,
   type DataModule,
-  ModelCheckpoint,
   type Module,
   seedEverything,
   TensorBoardLogger,
@@ -61,10 +60,6 @@ export async function runExample<H extends Record<string, unknown>>(
   const hparams = resolveHparams(exp.hparams, ctx.hparams);
   const options = ctx.trainerOptions ?? {};
   const defaults = exp.trainer(hparams);
-  if (options.fastDevRun && defaults.callbacks) {
-    // a fastDevRun saves no checkpoints (as in Lightning) and the Trainer rejects a ModelCheckpoint then
-    defaults.callbacks = defaults.callbacks.filter((cb) => !(cb instanceof ModelCheckpoint));
-  }
   const trainer = new Trainer({
     defaultRootDir: join('kiln_logs', exp.name),
     logger: [new CSVLogger({ name: '' }), new TensorBoardLogger({ name: '' })],

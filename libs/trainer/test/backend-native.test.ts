@@ -153,6 +153,14 @@ describe('tensorflow backend (native)', { skip }, () => {
     assert.equal(info.name, 'tensorflow');
   });
 
+  it('auto keeps the device native TensorFlow was loaded for, however often it is asked', async () => {
+    for (let i = 0; i < 2; i++) {
+      const info = await selectBackend({ accelerator: 'auto' });
+      assert.equal(info.name, 'tensorflow');
+      assert.equal(info.accelerator, 'cpu');
+    }
+  });
+
   for (const [name, build, shape] of [
     ['MLP 784-256-10', mlp, [784]],
     ['CNN 28x28 (2 conv, 2 pool, dense)', cnn, [28, 28, 1]],

@@ -406,6 +406,18 @@ test('limits, fastDevRun, overfitBatches, valCheckInterval and checkValEveryNEpo
   assert.equal(dev.globalStep, 2);
   assert.equal(vals, 2);
   assert.ok(!existsSync(join(dev.defaultRootDir, 'checkpoints')), 'fastDevRun writes no checkpoints');
+  // The user's own ModelCheckpoint sits a fastDevRun out, as in Lightning, rather than failing it.
+  const ckptDir = tmp('lim-ck');
+  const devCkpt = new Trainer(
+    quiet(tmp('lim'), { fastDevRun: 1, callbacks: [new ModelCheckpoint({ dirpath: ckptDir })] }),
+  );
+  await devCkpt.fit(new Count(), new TinyData());
+  assert.equal(devCkpt.globalStep, 1);
+  assert.deepEqual(readdirSync(ckptDir), [], 'fastDevRun writes no checkpoints');
+  assert.throws(
+    () => new Trainer({ enableCheckpointing: false, callbacks: [new ModelCheckpoint()] }),
+    /enableCheckpointing: false conflicts with a ModelCheckpoint in callbacks/,
+  );
 
   vals = 0;
   const mid = new Trainer(

@@ -19,6 +19,11 @@ export interface NativeState {
 }
 
 let loaded: NativeState | undefined;
+
+/** The accelerator native TensorFlow was loaded for in this process, if it was: it cannot change. */
+export function loadedNativeAccelerator(): Accelerator | undefined {
+  return loaded?.accelerator;
+}
 let loadFailure: BackendUnavailableError | undefined;
 
 const PACKAGES: Record<Accelerator, string> = {

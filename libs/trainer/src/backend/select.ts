@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendOptionError, BackendUnavailableError, explainKernelError, isBackendName } from './errors.js';
-import { loadNative, type NativeState, nativeBinding } from './native.js';
+import { loadedNativeAccelerator, loadNative, type NativeState, nativeBinding } from './native.js';
 import type { Accelerator, BackendInfo, BackendName, SelectBackendOptions } from './types.js';
 
 function checkThreads(field: string, value: unknown): number | undefined {
@@ -108,7 +108,10 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Ba
   if (backend === 'wasm') return useWasm(intra);
   if (backend === 'tensorflow') return useTensorflow(accelerator === 'gpu' ? 'gpu' : 'cpu', intra, inter);
   // auto: the fastest installed, GPU first unless the CPU was asked for.
-  const tries: Accelerator[] = accelerator === 'auto' ? ['gpu', 'cpu'] : [accelerator];
+  // Once native TensorFlow is loaded its device is fixed for the process, so a later `auto` reuses it.
+  const loadedFor = loadedNativeAccelerator();
+  const tries: Accelerator[] =
+    accelerator !== 'auto' ? [accelerator] : loadedFor ? [loadedFor] : ['gpu', 'cpu'];
   let lastError: unknown;
   for (const acc of tries) {
     try {

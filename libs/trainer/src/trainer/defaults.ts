@@ -6,17 +6,22 @@ import { ProgressBar } from '../callbacks/progress-bar.js';
 import { Timer } from '../callbacks/timer.js';
 import type { Trainer } from './trainer.js';
 
-/** The callbacks a Trainer adds unless the user passed their own of that kind (or turned it off). */
-export function defaultCallbacks(trainer: Trainer, user: Callback[]): Callback[] {
+/**
+ * The user's callbacks plus those a Trainer adds unless the user passed their own of that kind (or
+ * turned it off). A fastDevRun saves no checkpoints, as in Lightning: the user's ModelCheckpoints sit
+ * it out rather than fail the run.
+ */
+export function withDefaultCallbacks(trainer: Trainer, given: Callback[]): Callback[] {
   const o = trainer.options;
-  const has = (C: abstract new (...a: never[]) => Callback) => user.some((c) => c instanceof C);
-  const out: Callback[] = [];
   const devRun = trainer.fastDevRun > 0;
+  const user = devRun ? given.filter((c) => !(c instanceof ModelCheckpoint)) : given;
+  const has = (C: abstract new (...a: never[]) => Callback) => user.some((c) => c instanceof C);
+  const out: Callback[] = [...user];
   if (o.enableProgressBar !== false && !has(ProgressBar)) out.push(new ProgressBar());
   if (o.enableModelSummary !== false && !devRun && !has(ModelSummary)) out.push(new ModelSummary());
   const checkpointing = o.enableCheckpointing !== false && !devRun;
   if (checkpointing && !has(ModelCheckpoint)) out.push(new ModelCheckpoint());
-  if (!checkpointing && has(ModelCheckpoint)) {
+  if (o.enableCheckpointing === false && has(ModelCheckpoint)) {
     throw new Error('enableCheckpointing: false conflicts with a ModelCheckpoint in callbacks');
   }
   if (trainer.maxTimeSeconds !== null && !has(Timer))

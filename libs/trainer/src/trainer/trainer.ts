@@ -24,7 +24,7 @@ import {
   saveWeights,
 } from './checkpointing.js';
 import { clipGradients } from './clip.js';
-import { defaultCallbacks } from './defaults.js';
+import { withDefaultCallbacks } from './defaults.js';
 import { MetricsCollector } from './metrics.js';
 import { parseMaxTime, type TrainerOptions, validateTrainerOptions } from './options.js';
 import { SimpleProfiler } from './profiler.js';
@@ -147,7 +147,7 @@ export class Trainer {
     const user = o.callbacks ?? [];
     if (bare && user.length > 0)
       throw new Error('barebones: true runs no callbacks; remove "callbacks" or barebones');
-    this.callbacks = bare ? [] : [...user, ...defaultCallbacks(this, user)];
+    this.callbacks = bare ? [] : withDefaultCallbacks(this, user);
     const keys = new Set<string>();
     for (const cb of this.callbacks) {
       if (keys.has(cb.stateKey)) {
