@@ -52,7 +52,7 @@ test(`killing the operator at random points (${TRIALS} times) leaves no duplicat
     jobs.push(name);
     await createJob(c, trainingJob(ns, name, { env: { FAKE_STEPS: '8', FAKE_STEP_MS: '60' } }));
     // Killed anywhere from before it acquires the Lease to mid-way through several jobs' lives.
-    await new Promise((r) => setTimeout(r, 2000 + random() * 2500));
+    await new Promise((r) => setTimeout(r, 3000 + random() * 4000));
     // Did this operator act at all (any job's status moved) before it was killed?
     const after = await snapshot();
     const changed = [...after].some(([job, v]) =>
