@@ -2,7 +2,8 @@
 // --pdeathsig SIGKILL`, so if the Node process that owns a cluster dies without cleaning up (a crashed
 // test, a SIGKILL), the kernel kills etcd, the control plane and every pod process with it.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
@@ -13,15 +14,28 @@ export interface ManagedSpawn {
   cwd?: string;
   /** stdout and stderr both go here (appended) */
   logFile: string;
+  /**
+   * Run through keeper.sh so the parent's death kills the whole process group, not just the direct
+   * child (for pod commands, which may start processes of their own). Exit codes pass through; a
+   * command killed by signal N shows as exit code 128+N.
+   */
+  wholeGroup?: boolean;
 }
+
+const keeper = fileURLToPath(new URL('./keeper.sh', import.meta.url));
 
 export function spawnManaged(opts: ManagedSpawn): ChildProcess {
   const fd = openSync(opts.logFile, 'a');
+  const target = opts.wholeGroup
+    ? ['/bin/sh', keeper, opts.command, ...opts.args]
+    : [opts.command, ...opts.args];
   const [cmd, args] = setpriv
-    ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', opts.command, ...opts.args]]
-    : [opts.command, opts.args];
+    ? [setpriv, ['--pdeathsig', opts.wholeGroup ? 'SIGUSR1' : 'SIGKILL', '--', ...target]]
+    : [target[0]!, target.slice(1)];
   // detached: its own process group, so a signal reaches the whole tree the command starts.
-  return spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: true });
+  const child = spawn(cmd, args, { env: opts.env, cwd: opts.cwd, stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd); // the child has its own copy
+  return child;
 }
 
 export function exited(child: ChildProcess): Promise<void> {

@@ -219,7 +219,7 @@ export class PodRunner {
       if (this.stopping) return;
       const logFile = join(this.ctx.podDir, 'logs', `${run.spec.name}-${run.restartCount}.log`);
       writeFileSync(logFile, '');
-      child = spawnManaged({ command: plan.command, args: plan.args, env: plan.env, cwd: plan.cwd, logFile });
+      child = spawnManaged({ ...plan, logFile, wholeGroup: true });
       run.logFiles.push(logFile);
     } catch (err) {
       const reason =
