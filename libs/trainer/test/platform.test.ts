@@ -246,3 +246,52 @@ test('platformLoggerFromEnv: off without KILN_TRACKING_URL, clear errors when ha
   });
   assert.equal(l?.run, 'r');
 });
+
+test('a Trainer run with KILN_TRACKING_URL set is recorded by the platform without naming a logger', async () => {
+  const { Trainer } = await import('../src/index.js');
+  const { TinyData, TinyRegressor } = await import('./fixtures/tiny.js');
+  const env = {
+    KILN_TRACKING_URL: api.url,
+    KILN_TRACKING_TOKEN: api.projectToken,
+    KILN_PROJECT: api.projectId,
+    KILN_JOB: 'trainer-from-env',
+  };
+  Object.assign(process.env, env);
+  try {
+    const root = mkdtempSync(join(tmpdir(), 'kiln-env-run-'));
+    const trainer = new Trainer({
+      backend: 'cpu',
+      maxSteps: 6,
+      logEveryNSteps: 1,
+      enableProgressBar: false,
+      enableModelSummary: false,
+      enableCheckpointing: false,
+      logger: false,
+      defaultRootDir: root,
+    });
+    assert.deepEqual(
+      trainer.loggers.map((l) => l.name),
+      ['platform'],
+    );
+    await trainer.fit(new TinyRegressor(), new TinyData());
+    const platform = trainer.loggers[0] as PlatformLogger;
+    assert.ok(platform.run, 'the logger created the run');
+    const r = await apiGet<{ name: string; status: string }>(
+      api,
+      api.projectToken,
+      `/api/v1/runs/${platform.run}`,
+    );
+    assert.deepEqual([r.name, r.status], ['trainer-from-env', 'succeeded']);
+    const keys = await apiGet<{ key: string; count: number }[]>(
+      api,
+      api.projectToken,
+      `/api/v1/runs/${platform.run}/metrics/keys`,
+    );
+    assert.ok(
+      keys.some((k) => k.key.startsWith('train/loss') && k.count >= 6),
+      `a train/loss series with a point per step, got ${JSON.stringify(keys)}`,
+    );
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
+});

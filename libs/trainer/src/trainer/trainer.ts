@@ -12,6 +12,7 @@ import type { DataModule, Stage } from '../data/datamodule.js';
 import type { Batch } from '../data/dataset.js';
 import { CSVLogger } from '../loggers/csv.js';
 import type { CheckpointInfo, Logger, RunStatus } from '../loggers/logger.js';
+import { PlatformLogger, platformLoggerFromEnv } from '../loggers/platform.js';
 import { type ResolvedScheduler, resolveOptimizers } from '../optim/config.js';
 import { type PrecisionPlan, resolvePrecision } from '../precision/support.js';
 import { SingleDeviceStrategy } from '../strategies/single.js';
@@ -144,6 +145,10 @@ export class Trainer {
           : Array.isArray(o.logger)
             ? o.logger
             : [o.logger];
+    // The platform logger joins whenever KILN_TRACKING_URL is set (a pod, or `kiln fit` against the API).
+    const platform =
+      quiet || this.loggers.some((l) => l instanceof PlatformLogger) ? undefined : platformLoggerFromEnv();
+    if (platform) this.loggers = [...this.loggers, platform];
     const user = o.callbacks ?? [];
     if (bare && user.length > 0)
       throw new Error('barebones: true runs no callbacks; remove "callbacks" or barebones');
