@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Starts the services Kiln's tests and dev setup need, on loopback: Postgres (database `kiln`) and Redis.
-# Idempotent: installs from Debian's packages when missing, starts what is not running, prints URLs.
-# Usage: scripts/services.sh up|down|status
+# Starts the services Kiln's tests and dev setup need, on loopback: Postgres (database `kiln`) and Redis,
+# and with --cluster the local Kubernetes control plane with its node agent (deploy/local-cluster; tests
+# start their own per file, so they do not need it). Idempotent: installs from Debian's packages when
+# missing, starts what is not running, prints URLs.
+# Usage: scripts/services.sh up|down|status [--cluster]
 set -euo pipefail
 
 PG_VERSION=${PG_VERSION:-15}
@@ -45,17 +47,26 @@ redis_up() {
   redis_running || { log "redis did not become ready"; exit 1; }
 }
 
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+with_cluster=false
+[ "${2:-}" = "--cluster" ] && with_cluster=true
+cluster() { node "$ROOT/deploy/local-cluster/bin/kiln-cluster.mjs" "$@"; }
+
 status() {
   if pg_running; then echo "postgres: up   DATABASE_URL=${DATABASE_URL_DEFAULT}"; else echo "postgres: down"; fi
   if redis_running; then echo "redis:    up   REDIS_URL=${REDIS_URL_DEFAULT}"; else echo "redis:    down"; fi
 }
 
 case "${1:-}" in
-  up) postgres_up; redis_up; status ;;
+  up)
+    postgres_up; redis_up
+    if $with_cluster; then bash "$ROOT/deploy/local-cluster/build.sh" >/dev/null; cluster up; fi
+    status ;;
   down)
     pg_running && pg_ctlcluster "$PG_VERSION" main stop || true
     redis_running && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    if $with_cluster; then cluster down; fi
     status ;;
-  status) status ;;
+  status) status; if $with_cluster; then cluster status || true; fi ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
