@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
 import type { NodeSpec } from '@kiln/local-cluster';
 import { clusterForTests, type TestCluster, waitFor } from '@kiln/local-cluster/test-helper';
@@ -40,8 +41,8 @@ export interface OperatorTestCluster {
   namespace(prefix: string): Promise<string>;
   /** Starts an operator in this test process (stopped after the file). */
   startOperator(overrides?: Partial<OperatorOptions>): Promise<Operator>;
-  /** Starts the operator as a child process, as it runs in production. */
-  spawnOperator(args?: string[]): ChildProcess;
+  /** Starts the operator as a child process, as it runs in production; `leading` resolves when it leads. */
+  spawnOperator(args?: string[]): ChildProcess & { leading: Promise<void> };
   checkpointDir(ns: string, job: string): string;
 }
 
@@ -143,12 +144,20 @@ export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
         env: {
           ...process.env,
           KUBECONFIG: k.kubeconfigPath,
-          KILN_LOG_LEVEL: process.env.KILN_TEST_LOG ?? 'warn',
+          KILN_LOG_LEVEL: 'info',
         },
-        stdio: ['ignore', 'inherit', 'inherit'],
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
-      return child;
+      const leading = new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (process.env.KILN_TEST_LOG) console.log(line);
+          if (line.includes('"became leader"')) resolve();
+        });
+        child.once('exit', () => reject(new Error('the operator exited before it became leader')));
+      });
+      leading.catch(() => {});
+      return Object.assign(child, { leading });
     },
     checkpointDir(ns, job) {
       return join(volumesRoot, ns, CLAIM, ns, job);

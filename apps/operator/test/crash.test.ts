@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { createJob, getJob, operatorCluster, readJson, trainingJob, waitFor } from './cluster-helpers.js';
 
 const c = operatorCluster([{ name: 'node-a', cpu: '32', memory: '64Gi' }]);
-const TRIALS = 24;
+const TRIALS = Number(process.env.KILN_CRASH_TRIALS ?? 24);
 
 async function checkInvariants(ns: string, jobs: string[]) {
   const pods = (await c.k.core.listNamespacedPod({ namespace: ns })).items;
@@ -27,7 +27,7 @@ test(`killing the operator at random points (${TRIALS} times) leaves no duplicat
 }, async () => {
   const ns = await c.namespace('crash');
   const jobs: string[] = [];
-  let op: ChildProcess | undefined;
+  let op: (ChildProcess & { leading: Promise<void> }) | undefined;
   let seed = 7;
   const random = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -51,8 +51,9 @@ test(`killing the operator at random points (${TRIALS} times) leaves no duplicat
     const name = `c${i}`;
     jobs.push(name);
     await createJob(c, trainingJob(ns, name, { env: { FAKE_STEPS: '8', FAKE_STEP_MS: '60' } }));
-    // Killed anywhere from before it acquires the Lease to mid-way through several jobs' lives.
-    await new Promise((r) => setTimeout(r, 3000 + random() * 4000));
+    // Killed anywhere from the moment it leads to mid-way through several jobs' lives.
+    await op.leading;
+    await new Promise((r) => setTimeout(r, random() * 2500));
     // Did this operator act at all (any job's status moved) before it was killed?
     const after = await snapshot();
     const changed = [...after].some(([job, v]) =>
