@@ -131,15 +131,6 @@ export class KubeClient {
     }
   }
 
-  async deleteService(namespace: string, name: string): Promise<void> {
-    this.count('delete', 'services');
-    try {
-      await this.core.deleteNamespacedService({ namespace, name });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
-
   async createEvent(event: CoreV1Event): Promise<void> {
     this.count('create', 'events');
     await this.core.createNamespacedEvent({ namespace: event.metadata!.namespace!, body: event });

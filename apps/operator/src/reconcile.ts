@@ -8,7 +8,7 @@ import { type ClusterView, elasticTarget, fitNow, keyOf, planAdmission } from '.
 import { buildService, buildWorkerPod, type ChildOptions, RESTART_LABEL, WORLD_LABEL } from './children.js';
 import { enterPhase, findCondition, trueSince } from './conditions.js';
 import type { EventRecorder } from './events.js';
-import { isConflict, type KubeClient } from './kube.js';
+import { isConflict, isNotFound, type KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import { EtaEstimator, readProgress, sanitizeProgress } from './progress.js';
@@ -557,6 +557,8 @@ export class Reconciler {
         this.log.debug({ job: key }, 'status conflict; retrying from a fresh copy');
         return false;
       }
+      // Deleted meanwhile: the next pass finds it gone (garbage collection removes its children).
+      if (isNotFound(err)) return false;
       throw err;
     }
     if (event) {
