@@ -35,6 +35,8 @@ test('failures back off exponentially per key and forget() resets them', () => {
 
 test('addAfter delivers later, keeps the earliest deadline, and shutdown releases waiters', async () => {
   const q = new WorkQueue();
+  // The queue's timers are unref'd (they never keep an operator alive); this keeps the test alive.
+  const keepAlive = setInterval(() => {}, 1000);
   const t0 = Date.now();
   q.addAfter('x', 200);
   q.addAfter('x', 30);
@@ -46,4 +48,5 @@ test('addAfter delivers later, keeps the earliest deadline, and shutdown release
   const pending = q.get();
   q.shutdown();
   assert.equal(await pending, undefined);
+  clearInterval(keepAlive);
 });
