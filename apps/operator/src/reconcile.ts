@@ -12,7 +12,13 @@ import { isConflict, isNotFound, type KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import { EtaEstimator, readProgress, sanitizeProgress } from './progress.js';
-import { LABELS, type TrainingJob, type TrainingJobPhase, type TrainingJobStatus } from './spec.js';
+import {
+  LABELS,
+  RESTART_EXIT_CODES_DEFAULT,
+  type TrainingJob,
+  type TrainingJobPhase,
+  type TrainingJobStatus,
+} from './spec.js';
 
 export interface ReconcilerOptions extends ChildOptions {
   /** First delay before a gang restart; doubles with each restart. */
@@ -281,7 +287,7 @@ export class Reconciler {
       await this.write(job, status);
       return { requeueAfterMs: 0 };
     }
-    const retryOn = job.spec.runPolicy?.retryOnExitCodes ?? [137, 143];
+    const retryOn = job.spec.runPolicy?.retryOnExitCodes ?? RESTART_EXIT_CODES_DEFAULT;
     const failures = pods
       .map((p) => podFailure(p, retryOn, this.ctx.nodeExists, this.ctx.failedSince(p)))
       .filter((f): f is Failure => !!f)

@@ -9,6 +9,7 @@ export {
   LABELS,
   masterAddr,
   parseQuantity,
+  RESTART_EXIT_CODES_DEFAULT,
   RESUME_AUTO,
   serviceName,
   TRAININGJOB_KIND as KIND,
