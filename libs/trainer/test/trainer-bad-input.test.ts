@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -16,16 +15,7 @@ import {
   type TrainerOptions,
   tf,
 } from '../src/index.js';
-import { TinyData, TinyRegressor } from './fixtures/tiny.js';
-
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `kiln-${p}-`));
-const quiet = (root: string, extra: TrainerOptions = {}): TrainerOptions => ({
-  backend: 'cpu',
-  enableProgressBar: false,
-  enableModelSummary: false,
-  defaultRootDir: root,
-  ...extra,
-});
+import { quiet, TinyData, TinyRegressor, tmp } from './fixtures/tiny.js';
 
 test('unknown Trainer options are errors that suggest the right name', () => {
   assert.throws(

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import {
@@ -20,16 +19,7 @@ import {
   tf,
   unseed,
 } from '../src/index.js';
-import { makeRegressionData, TinyData, TinyRegressor } from './fixtures/tiny.js';
-
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `kiln-${p}-`));
-const quiet = (root: string, extra: TrainerOptions = {}): TrainerOptions => ({
-  backend: 'cpu',
-  enableProgressBar: false,
-  enableModelSummary: false,
-  defaultRootDir: root,
-  ...extra,
-});
+import { makeRegressionData, quiet, TinyData, TinyRegressor, tmp } from './fixtures/tiny.js';
 
 afterEach(() => unseed());
 

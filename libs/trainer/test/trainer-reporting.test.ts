@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -11,18 +9,8 @@ import {
   type RunStatus,
   summarize,
   Trainer,
-  type TrainerOptions,
 } from '../src/index.js';
-import { TinyData, TinyRegressor } from './fixtures/tiny.js';
-
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `kiln-${p}-`));
-const quiet = (root: string, extra: TrainerOptions = {}): TrainerOptions => ({
-  backend: 'cpu',
-  enableProgressBar: false,
-  enableModelSummary: false,
-  defaultRootDir: root,
-  ...extra,
-});
+import { quiet, TinyData, TinyRegressor, tmp } from './fixtures/tiny.js';
 
 class RecordingLogger implements Logger {
   readonly name = 'recording';
