@@ -70,6 +70,10 @@ test('two pods of a headless Service reach each other by DNS name over TCP', asy
   const done = await waitFor('rank 1 finished', async () => {
     const p = await k.core.readNamespacedPod({ name: 'ring-worker-1', namespace: ns });
     return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p : undefined;
+  }).catch(async (err) => {
+    // What each rank printed says which name did not resolve.
+    const logs = await Promise.all([0, 1].map((r) => k.kubectl(['logs', '-n', ns, `ring-worker-${r}`])));
+    throw new Error(`${(err as Error).message}\n${logs.map((l) => l.stdout + l.stderr).join('\n')}`);
   });
   const logs = await k.kubectl(['logs', '-n', ns, 'ring-worker-1']);
   assert.equal(done.status?.phase, 'Succeeded', logs.stdout + logs.stderr);

@@ -506,6 +506,8 @@ export class PodRunner {
   /** Coalesced status writes: at most one in flight, and the last state always gets written. */
   publish(): void {
     this.dirty = true;
+    // The phase first: DNS records follow `ready`, which reads it, and are rewritten in onChange.
+    this.computePhase();
     this.ctx.onChange();
     if (this.publishing) return;
     this.publishing = (async () => {
