@@ -1,11 +1,12 @@
-// Gang admission. Jobs waiting to run are considered in order (restarting jobs first, then oldest
-// first); each is admitted only if all its workers (at least elastic.minWorkers) fit in what is free
+// Gang admission. Jobs waiting to run are considered in order (highest priority first, then restarting
+// jobs, then oldest first); each is admitted only if all its workers (at least elastic.minWorkers) fit in what is free
 // after the jobs already admitted and the ones ahead of it. A job that does not fit blocks those behind
 // it, so a large job is not starved by a stream of small ones. Admission is computed and recorded
 // synchronously, so two reconciles in one process never admit against the same free capacity.
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
 import { demandOf, freeRoom, holdsResources, type NodeRoom, place, shortage } from './capacity.js';
 import { WORLD_LABEL } from './children.js';
+import { resolvePriority } from './priority.js';
 import type { TrainingJob } from './spec.js';
 
 export interface Decision {
@@ -42,6 +43,8 @@ export interface ClusterView {
   jobs: TrainingJob[];
   nodes: V1Node[];
   pods: V1Pod[];
+  /** The cluster's PriorityClasses (none: every job has priority 0). */
+  priorityClasses?: V1PriorityClass[];
   podsOf(job: TrainingJob): V1Pod[];
   /** Workers admitted by this process whose pods may not be visible yet. */
   reserved(key: string): number | undefined;
@@ -55,13 +58,19 @@ export function admittedWorkers(view: ClusterView, job: TrainingJob): number {
   return view.reserved(keyOf(job)) ?? (fromPods ? Number(fromPods) : wantedWorkers(job).max);
 }
 
-function order(a: TrainingJob, b: TrainingJob): number {
-  const ra = a.status?.phase === 'Restarting' ? 0 : 1;
-  const rb = b.status?.phase === 'Restarting' ? 0 : 1;
+interface InLine {
+  job: TrainingJob;
+  priority: number;
+}
+
+function order(a: InLine, b: InLine): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  const ra = a.job.status?.phase === 'Restarting' ? 0 : 1;
+  const rb = b.job.status?.phase === 'Restarting' ? 0 : 1;
   if (ra !== rb) return ra - rb;
-  const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
-  const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
-  return ta - tb || keyOf(a).localeCompare(keyOf(b));
+  const ta = Date.parse(a.job.metadata.creationTimestamp ?? '') || 0;
+  const tb = Date.parse(b.job.metadata.creationTimestamp ?? '') || 0;
+  return ta - tb || keyOf(a.job).localeCompare(keyOf(b.job));
 }
 
 /** Free room after every admitted job has what it was promised (`except` is left out). */
@@ -102,8 +111,16 @@ function tryJob(rooms: NodeRoom[], job: TrainingJob): number {
 export function planAdmission(view: ClusterView): Map<string, Decision> {
   const rooms = roomAfterAdmitted(view);
   const decisions = new Map<string, Decision>();
+  const line: InLine[] = [];
+  for (const job of view.jobs.filter(isWaiting)) {
+    const priority = resolvePriority(job, view.priorityClasses ?? []);
+    // A job whose priority class is missing cannot start; it waits outside the line, blocking no one.
+    if ('error' in priority) {
+      decisions.set(keyOf(job), { workers: 0, reason: 'PriorityClassNotFound', message: priority.error });
+    } else line.push({ job, priority: priority.value });
+  }
   let blocker: TrainingJob | undefined;
-  for (const job of view.jobs.filter(isWaiting).sort(order)) {
+  for (const { job } of line.sort(order)) {
     const key = keyOf(job);
     if (blocker) {
       decisions.set(key, {

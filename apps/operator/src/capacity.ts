@@ -32,13 +32,38 @@ export function demandOf(
   return out;
 }
 
-function podDemand(pod: V1Pod): ResourceMap {
-  const total: ResourceMap = new Map([['pods', 1]]);
-  for (const c of pod.spec?.containers ?? []) {
-    for (const [k, v] of demandOf(c.resources as never))
-      if (k !== 'pods') total.set(k, (total.get(k) ?? 0) + v);
+/**
+ * What the scheduler counts for a pod (Kubernetes' PodRequests): the larger of its containers' sum and
+ * its heaviest init step (an init container plus the sidecars started before it), sidecars (init
+ * containers with restartPolicy Always) added to the sum, plus the RuntimeClass overhead.
+ */
+export function podDemand(pod: V1Pod): ResourceMap {
+  const add = (to: ResourceMap, from: ResourceMap) => {
+    for (const [k, v] of from) if (k !== 'pods') to.set(k, (to.get(k) ?? 0) + v);
+  };
+  const max = (to: ResourceMap, from: ResourceMap) => {
+    for (const [k, v] of from) if (k !== 'pods') to.set(k, Math.max(to.get(k) ?? 0, v));
+  };
+  const running: ResourceMap = new Map();
+  for (const c of pod.spec?.containers ?? []) add(running, demandOf(c.resources as never));
+  const sidecars: ResourceMap = new Map();
+  const initPeak: ResourceMap = new Map();
+  for (const c of pod.spec?.initContainers ?? []) {
+    const own = demandOf(c.resources as never);
+    if (c.restartPolicy === 'Always') {
+      add(running, own);
+      add(sidecars, own);
+      max(initPeak, sidecars);
+    } else {
+      const step = new Map(sidecars);
+      add(step, own);
+      max(initPeak, step);
+    }
   }
-  return total;
+  max(running, initPeak);
+  add(running, toMap(pod.spec?.overhead as Record<string, string> | undefined));
+  running.set('pods', 1);
+  return running;
 }
 
 function nodeReady(node: V1Node): boolean {
@@ -46,12 +71,13 @@ function nodeReady(node: V1Node): boolean {
   return (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/** Pods that hold resources on their node: bound, not finished and not being deleted. */
+/**
+ * Pods that hold resources on their node: bound and not finished. A pod being deleted still holds them
+ * until it is gone, as the scheduler counts it (its process may run out a long grace period).
+ */
 export function holdsResources(pod: V1Pod): boolean {
   const phase = pod.status?.phase;
-  return (
-    !!pod.spec?.nodeName && phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata?.deletionTimestamp
-  );
+  return !!pod.spec?.nodeName && phase !== 'Succeeded' && phase !== 'Failed';
 }
 
 export function freeRoom(nodes: V1Node[], pods: V1Pod[]): NodeRoom[] {

@@ -1,7 +1,14 @@
 // Wires the caches, the work queue, the reconciler, leader election and the health server together.
-import { KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import {
+  KubeConfig,
+  type V1Node,
+  type V1ObjectMeta,
+  type V1Pod,
+  type V1PriorityClass,
+  type V1Service,
+} from '@kubernetes/client-node';
 import { isWaiting, keyOf } from './admission.js';
-import { defaultChildOptions } from './children.js';
+import { defaultChildOptions, MANAGER } from './children.js';
 import { EventRecorder } from './events.js';
 import { startHealthServer } from './health.js';
 import { Cache } from './informer.js';
@@ -10,7 +17,7 @@ import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './log.js';
 import { OperatorMetrics } from './metrics.js';
 import { type ReconcileContext, Reconciler, type ReconcilerOptions } from './reconcile.js';
-import { GROUP, KIND, PLURAL, type TrainingJob, VERSION } from './spec.js';
+import { GROUP, KIND, LABELS, PLURAL, serviceName, type TrainingJob, VERSION } from './spec.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface OperatorOptions extends ReconcilerOptions {
@@ -53,9 +60,9 @@ const rvNum = (o: { metadata?: { resourceVersion?: string } } | undefined) => {
   }
 };
 
-function ownerKey(pod: V1Pod): string | undefined {
-  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller && o.kind === KIND);
-  return owner ? `${pod.metadata!.namespace}/${owner.name}` : undefined;
+function ownerKey(child: { metadata?: V1ObjectMeta }): string | undefined {
+  const owner = child.metadata?.ownerReferences?.find((o) => o.controller && o.kind === KIND);
+  return owner ? `${child.metadata!.namespace}/${owner.name}` : undefined;
 }
 
 export class Operator {
@@ -66,6 +73,9 @@ export class Operator {
   readonly jobs: Cache<TrainingJob>;
   readonly pods: Cache<V1Pod>;
   readonly nodes: Cache<V1Node>;
+  /** Only the operator's own Services: one deleted by someone else is noticed and made again. */
+  readonly services: Cache<V1Service>;
+  readonly priorityClasses: Cache<V1PriorityClass>;
   readonly leader: LeaderElector;
   private readonly reconciler: Reconciler;
   private readonly overlay = new Map<string, TrainingJob>();
@@ -126,6 +136,27 @@ export class Operator {
       },
       this.log,
     );
+    const requeueOwner = (svc: V1Service) => {
+      const key = ownerKey(svc);
+      if (key) this.queue.add(key);
+    };
+    this.services = new Cache<V1Service>(
+      kc,
+      '/api/v1/services',
+      () => this.kube.listServices(`${LABELS.managedBy}=${MANAGER}`),
+      { onUpdate: requeueOwner, onDelete: requeueOwner },
+      this.log,
+      `${LABELS.managedBy}=${MANAGER}`,
+    );
+    // A class added or changed may reorder the line or unblock a job that named a missing class.
+    const reorder = () => this.capacityChanged();
+    this.priorityClasses = new Cache<V1PriorityClass>(
+      kc,
+      '/apis/scheduling.k8s.io/v1/priorityclasses',
+      () => this.kube.listPriorityClasses(),
+      { onAdd: reorder, onUpdate: reorder, onDelete: reorder },
+      this.log,
+    );
     this.leader = new LeaderElector(
       this.kube,
       {
@@ -147,6 +178,13 @@ export class Operator {
       },
       get pods() {
         return self.pods.list();
+      },
+      get priorityClasses() {
+        return self.priorityClasses.list();
+      },
+      serviceOf: (job) => {
+        const svc = this.services.get(serviceName(job), job.metadata.namespace);
+        return svc?.metadata?.ownerReferences?.some((o) => o.uid === job.metadata.uid) ? svc : undefined;
       },
       podsOf: (job) => this.podsOf(job),
       reserved: (key) => this.reservations.get(key),
@@ -233,6 +271,7 @@ export class Operator {
       : JSON.stringify([
           node.spec?.unschedulable,
           node.spec?.taints,
+          node.metadata?.labels,
           node.status?.allocatable,
           node.status?.conditions?.find((c) => c.type === 'Ready')?.status,
         ]);
@@ -271,8 +310,9 @@ export class Operator {
     this.healthPort = port;
     this.health = server;
     this.log.info({ healthPort: port }, 'starting');
-    await Promise.all([this.nodes.start(), this.pods.start(), this.jobs.start()]);
-    await Promise.all([this.nodes.synced, this.pods.synced, this.jobs.synced]);
+    const caches = [this.nodes, this.pods, this.services, this.priorityClasses, this.jobs];
+    await Promise.all(caches.map((c) => c.start()));
+    await Promise.all(caches.map((c) => c.synced));
     this.synced = true;
     const leading = await this.leader.acquire(() => {
       this.log.error('leadership lost; stopping so a fresh replica takes over');
@@ -320,7 +360,9 @@ export class Operator {
     await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, 10_000))]);
     await this.leader.release();
     this.metrics.isLeader.set(0);
-    await Promise.all([this.jobs.stop(), this.pods.stop(), this.nodes.stop()]);
+    await Promise.all(
+      [this.jobs, this.pods, this.nodes, this.services, this.priorityClasses].map((c) => c.stop()),
+    );
     this.health?.close();
     this.log.info('stopped');
   }

@@ -7,6 +7,7 @@ import {
   CustomObjectsApi,
   type KubeConfig,
   PatchStrategy,
+  SchedulingV1Api,
   setHeaderOptions,
   type V1Lease,
   type V1Pod,
@@ -33,6 +34,7 @@ export class KubeClient {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly coordination: CoordinationV1Api;
+  readonly scheduling: SchedulingV1Api;
 
   constructor(
     readonly config: KubeConfig,
@@ -41,6 +43,7 @@ export class KubeClient {
     this.core = config.makeApiClient(CoreV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
     this.coordination = config.makeApiClient(CoordinationV1Api);
+    this.scheduling = config.makeApiClient(SchedulingV1Api);
   }
 
   count(verb: string, resource: string): void {
@@ -55,6 +58,16 @@ export class KubeClient {
   listPods(labelSelector?: string) {
     this.count('list', 'pods');
     return this.core.listPodForAllNamespaces({ labelSelector });
+  }
+
+  listServices(labelSelector: string) {
+    this.count('list', 'services');
+    return this.core.listServiceForAllNamespaces({ labelSelector });
+  }
+
+  listPriorityClasses() {
+    this.count('list', 'priorityclasses');
+    return this.scheduling.listPriorityClass();
   }
 
   listNodes() {

@@ -3,7 +3,7 @@
 // after a crash is in the job's status (phase, restarts, condition times) and its pods' labels. Status
 // is written with the job's resourceVersion as a precondition, so a pass working from a stale cache
 // cannot count a restart twice; children have deterministic names, so creating one twice is harmless.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { type ClusterView, elasticTarget, fitNow, keyOf, planAdmission } from './admission.js';
 import { buildService, buildWorkerPod, type ChildOptions, RESTART_LABEL, WORLD_LABEL } from './children.js';
 import { enterPhase, findCondition, trueSince } from './conditions.js';
@@ -39,6 +39,8 @@ export interface Result {
 export interface ReconcileContext extends ClusterView {
   job(key: string): TrainingJob | undefined;
   nodeExists(name: string): boolean;
+  /** The job's headless Service as the cache shows it (owned by this job), if it exists. */
+  serviceOf(job: TrainingJob): V1Service | undefined;
   /** When this process first saw the pod Failed (ms), if it did. */
   failedSince(pod: V1Pod): number | undefined;
   remember(job: TrainingJob): void;
@@ -152,6 +154,7 @@ export class Reconciler {
     const job = this.ctx.job(key);
     if (!job) {
       this.ctx.reserve(key, undefined);
+      this.serviceCreated.delete(key);
       this.eta.forget(key);
       this.progressReadAt.delete(key);
       return {};
@@ -579,13 +582,21 @@ export class Reconciler {
     return true;
   }
 
+  /** Creates the headless Service unless the cache shows it, or this process just created it. */
   private async ensureService(job: TrainingJob): Promise<void> {
-    if (this.serviceSeen.has(job.metadata.uid!)) return;
+    const key = keyOf(job);
+    if (this.ctx.serviceOf(job)) {
+      this.serviceCreated.delete(key);
+      return;
+    }
+    const at = this.serviceCreated.get(key);
+    if (at && at.uid === job.metadata.uid && Date.now() - at.time < CREATE_EXPECTATION_MS) return;
     await this.kube.createService(buildService(job, this.options));
-    this.serviceSeen.add(job.metadata.uid!);
+    this.serviceCreated.set(key, { uid: job.metadata.uid!, time: Date.now() });
   }
 
-  private readonly serviceSeen = new Set<string>();
+  /** Services created by this process that the cache may not show yet. */
+  private readonly serviceCreated = new Map<string, { uid: string; time: number }>();
 
   /** Pods this process created that the cache may not show yet (`ns/name` → when), so they are not re-created. */
   private readonly created = new Map<string, number>();

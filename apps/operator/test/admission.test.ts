@@ -1,9 +1,9 @@
 // Gang admission against cluster views built from plain objects (the same shapes the caches hold).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
 import { type ClusterView, elasticTarget, keyOf, planAdmission } from '../src/admission.js';
-import { freeRoom } from '../src/capacity.js';
+import { freeRoom, podDemand } from '../src/capacity.js';
 import type { TrainingJob } from '../src/spec.js';
 
 const node = (
@@ -69,11 +69,13 @@ function view(
   nodes: V1Node[],
   pods: V1Pod[] = [],
   reserved: Record<string, number> = {},
+  priorityClasses: V1PriorityClass[] = [],
 ): ClusterView {
   return {
     jobs,
     nodes,
     pods,
+    priorityClasses,
     podsOf: (j) => pods.filter((p) => p.metadata?.ownerReferences?.[0]?.uid === j.metadata.uid),
     reserved: (k) => reserved[k],
   };
@@ -135,16 +137,94 @@ test('elastic jobs start with what fits (at least min) and grow only when nothin
   assert.equal(elasticTarget(view([running, waiting], [node('n1', 2), node('n2', 2)], own), running), 0);
 });
 
-test('free room subtracts the requests of bound, live pods only', () => {
+test('free room subtracts the requests of bound, unfinished pods, those being deleted included', () => {
   const a = job('a', 1, 1);
   const rooms = freeRoom(
     [node('n1', 4)],
     [
       pod(a, 'n1', 1),
       pod(a, 'n1', 2, 'Failed'),
+      // The scheduler counts a terminating pod until it is gone, and so does admission.
       { ...pod(a, 'n1', 1), metadata: { deletionTimestamp: new Date() } },
     ],
   );
-  assert.equal(rooms[0]!.free.get('nvidia.com/gpu'), 3);
-  assert.equal(rooms[0]!.free.get('pods'), 109);
+  assert.equal(rooms[0]!.free.get('nvidia.com/gpu'), 2);
+  assert.equal(rooms[0]!.free.get('pods'), 108);
+});
+
+test("a pod's demand counts init containers, sidecars and overhead as the scheduler does", () => {
+  const gpus = (n: number) => ({ limits: { 'nvidia.com/gpu': String(n) } });
+  const demand = podDemand({
+    spec: {
+      containers: [{ name: 'main', resources: gpus(1) }],
+      initContainers: [
+        { name: 'sidecar', restartPolicy: 'Always', resources: gpus(1) },
+        // Runs after the sidecar started, so its step holds 3 + 1.
+        { name: 'prepare', resources: gpus(3) },
+      ],
+      overhead: { cpu: '250m' },
+    },
+  });
+  assert.equal(demand.get('nvidia.com/gpu'), 4);
+  assert.equal(demand.get('cpu'), 0.25);
+  assert.equal(demand.get('pods'), 1);
+  // A foreign pod whose init container holds a node's GPUs leaves no room for a worker there.
+  const a = job('a', 1, 1);
+  const holder: V1Pod = {
+    metadata: { name: 'foreign', namespace: 'ns' },
+    spec: {
+      nodeName: 'n1',
+      containers: [{ name: 'c' }],
+      initContainers: [{ name: 'i', resources: gpus(2) }],
+    },
+    status: { phase: 'Pending' },
+  };
+  assert.equal(planAdmission(view([a], [node('n1', 2)], [holder])).get(keyOf(a))?.workers, 0);
+});
+
+const priorityClass = (name: string, value: number, globalDefault = false): V1PriorityClass => ({
+  metadata: { name },
+  value,
+  globalDefault,
+});
+
+test('waiting jobs are admitted by priority, then restarting first, then oldest first', () => {
+  const classes = [priorityClass('low', 10), priorityClass('high', 1000)];
+  const old = job('old', 3, 1, { scheduling: { priorityClassName: 'low' } as never });
+  const plain = job('plain', 3, 1);
+  const urgent = job('urgent', 3, 1, { scheduling: { priorityClassName: 'high' } as never });
+  const nodes = [node('n1', 2), node('n2', 2)];
+  const plan = planAdmission(view([old, plain, urgent], nodes, [], {}, classes));
+  assert.equal(plan.get(keyOf(urgent))?.workers, 3);
+  assert.equal(plan.get(keyOf(old))?.reason, 'InsufficientCapacity');
+  assert.equal(plan.get(keyOf(plain))?.reason, 'WaitingInLine');
+  assert.match(plan.get(keyOf(plain))!.message, /waiting for old/);
+  // Equal priority: a restarting job goes first, then the oldest.
+  const restarting = job(
+    'restarting',
+    3,
+    1,
+    { scheduling: { priorityClassName: 'low' } as never },
+    'Restarting',
+  );
+  const again = planAdmission(view([old, restarting], nodes, [], {}, classes));
+  assert.equal(again.get(keyOf(restarting))?.workers, 3);
+  assert.equal(again.get(keyOf(old))?.workers, 0);
+  // No name: the globalDefault class (the lowest of several), else 0.
+  const defaults = [...classes, priorityClass('d1', 500, true), priorityClass('d2', 20, true)];
+  const byDefault = planAdmission(view([old, plain], nodes, [], {}, defaults));
+  assert.equal(byDefault.get(keyOf(plain))?.workers, 3, 'default 20 outranks low 10');
+});
+
+test('a job naming a missing PriorityClass waits with an error naming the field, blocking no one', () => {
+  const missing = job('missing', 1, 1, { scheduling: { priorityClassName: 'gold' } as never });
+  const after = job('after', 1, 1);
+  const plan = planAdmission(view([missing, after], [node('n1', 2)]));
+  assert.equal(plan.get(keyOf(missing))?.workers, 0);
+  assert.equal(plan.get(keyOf(missing))?.reason, 'PriorityClassNotFound');
+  assert.match(
+    plan.get(keyOf(missing))!.message,
+    /spec\.scheduling\.priorityClassName: no PriorityClass named "gold"/,
+  );
+  assert.equal(plan.get(keyOf(after))?.workers, 1);
 });
