@@ -3,13 +3,15 @@ import { ModelCheckpoint } from '../callbacks/model-checkpoint.js';
 import { ModelSummary } from '../callbacks/model-summary.js';
 import { PreemptionHandler } from '../callbacks/preemption.js';
 import { ProgressBar } from '../callbacks/progress-bar.js';
+import { ProgressEndpoint, progressEndpointFromEnv } from '../callbacks/progress-endpoint.js';
 import { Timer } from '../callbacks/timer.js';
 import type { Trainer } from './trainer.js';
 
 /**
  * The user's callbacks plus those a Trainer adds unless the user passed their own of that kind (or
  * turned it off). A fastDevRun saves no checkpoints, as in Lightning: the user's ModelCheckpoints sit
- * it out rather than fail the run.
+ * it out rather than fail the run. With KILN_PROGRESS_PORT set (a worker pod), rank 0 serves its progress
+ * for the operator through a ProgressEndpoint.
  */
 export function withDefaultCallbacks(trainer: Trainer, given: Callback[]): Callback[] {
   const o = trainer.options;
@@ -27,5 +29,9 @@ export function withDefaultCallbacks(trainer: Trainer, given: Callback[]): Callb
   if (trainer.maxTimeSeconds !== null && !has(Timer))
     out.push(new Timer({ duration: trainer.maxTimeSeconds }));
   if (checkpointing && !has(PreemptionHandler)) out.push(new PreemptionHandler());
+  if (!has(ProgressEndpoint)) {
+    const endpoint = progressEndpointFromEnv();
+    if (endpoint) out.push(endpoint);
+  }
   return out;
 }

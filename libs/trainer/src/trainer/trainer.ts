@@ -107,6 +107,8 @@ export class Trainer {
   loop = emptyState().loop;
   /** path of the checkpoint loaded by the last call, if any */
   loadedCheckpointPath: string | null = null;
+  /** the newest checkpoint this process wrote (rank 0), with when it was written */
+  lastCheckpoint: (CheckpointInfo & { time: string }) | null = null;
   readonly maxEpochs: number;
   readonly maxSteps: number;
   readonly maxTimeSeconds: number | null;
@@ -321,6 +323,7 @@ export class Trainer {
         isBest: info.isBest ?? false,
         isLast: info.isLast ?? false,
       };
+      this.lastCheckpoint = { ...result, time: new Date().toISOString() };
       for (const lg of this.loggers) await lg.logCheckpoint?.(result);
       this.profiler?.stop('saveCheckpoint');
     }
@@ -354,6 +357,26 @@ export class Trainer {
     // half precision is refused with the reason when the backend cannot hold 16-bit tensors
     this.precision = resolvePrecision(o.precision, this.backend.name);
     if (o.seed !== undefined || o.deterministic) seedEverything(o.seed ?? 0);
+    // From setup on, the strategy is torn down when this call ends, however it ends (success, error,
+    // early stop, preemption); the next fit/validate/test/predict sets it up again.
+    let ok = false;
+    try {
+      const result = await this.runSetUp(stage, module, data, body);
+      ok = true;
+      return result;
+    } finally {
+      await this.teardownStrategy(ok);
+    }
+  }
+
+  private async runSetUp<T>(
+    stage: Stage,
+    module: Module,
+    data: DataSource | undefined,
+    body: () => Promise<T>,
+  ): Promise<T> {
+    const o = this.options;
+    const backend = this.backend!;
     if (!this.strategyReady) {
       if (
         o.strategy === 'ddp' ||
@@ -361,8 +384,8 @@ export class Trainer {
       ) {
         this.strategy = await loadDdpStrategy();
       }
+      this.strategyReady = true; // set before setup: a setup that fails half-way is torn down too
       await this.strategy.setup();
-      this.strategyReady = true;
     }
     const wanted = typeof o.devices === 'number' ? o.devices * (o.numNodes ?? 1) : 1;
     if (wanted > this.strategy.worldSize) {
@@ -398,7 +421,7 @@ export class Trainer {
     } catch (err) {
       status = 'failed';
       this.status = 'failed';
-      const explained = explainKernelError(err, this.backend.name);
+      const explained = explainKernelError(err, backend.name);
       for (const cb of this.callbacks) await cb.onException(this, module, explained);
       throw explained;
     } finally {
@@ -410,6 +433,20 @@ export class Trainer {
       this.loggersReady = false;
       if (this.profiler && stage === 'fit' && !this.barebones)
         process.stderr.write(`${this.profiler.report()}\n`);
+    }
+  }
+
+  /** Once per setup: a second call, or one with nothing set up, does nothing. */
+  private async teardownStrategy(raise: boolean): Promise<void> {
+    if (!this.strategyReady) return;
+    this.strategyReady = false;
+    try {
+      await this.strategy.teardown();
+    } catch (err) {
+      const msg = `strategy '${this.strategy.name}' teardown failed: ${(err as Error)?.message ?? err}`;
+      if (raise) throw new Error(msg, { cause: err });
+      // the run already failed: its own error is the one to report
+      process.stderr.write(`kiln: ${msg}\n`);
     }
   }
 

@@ -1,0 +1,202 @@
+// The progress endpoint the operator reads into a TrainingJob's status (and so into `kubectl get tj`):
+// GET http://$KILN_POD_IP:$KILN_PROGRESS_PORT/progress on global rank 0, JSON with step, totalSteps,
+// epoch, percent, etaSeconds, metrics and the last checkpoint. Every answer is built from the Trainer's
+// fields when the request arrives, so training pays nothing per step; requests are served in the
+// macrotask turns the loop already yields (every ~50 ms), so a slow or stuck client never blocks it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Module } from '../core/module.js';
+import type { Stage } from '../data/datamodule.js';
+import type { Trainer } from '../trainer/trainer.js';
+import { Callback } from './callback.js';
+
+export const PROGRESS_PORT_ENV = 'KILN_PROGRESS_PORT';
+export const POD_IP_ENV = 'KILN_POD_IP';
+
+/** What GET /progress answers (the operator keeps the fields it knows and ignores the rest). */
+export interface ProgressReport {
+  status: string;
+  epoch: number;
+  step: number;
+  /** optimizer steps the run takes if nothing stops it early; null when unbounded */
+  totalSteps: number | null;
+  maxSteps: number | null;
+  maxEpochs: number | null;
+  /** step / totalSteps, 0..1; null when totalSteps is unknown */
+  fraction: number | null;
+  percent: number | null;
+  /** from the step rate since training started (this process); null until a step has been timed */
+  etaSeconds: number | null;
+  elapsedSeconds: number;
+  /** the latest value of everything logged (finite numbers only), plus `loss` of the last step */
+  metrics: Record<string, number>;
+  checkpoint?: { step: number; path: string; time: string };
+}
+
+export interface ProgressEndpointOptions {
+  /** TCP port; 0 takes any free one (see `address`). */
+  port: number;
+  /** address to bind (default 127.0.0.1) */
+  host?: string;
+  /** where a failure to bind is reported; training goes on without the endpoint (default stderr) */
+  warn?: (message: string) => void;
+}
+
+/** Reads KILN_PROGRESS_PORT (and KILN_POD_IP); undefined when the port is not set. */
+export function progressEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): ProgressEndpoint | undefined {
+  const raw = env[PROGRESS_PORT_ENV];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || port > 65535) {
+    throw new Error(
+      `${PROGRESS_PORT_ENV}=${JSON.stringify(raw)}: expected a TCP port, an integer from 0 to 65535 (0: any free port)`,
+    );
+  }
+  return new ProgressEndpoint({ port, host: env[POD_IP_ENV] || undefined });
+}
+
+/**
+ * Serves the run's progress over HTTP during fit, on global rank 0 only. The Trainer adds one when
+ * KILN_PROGRESS_PORT is set (the operator sets it in every worker pod); it closes when fit ends, however
+ * it ends. A port that cannot be bound is a warning, not a failed run.
+ */
+export class ProgressEndpoint extends Callback {
+  readonly port: number;
+  readonly host: string;
+  private readonly warn: (message: string) => void;
+  private server: Server | null = null;
+  private trainer: Trainer | null = null;
+  private startedAt = 0;
+  private startStep = 0;
+  private lastLoss: number | null = null;
+
+  constructor(opts: ProgressEndpointOptions) {
+    super();
+    if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+      throw new Error(`ProgressEndpoint port: expected an integer from 0 to 65535, got ${opts.port}`);
+    }
+    this.port = opts.port;
+    this.host = opts.host ?? '127.0.0.1';
+    this.warn = opts.warn ?? ((m) => process.stderr.write(`kiln: ${m}\n`));
+  }
+
+  /** where it listens while fit runs (null otherwise), e.g. to find the port when asked for 0 */
+  get address(): { host: string; port: number } | null {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return a ? { host: a.address, port: a.port } : null;
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  override async setup(trainer: Trainer, _module: Module, stage: Stage): Promise<void> {
+    if (stage !== 'fit' || !trainer.isGlobalZero || this.server) return;
+    this.trainer = trainer;
+    this.startedAt = 0;
+    this.lastLoss = null;
+    const server = createServer((req, res) => this.answer(req, res));
+    // a client that stops reading must not hold the process or the close at the end of fit
+    server.requestTimeout = 5_000;
+    server.keepAliveTimeout = 1_000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.port, this.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      this.warn(
+        `progress endpoint: cannot listen on ${this.host}:${this.port} (${POD_IP_ENV}, ${PROGRESS_PORT_ENV}): ${(err as Error).message}; training goes on without it`,
+      );
+      return;
+    }
+    server.on('error', (err) => this.warn(`progress endpoint: ${err.message}`));
+    server.unref(); // never what keeps the process alive
+    this.server = server;
+  }
+
+  override onTrainStart(trainer: Trainer): void {
+    this.startedAt = performance.now();
+    this.startStep = trainer.globalStep;
+  }
+
+  override onTrainBatchEnd(_t: Trainer, _m: Module, outputs: { loss: number | null }): void {
+    if (outputs.loss !== null) this.lastLoss = outputs.loss;
+  }
+
+  override async teardown(_trainer: Trainer, _module: Module, stage: Stage): Promise<void> {
+    if (stage === 'fit') await this.close();
+  }
+
+  /** Stops listening and drops open connections; safe to call more than once. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  /** The report as of now. */
+  report(): ProgressReport {
+    const t = this.trainer;
+    if (!t) throw new Error('ProgressEndpoint.report() before fit started');
+    const step = t.globalStep;
+    const total = t.estimatedTotalSteps();
+    const fraction = total ? Math.min(1, step / total) : null;
+    const elapsed = this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0;
+    const done = step - this.startStep;
+    const eta =
+      total !== null && done > 0 && elapsed > 0
+        ? Math.max(0, Math.round(((total - step) * elapsed) / done))
+        : null;
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(t.callbackMetrics)) if (Number.isFinite(v)) metrics[k] = v;
+    if (this.lastLoss !== null && Number.isFinite(this.lastLoss) && !('loss' in metrics))
+      metrics.loss = this.lastLoss;
+    const out: ProgressReport = {
+      status: t.sanityChecking ? 'sanity-check' : t.status,
+      epoch: t.currentEpoch,
+      step,
+      totalSteps: total,
+      maxSteps: t.maxSteps >= 0 ? t.maxSteps : null,
+      maxEpochs: t.maxEpochs >= 0 ? t.maxEpochs : null,
+      fraction,
+      percent: fraction === null ? null : Math.round(fraction * 1000) / 10,
+      etaSeconds: eta,
+      elapsedSeconds: Math.round(elapsed * 10) / 10,
+      metrics,
+    };
+    const c = t.lastCheckpoint;
+    if (c) out.checkpoint = { step: c.step, path: c.path, time: c.time };
+    return out;
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/progress') {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `no ${path} here; GET /progress` }));
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: `${req.method} /progress: only GET` }));
+      return;
+    }
+    let body: string;
+    try {
+      body = JSON.stringify(this.report());
+    } catch (err) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: (err as Error).message }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+}
