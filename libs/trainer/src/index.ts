@@ -8,6 +8,14 @@ export { ModelCheckpoint, type ModelCheckpointOptions } from './callbacks/model-
 export { ModelSummary, type SummaryRow, summarize } from './callbacks/model-summary.js';
 export { PREEMPTED_EXIT_CODE, PreemptionHandler } from './callbacks/preemption.js';
 export { ProgressBar } from './callbacks/progress-bar.js';
+export {
+  POD_IP_ENV,
+  PROGRESS_PORT_ENV,
+  ProgressEndpoint,
+  type ProgressEndpointOptions,
+  type ProgressReport,
+  progressEndpointFromEnv,
+} from './callbacks/progress-endpoint.js';
 export { Timer } from './callbacks/timer.js';
 export {
   CHECKPOINT_FORMAT_VERSION,
