@@ -41,6 +41,8 @@ export { type Batch, type Dataset, defaultCollate, TensorDataset } from './data/
 export * from './distributed/index.js';
 export * from './loggers/index.js';
 export type { ConfigureOptimizersResult, LRSchedulerConfig, OptimizerConfig } from './optim/config.js';
+// Kiln's optimizers: torch.optim semantics, TensorFlow's fused training ops on the tensorflow backend.
+export * from './optim/index.js';
 export { getLearningRate, setLearningRate } from './optim/lr.js';
 export {
   CosineAnnealingLR,
