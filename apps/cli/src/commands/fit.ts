@@ -7,6 +7,7 @@ import type { ScriptContext } from '@kiln/trainer';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, mergeHparams, parseHparamFlags } from '../config.js';
 import { UsageError } from '../errors.js';
+import { addTrackingFlags, resolveTracking, type TrackingFlags } from '../tracking.js';
 import { addTrainerFlags, trainerOptionsFromFlags } from '../trainer-flags.js';
 
 /** Builds the context a script gets: config < KILN_HPARAMS < --hparam; config < flags for Trainer options. */
@@ -39,6 +40,12 @@ export async function buildContext(
 }
 
 export async function runFit(script: string, values: Record<string, unknown>): Promise<void> {
+  // --track: checked against the API first; the environment it yields reaches the ranks too
+  const tracking = await resolveTracking(values as TrackingFlags, script);
+  if (tracking) {
+    delete process.env.KILN_RUN_ID; // a new run in the project, not one named by the environment
+    Object.assign(process.env, tracking);
+  }
   // DDP launcher (distributed): with --devices N / --num-nodes M and no WORLD_SIZE yet, this process
   // becomes the launcher and starts the ranks, each of which re-runs this same command line.
   if (await launchRanksIfAsked(values)) return;
@@ -112,6 +119,7 @@ export function fitCommand(program: Command): Command {
     .option('--ckpt-path <path>', "resume from 'last', 'best' or a checkpoint file");
   addTrainerFlags(cmd);
   addLaunchFlags(cmd);
+  addTrackingFlags(cmd);
   cmd.action(async (script: string, values: Record<string, unknown>) => {
     await runFit(script, values);
   });

@@ -146,7 +146,8 @@ export class ProgressEndpoint extends Callback {
     const t = this.trainer;
     if (!t) throw new Error('ProgressEndpoint.report() before fit started');
     const step = t.globalStep;
-    const total = t.estimatedTotalSteps();
+    // unknown until the first epoch sized its loader (during the sanity check, say)
+    const total = t.numTrainBatches > 0 ? t.estimatedTotalSteps() : null;
     const fraction = total ? Math.min(1, step / total) : null;
     const elapsed = this.startedAt ? (performance.now() - this.startedAt) / 1000 : 0;
     const done = step - this.startStep;

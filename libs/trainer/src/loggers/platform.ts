@@ -64,7 +64,8 @@ export function platformLoggerFromEnv(
     token,
     runId,
     project,
-    runName: env.KILN_JOB,
+    // KILN_RUN_NAME: `kiln fit --run-name`; in a pod the run is named after its TrainingJob
+    runName: env.KILN_RUN_NAME || env.KILN_JOB,
     spoolDir: base,
     ...overrides,
   });
