@@ -24,21 +24,27 @@ export interface GenericParam {
   grad: tf.Tensor;
 }
 
-type State =
+type State = { name: string } & (
   | { mode: 'native'; resource: ResourceVariable; slots: ResourceVariable[] }
-  | { mode: 'generic'; slots: tf.Variable[] };
+  | { mode: 'generic'; slots: tf.Variable[] }
+);
 
 /**
  * Base of Kiln's optimizers: a tf.Optimizer (so `configureOptimizers`, `minimize`, the LR schedulers
  * and checkpoints treat it like tfjs's own) whose step runs TensorFlow's fused training ops on the
  * `tensorflow` backend and plain tfjs ops elsewhere. Scalars (lr, betas, …) are tensors cached by value,
  * not made anew for every parameter on every step.
+ *
+ * Slots belong to a parameter's position in the gradient list, as in tfjs: a resumed run builds a fresh
+ * model whose variables have new names, and its i-th parameter takes the i-th saved slots.
  */
 export abstract class KilnOptimizer extends tf.Optimizer {
   /** suffixes of the per-parameter slots, in checkpoint order (tfjs's names: `<var>/m`, `<var>/v`, …) */
   protected abstract readonly slotSuffixes: readonly string[];
   private lr: number;
-  private readonly states = new Map<string, State>();
+  private readonly states: (State | undefined)[] = [];
+  /** slot values restored before the first step, by position: taken when that parameter first steps */
+  private readonly pending: ({ name: string; values: tf.Tensor[] } | undefined)[] = [];
   private readonly scalars = new Map<string, { value: number; tensor: tf.Scalar }>();
 
   constructor(lr: unknown) {
@@ -75,14 +81,14 @@ export abstract class KilnOptimizer extends tf.Optimizer {
     const step = this.iterations + 1;
     const native: NativeParam[] = [];
     const generic: GenericParam[] = [];
-    for (const [name, grad] of pairs) {
-      if (grad == null) continue;
+    pairs.forEach(([name, grad], i) => {
+      if (grad == null) return;
       const variable = this.variableNamed(name);
-      const state = this.stateFor(name, variable, nb);
+      const state = this.stateAt(i, variable, nb);
       if (state.mode === 'native')
         native.push({ variable, resource: state.resource, slots: state.slots, grad });
       else generic.push({ variable, slots: state.slots, grad });
-    }
+    });
     tf.tidy(() => {
       if (native.length) this.stepNative(nb as NativeBackend, native, step);
       if (generic.length) this.stepGeneric(generic, step);
@@ -101,86 +107,119 @@ export abstract class KilnOptimizer extends tf.Optimizer {
     return variable;
   }
 
-  /** The parameter's state on the active backend, created (zeros) or moved there if needed. */
-  private stateFor(
-    name: string,
-    variable: tf.Variable,
-    nb: NativeBackend | undefined,
-    init?: tf.Tensor[],
-  ): State {
+  /** Position i's state on the active backend: made from restored values or zeros, or moved there. */
+  private stateAt(i: number, variable: tf.Variable, nb: NativeBackend | undefined): State {
     const mode = nb ? 'native' : 'generic';
-    let state = this.states.get(name);
-    if (state && state.mode !== mode) {
+    const state = this.states[i];
+    if (state?.mode === mode) return state;
+    let init: tf.Tensor[] | undefined;
+    if (state) {
       // the backend changed under a live optimizer: carry the slot values over
-      const values = this.readSlots(state);
+      init = this.readSlots(state);
       disposeState(state);
-      this.states.delete(name);
-      state = this.stateFor(name, variable, nb, values);
-      tf.dispose(values);
-      return state;
+    } else if (this.pending[i]) {
+      init = this.pending[i].values;
+      this.pending[i] = undefined;
+      for (const [j, t] of init.entries()) {
+        if (t.shape.join(',') !== variable.shape.join(','))
+          throw new Error(
+            `${this.getClassName()}: restored slot "${this.slotSuffixes[j]}" of parameter ${i} has shape [${t.shape}] but variable "${variable.name}" has [${variable.shape}]`,
+          );
+      }
     }
-    if (state) return state;
     // built outside tf.tidy: tidy would walk the returned objects, backend included, for tensors
     const zeros: tf.Tensor[] = [];
-    const initial = (i: number) => init?.[i] ?? zeros[zeros.push(tf.zerosLike(variable)) - 1]!;
-    state = nb
+    const initial = (j: number) => init?.[j] ?? zeros[zeros.push(tf.zerosLike(variable)) - 1]!;
+    const made: State = nb
       ? {
+          name: variable.name,
           mode: 'native',
           resource: new ResourceVariable(nb, variable.shape, variable),
-          slots: this.slotSuffixes.map((_, i) => new ResourceVariable(nb, variable.shape, initial(i))),
+          slots: this.slotSuffixes.map((_, j) => new ResourceVariable(nb, variable.shape, initial(j))),
         }
-      : { mode: 'generic', slots: this.slotSuffixes.map((_, i) => tf.variable(initial(i), false)) };
+      : {
+          name: variable.name,
+          mode: 'generic',
+          slots: this.slotSuffixes.map((_, j) => tf.variable(initial(j), false)),
+        };
     tf.dispose(zeros);
-    this.states.set(name, state);
-    return state;
+    if (init) tf.dispose(init);
+    this.states[i] = made;
+    return made;
   }
 
   private readSlots(state: State): tf.Tensor[] {
     return state.mode === 'native' ? state.slots.map((s) => s.read()) : state.slots.map((s) => s.clone());
   }
 
-  /** `iter`, then every slot of every parameter (all first slots, then all second slots, as tfjs does). */
+  /**
+   * `iter`, then every slot of every parameter (all first slots, then all second slots, as tfjs does).
+   * Tensors that are not tf.Variables are the caller's to dispose.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
     const out: NamedTensor[] = [{ name: 'iter', tensor: tf.scalar(this.iterations, 'int32') }];
-    this.slotSuffixes.forEach((suffix, i) => {
-      for (const [name, state] of this.states) {
-        const tensor = state.mode === 'native' ? (state.slots[i] as ResourceVariable).read() : state.slots[i];
-        out.push({ name: `${name}/${suffix}`, tensor: tensor as tf.Tensor });
+    const n = Math.max(this.states.length, this.pending.length);
+    this.slotSuffixes.forEach((suffix, j) => {
+      for (let i = 0; i < n; i++) {
+        const state = this.states[i];
+        const pending = this.pending[i];
+        if (state) {
+          const tensor =
+            state.mode === 'native' ? (state.slots[j] as ResourceVariable).read() : state.slots[j];
+          out.push({ name: `${state.name}/${suffix}`, tensor: tensor as tf.Tensor });
+        } else if (pending) {
+          out.push({ name: `${pending.name}/${suffix}`, tensor: (pending.values[j] as tf.Tensor).clone() });
+        }
       }
     });
     return out;
   }
 
+  /** Restores what getWeights returned (or what tfjs's optimizer of the same kind saved). */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const [iter, ...slots] = weightValues;
+    const cls = this.getClassName();
     if (iter?.name !== 'iter')
       throw new Error(
-        `${this.getClassName()}.setWeights: the first weight must be "iter", got ${iter?.name}`,
+        `${cls}.setWeights: the first weight must be "iter", got ${JSON.stringify(iter?.name)}`,
       );
+    const k = this.slotSuffixes.length;
+    if (k === 0 ? slots.length !== 0 : slots.length % k !== 0)
+      throw new Error(
+        `${cls}.setWeights: ${slots.length} slot tensors is not a multiple of ${k} (${this.slotSuffixes.join(', ')} per parameter)`,
+      );
+    const perSlot = k === 0 ? 0 : slots.length / k;
+    slots.forEach(({ name }, n) => {
+      const suffix = this.slotSuffixes[Math.floor(n / perSlot)];
+      if (!name.endsWith(`/${suffix}`))
+        throw new Error(`${cls}.setWeights: weight ${n + 1} should be "<variable>/${suffix}", got "${name}"`);
+    });
     this.iterations_ = (await iter.tensor.data())[0] as number;
-    const nb = nativeBackend();
-    for (const { name, tensor } of slots) {
-      const cut = name.lastIndexOf('/');
-      const varName = name.slice(0, cut);
-      const i = this.slotSuffixes.indexOf(name.slice(cut + 1));
-      if (cut < 0 || i < 0)
-        throw new Error(
-          `${this.getClassName()}.setWeights: "${name}" is not <variable>/<${this.slotSuffixes.join('|')}>`,
-        );
-      const variable = this.variableNamed(varName);
-      if (tensor.shape.join(',') !== variable.shape.join(','))
-        throw new Error(
-          `${this.getClassName()}.setWeights: "${name}" has shape [${tensor.shape}] but variable "${varName}" has [${variable.shape}]`,
-        );
-      const state = this.stateFor(varName, variable, nb);
-      if (state.mode === 'native') (state.slots[i] as ResourceVariable).assign(tensor);
-      else (state.slots[i] as tf.Variable).assign(tensor);
+    for (let i = 0; i < perSlot; i++) {
+      const values = this.slotSuffixes.map((_, j) => (slots[j * perSlot + i] as NamedTensor).tensor);
+      const state = this.states[i];
+      if (!state) {
+        this.pending[i]?.values.forEach((t) => t.dispose());
+        const name = (slots[i] as NamedTensor).name.replace(/\/[^/]*$/, '');
+        this.pending[i] = { name, values: values.map((t) => tf.keep(t.clone())) };
+        continue;
+      }
+      values.forEach((t, j) => {
+        const slot = state.slots[j] as tf.Variable | ResourceVariable;
+        if (t.shape.join(',') !== slot.shape.join(','))
+          throw new Error(
+            `${cls}.setWeights: slot "${(slots[j * perSlot + i] as NamedTensor).name}" has shape [${t.shape}] but parameter ${i} ("${state.name}") has [${slot.shape}]`,
+          );
+        slot.assign(t);
+      });
     }
   }
 
   override dispose(): void {
-    for (const state of this.states.values()) disposeState(state);
-    this.states.clear();
+    for (const state of this.states) if (state) disposeState(state);
+    this.states.length = 0;
+    for (const p of this.pending) if (p) tf.dispose(p.values);
+    this.pending.length = 0;
     for (const { tensor } of this.scalars.values()) tensor.dispose();
     this.scalars.clear();
   }
