@@ -2,10 +2,13 @@
 // jobs, then oldest first); each is admitted only if all its workers (at least elastic.minWorkers) fit in what is free
 // after the jobs already admitted and the ones ahead of it. A job that does not fit blocks those behind
 // it, so a large job is not starved by a stream of small ones. Admission is computed and recorded
-// synchronously, so two reconciles in one process never admit against the same free capacity.
+// synchronously, so two reconciles in one process never admit against the same free capacity. A job
+// released by its gang timeout sits out for as long as that timeout before it is admitted again, and
+// blocks no one meanwhile: the room it could not use goes to the jobs behind it.
 import type { V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
 import { demandOf, freeRoom, holdsResources, type NodeRoom, place, shortage } from './capacity.js';
 import { WORLD_LABEL } from './children.js';
+import { findCondition } from './conditions.js';
 import { resolvePriority } from './priority.js';
 import type { TrainingJob } from './spec.js';
 
@@ -13,6 +16,21 @@ export interface Decision {
   workers: number;
   reason: string;
   message: string;
+  /** When to look again without a capacity change (a gang timeout's cool-off). */
+  retryInMs?: number;
+}
+
+export const DEFAULT_GANG_TIMEOUT_SECONDS = 300;
+export const gangTimeoutMs = (job: TrainingJob) =>
+  (job.spec.scheduling?.gangTimeoutSeconds ?? DEFAULT_GANG_TIMEOUT_SECONDS) * 1000;
+
+/** A job released by its gang timeout, still inside the cool-off that follows: the decision to keep. */
+function coolingOff(job: TrainingJob, now: number): Decision | undefined {
+  const queued = findCondition(job.status?.conditions, 'Queued');
+  if (job.status?.phase !== 'Queued' || queued?.status !== 'True' || queued.reason !== 'GangTimeout') return;
+  const left = Date.parse(queued.lastTransitionTime) + gangTimeoutMs(job) - now;
+  if (!(left > 0)) return;
+  return { workers: 0, reason: queued.reason, message: queued.message ?? '', retryInMs: left };
 }
 
 export const keyOf = (job: TrainingJob) => `${job.metadata.namespace}/${job.metadata.name}`;
@@ -108,11 +126,16 @@ function tryJob(rooms: NodeRoom[], job: TrainingJob): number {
 }
 
 /** The admission decision for every waiting job. */
-export function planAdmission(view: ClusterView): Map<string, Decision> {
+export function planAdmission(view: ClusterView, now = Date.now()): Map<string, Decision> {
   const rooms = roomAfterAdmitted(view);
   const decisions = new Map<string, Decision>();
   const line: InLine[] = [];
   for (const job of view.jobs.filter(isWaiting)) {
+    const cooling = coolingOff(job, now);
+    if (cooling) {
+      decisions.set(keyOf(job), cooling);
+      continue;
+    }
     const priority = resolvePriority(job, view.priorityClasses ?? []);
     // A job whose priority class is missing cannot start; it waits outside the line, blocking no one.
     if ('error' in priority) {

@@ -4,7 +4,14 @@
 // is written with the job's resourceVersion as a precondition, so a pass working from a stale cache
 // cannot count a restart twice; children have deterministic names, so creating one twice is harmless.
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { type ClusterView, elasticTarget, fitNow, keyOf, planAdmission } from './admission.js';
+import {
+  type ClusterView,
+  elasticTarget,
+  fitNow,
+  gangTimeoutMs as gangTimeoutOf,
+  keyOf,
+  planAdmission,
+} from './admission.js';
 import { buildService, buildWorkerPod, type ChildOptions, RESTART_LABEL, WORLD_LABEL } from './children.js';
 import { enterPhase, findCondition, trueSince } from './conditions.js';
 import type { EventRecorder } from './events.js';
@@ -245,7 +252,7 @@ export class Reconciler {
         return { requeueAfterMs: wait };
       }
     }
-    const decision = planAdmission(this.ctx).get(key);
+    const decision = planAdmission(this.ctx, now.getTime()).get(key);
     if (!decision || decision.workers === 0) {
       const reason = decision?.reason ?? 'InsufficientCapacity';
       const message = decision?.message ?? 'does not fit';
@@ -254,8 +261,8 @@ export class Reconciler {
         this.enter(status, 'Queued', reason, message, now, job);
       }
       await this.write(job, status);
-      // Capacity changes requeue waiting jobs; the timer is a safety net.
-      return { requeueAfterMs: 30_000 };
+      // Capacity changes requeue waiting jobs; the timer is a safety net (or the end of a cool-off).
+      return { requeueAfterMs: decision?.retryInMs !== undefined ? decision.retryInMs + 50 : 30_000 };
     }
     this.ctx.reserve(key, decision.workers);
     this.enter(status, 'Starting', decision.reason, decision.message, now, job);
@@ -266,11 +273,7 @@ export class Reconciler {
     await this.ensureService(job);
     const fresh = this.ctx.job(key) ?? job;
     await this.createWorkers(fresh, decision.workers, []);
-    return {
-      requeueAfterMs: job.spec.scheduling?.gangTimeoutSeconds
-        ? job.spec.scheduling.gangTimeoutSeconds * 1000
-        : undefined,
-    };
+    return { requeueAfterMs: gangTimeoutOf(job) };
   }
 
   /** Starting or Running: watch the gang; any worker failing restarts all of it. */
@@ -357,7 +360,7 @@ export class Reconciler {
         await this.deletePods(pods);
         return {};
       }
-      const gangTimeoutMs = (job.spec.scheduling?.gangTimeoutSeconds ?? 300) * 1000;
+      const gangTimeoutMs = gangTimeoutOf(job);
       const waited = trueSince(status.conditions, 'Starting', now.getTime()) ?? 0;
       if (waited >= gangTimeoutMs) {
         const unplaced = pods.filter((p) => !p.spec?.nodeName).map((p) => p.metadata!.name);

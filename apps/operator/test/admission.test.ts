@@ -228,3 +228,26 @@ test('a job naming a missing PriorityClass waits with an error naming the field,
   );
   assert.equal(plan.get(keyOf(after))?.workers, 1);
 });
+
+test('a job released by its gang timeout sits out that long, blocking no one, then queues again', () => {
+  const released = job('released', 2, 1, { scheduling: { gangTimeoutSeconds: 60 } as never }, 'Queued');
+  const at = Date.parse('2026-01-01T00:00:00Z');
+  released.status!.conditions = [
+    {
+      type: 'Queued',
+      status: 'True',
+      reason: 'GangTimeout',
+      message: 'not all 2 workers were placed within 60 s',
+      lastTransitionTime: new Date(at).toISOString(),
+    },
+  ];
+  const younger = job('younger', 2, 1);
+  const nodes = [node('n1', 2)];
+  const during = planAdmission(view([released, younger], nodes), at + 20_000);
+  assert.equal(during.get(keyOf(released))?.reason, 'GangTimeout');
+  assert.equal(during.get(keyOf(released))?.retryInMs, 40_000);
+  assert.equal(during.get(keyOf(younger))?.workers, 2, 'the room goes to the job behind it');
+  const later = planAdmission(view([released, younger], nodes), at + 60_000);
+  assert.equal(later.get(keyOf(released))?.workers, 2, 'then it is first in line again');
+  assert.equal(later.get(keyOf(younger))?.reason, 'InsufficientCapacity');
+});

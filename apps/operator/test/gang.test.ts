@@ -1,8 +1,20 @@
 // Gang admission on a 4-GPU cluster: two jobs that each need 3 GPUs never both start half-way; the
-// second waits Queued (with the reason) and runs when the first has finished.
+// second waits Queued (with the reason) and runs when the first has finished. A gang the scheduler
+// cannot place is released at its timeout and admitted again once it can run; queued jobs are admitted
+// by priority; a deleted headless Service is made again.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { createJob, jobPods, operatorCluster, trainingJob, waitPhase } from './cluster-helpers.js';
+import { SchedulingV1Api } from '@kubernetes/client-node';
+import {
+  createJob,
+  events,
+  getJob,
+  jobPods,
+  operatorCluster,
+  trainingJob,
+  waitFor,
+  waitPhase,
+} from './cluster-helpers.js';
 
 const c = operatorCluster([
   { name: 'gpu-a', gpus: 2 },
@@ -41,4 +53,137 @@ test('two 3-GPU jobs on 4 GPUs: one runs, the other is Queued, then runs after t
   assert.deepEqual(order, ['Queued', 'Starting', 'Running', 'Succeeded']);
   const pods = await jobPods(c, ns, 'second');
   assert.equal(new Set(pods.map((p) => p.spec?.nodeName)).size, 2, 'spread over both nodes');
+});
+
+/** A claim like the one `c.namespace()` binds, made when the test chooses. */
+async function createClaim(ns: string, name: string): Promise<void> {
+  await c.k.core.createNamespacedPersistentVolumeClaim({
+    namespace: ns,
+    body: {
+      metadata: { name },
+      spec: {
+        accessModes: ['ReadWriteMany'],
+        storageClassName: 'kiln-local',
+        resources: { requests: { storage: '1Gi' } },
+      },
+    },
+  });
+}
+
+test('a gang the scheduler cannot place is released at its timeout, Queued, then runs once it can', async () => {
+  const ns = await c.namespace('timeout');
+  // The GPUs are free, so admission lets the gang in; but its checkpoint claim does not exist yet, which
+  // the scheduler (not the operator's fit check) refuses: the pods stay unplaced until the timeout.
+  const job = trainingJob(ns, 'late', {
+    workers: 2,
+    gpus: 1,
+    env: { FAKE_STEPS: '5' },
+    scheduling: { gangTimeoutSeconds: 3 },
+  });
+  (job.spec.checkpoint as { volumeClaim: string }).volumeClaim = 'late-claim';
+  await createJob(c, job);
+
+  const firstPods = await waitFor('the first launch to create both pods', async () => {
+    const pods = await jobPods(c, ns, 'late');
+    return pods.length === 2 ? pods : undefined;
+  });
+  const unplaced = await waitFor('the scheduler to refuse the pods', async () => {
+    const pods = await jobPods(c, ns, 'late');
+    const refused = pods.filter((p) =>
+      p.status?.conditions?.some((x) => x.type === 'PodScheduled' && x.status === 'False'),
+    );
+    return refused.length === 2 ? refused : undefined;
+  });
+  assert.ok(unplaced.every((p) => !p.spec?.nodeName));
+
+  // Released at the timeout: Queued with the reason, and it sits out a cool-off as long as the timeout.
+  const queued = await waitPhase(
+    c,
+    ns,
+    'late',
+    (j) =>
+      j.status?.phase === 'Queued' &&
+      j.status.conditions?.some((x) => x.type === 'Queued' && x.reason === 'GangTimeout') === true,
+  );
+  const reason = queued.status?.conditions?.find((x) => x.type === 'Queued');
+  assert.match(
+    reason?.message ?? '',
+    /not all 2 workers were placed within 3 s \(unplaced: late-worker-0, late-worker-1\); released/,
+  );
+  assert.equal(queued.status?.restarts ?? 0, 0, 'a gang timeout is not a restart');
+  const firstUids = new Set(firstPods.map((p) => p.metadata?.uid));
+  await waitFor('the released pods to be deleted', async () => {
+    const pods = await jobPods(c, ns, 'late');
+    return pods.every((p) => !firstUids.has(p.metadata?.uid));
+  });
+  assert.ok((await events(c, ns, 'late')).includes('GangTimeout'));
+
+  // What it was missing appears: after the cool-off it is admitted again, placed and runs.
+  await createClaim(ns, 'late-claim');
+  const running = await waitPhase(c, ns, 'late', 'Running', 60_000);
+  assert.equal(running.status?.workers?.running, 2);
+  const pods = await jobPods(c, ns, 'late');
+  assert.ok(pods.every((p) => p.spec?.nodeName && !firstUids.has(p.metadata?.uid)));
+  await waitPhase(c, ns, 'late', 'Succeeded');
+});
+
+test('queued jobs are admitted by priority class value, not by age; a deleted Service is made again', async () => {
+  const ns = await c.namespace('prio');
+  const scheduling = c.k.kc.makeApiClient(SchedulingV1Api);
+  const suffix = ns.split('-').pop();
+  const low = `kiln-low-${suffix}`;
+  const high = `kiln-high-${suffix}`;
+  await scheduling.createPriorityClass({ body: { metadata: { name: low }, value: 10 } });
+  await scheduling.createPriorityClass({ body: { metadata: { name: high }, value: 1000 } });
+  try {
+    // A long job holds all 4 GPUs while the others line up.
+    await createJob(c, trainingJob(ns, 'hold', { workers: 2, gpus: 2, env: { FAKE_STEPS: '100000' } }));
+    const holding = await waitPhase(c, ns, 'hold', 'Running');
+
+    // Someone deletes the headless Service the workers find each other through: it comes back.
+    const before = await c.k.core.readNamespacedService({ name: 'hold', namespace: ns });
+    await c.k.core.deleteNamespacedService({ name: 'hold', namespace: ns });
+    const again = await waitFor('the Service to be made again', async () => {
+      const svc = await c.k.core
+        .readNamespacedService({ name: 'hold', namespace: ns })
+        .catch(() => undefined);
+      return svc && svc.metadata?.uid !== before.metadata?.uid ? svc : undefined;
+    });
+    assert.equal(again.spec?.clusterIP, 'None');
+    assert.equal(again.metadata?.ownerReferences?.[0]?.uid, holding.metadata.uid);
+
+    // The older job (and first by name) has the lower priority: the younger, higher one goes first.
+    const gpus3 = { workers: 3, gpus: 1, env: { FAKE_STEPS: '10' } };
+    await createJob(c, trainingJob(ns, 'a-low', { ...gpus3, scheduling: { priorityClassName: low } }));
+    await createJob(c, trainingJob(ns, 'b-high', { ...gpus3, scheduling: { priorityClassName: high } }));
+    const waiting = await waitPhase(
+      c,
+      ns,
+      'a-low',
+      (j) => j.status?.conditions?.some((x) => x.type === 'Queued' && x.reason === 'WaitingInLine') === true,
+    );
+    assert.match(
+      waiting.status?.conditions?.find((x) => x.type === 'Queued')?.message ?? '',
+      /waiting for b-high/,
+    );
+    await c.custom().deleteNamespacedCustomObject({
+      group: 'kiln.dev',
+      version: 'v1alpha1',
+      plural: 'trainingjobs',
+      namespace: ns,
+      name: 'hold',
+    });
+    await waitPhase(c, ns, 'b-high', 'Running', 60_000);
+    const lowNow = await getJob(c, ns, 'a-low');
+    assert.equal(lowNow.status?.phase, 'Queued');
+    assert.equal((await jobPods(c, ns, 'a-low')).length, 0, 'the lower-priority gang holds nothing');
+    const highPods = await jobPods(c, ns, 'b-high');
+    assert.ok(highPods.every((p) => p.spec?.priorityClassName === high && p.spec?.priority === 1000));
+
+    await waitPhase(c, ns, 'b-high', 'Succeeded');
+    await waitPhase(c, ns, 'a-low', 'Succeeded', 60_000);
+  } finally {
+    await scheduling.deletePriorityClass({ name: low }).catch(() => {});
+    await scheduling.deletePriorityClass({ name: high }).catch(() => {});
+  }
 });
