@@ -1,7 +1,7 @@
 // The quickstart's main job: a training run recorded by the platform. Starts the API (on the Postgres of
-// scripts/services.sh), makes a `quickstart` project and a write token, runs `kiln fit` on the digits
-// example with the platform logger switched on through the environment (as the operator does in a pod),
-// then reads the run back from the API and prints it. Usage: node … scripts/quickstart.ts [kiln fit flags]
+// scripts/services.sh), makes a `quickstart` project and a write token, runs `kiln fit --track` on the
+// digits example (the platform logger records the run through the API, as it does in a worker pod), then
+// reads the run back from the API and prints it. Usage: node … scripts/quickstart.ts [kiln fit flags]
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -66,20 +66,25 @@ try {
   });
   const runName = `digits-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
   console.log(`[quickstart] API at ${base}; training ${runName}, recorded in project "quickstart"`);
+  // --track records the run through the API, as the platform logger does in a worker pod
   const fit = spawn(
     `${root}/node_modules/.bin/kiln`,
-    ['fit', 'examples/digits/train.ts', '--max-epochs', '5', ...process.argv.slice(2)],
-    {
-      cwd: root,
-      stdio: 'inherit',
-      env: {
-        ...process.env,
-        KILN_TRACKING_URL: base,
-        KILN_TRACKING_TOKEN: token,
-        KILN_PROJECT: project.id,
-        KILN_JOB: runName,
-      },
-    },
+    [
+      'fit',
+      'examples/digits/train.ts',
+      '--max-epochs',
+      '5',
+      ...process.argv.slice(2),
+      '--track',
+      base,
+      '--project',
+      'quickstart',
+      '--token',
+      token,
+      '--run-name',
+      runName,
+    ],
+    { cwd: root, stdio: 'inherit' },
   );
   const [code] = (await once(fit, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`kiln fit exited with code ${code}`);
