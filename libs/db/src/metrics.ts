@@ -3,6 +3,10 @@
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { encodePoints } from './copy-binary.js';
+import { rollupShifts, summarize } from './rollups.js';
+
+export { rollupShifts } from './rollups.js';
 
 /** Points of any number of series, as parallel arrays of equal length. */
 export interface PointColumns {
@@ -67,9 +71,6 @@ export class SeriesCache {
 const stageDdl = `CREATE TEMP TABLE IF NOT EXISTS metric_points_stage
   (series_id int4, step int8, value float8, wall_ms float8) ON COMMIT DELETE ROWS`;
 
-/** Rollup levels: buckets of 2^shift steps. */
-export const rollupShifts = [6, 10, 14] as const;
-
 /**
  * Inserts new points (ON CONFLICT DO NOTHING: a retried batch adds nothing) and folds exactly the rows
  * inserted into metric_rollups, level by level (each level from the one below). `source` yields
@@ -103,36 +104,10 @@ const mergeUnnest = mergeSql(
   'unnest($1::int4[], $2::int8[], $3::float8[], $4::float8[]) AS u(series_id, step, value, wall_ms)',
 );
 
-// COPY's binary format: numbers go as their 4/8 bytes, skipping the float → text → float round trip
-// that dominated the text format (on both the Node and the Postgres side).
-const copySignature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-const rowBytes = 2 + (4 + 4) + 3 * (4 + 8);
-
-function copyBinary(p: PointColumns): Buffer {
-  const n = p.seriesIds.length;
-  const buf = Buffer.allocUnsafe(copySignature.length + 8 + n * rowBytes + 2);
-  let o = copySignature.copy(buf, 0);
-  o = buf.writeInt32BE(0, o); // flags
-  o = buf.writeInt32BE(0, o); // header extension length
-  for (let i = 0; i < n; i++) {
-    o = buf.writeInt16BE(4, o);
-    o = buf.writeInt32BE(4, o);
-    o = buf.writeInt32BE(p.seriesIds[i]!, o);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeBigInt64BE(BigInt(p.steps[i]!), o);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeDoubleBE(p.values[i]!, o);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeDoubleBE(p.times[i]!, o);
-  }
-  buf.writeInt16BE(-1, o);
-  return buf;
-}
-
 /**
  * Writes points with COPY (binary) into a session-temporary staging table, then merges them with
  * INSERT … ON CONFLICT DO NOTHING, all in one transaction: a retried batch inserts nothing twice.
- * Returns how many points were new.
+ * Returns how many points were new. writePoints falls back to it for batches that repeat stored steps.
  */
 export async function writePointsCopy(pool: pg.Pool, points: PointColumns): Promise<number> {
   if (points.seriesIds.length === 0) return 0;
@@ -141,7 +116,7 @@ export async function writePointsCopy(pool: pg.Pool, points: PointColumns): Prom
     await client.query('BEGIN');
     await client.query(stageDdl);
     await pipeline(
-      [copyBinary(points)],
+      [encodePoints(points, 'ms')],
       client.query(copyFrom('COPY metric_points_stage FROM STDIN (FORMAT binary)')),
     );
     const { rows } = await client.query<{ inserted: number }>(mergeStage);
@@ -153,6 +128,85 @@ export async function writePointsCopy(pool: pg.Pool, points: PointColumns): Prom
   } finally {
     client.release();
   }
+}
+
+// The direct path's pieces. The newest stored step of each series the batch touches (one backward
+// index probe per series): a batch whose steps all lie beyond it cannot repeat a stored point.
+const newestSteps = `SELECT u.id, (SELECT step FROM metric_points WHERE series_id = u.id ORDER BY step DESC LIMIT 1) AS step
+  FROM unnest($1::int4[]) AS u(id)`;
+const copyPoints = 'COPY metric_points (series_id, step, value, wall_time) FROM STDIN (FORMAT binary)';
+const upsertRollups = `INSERT INTO metric_rollups AS r (series_id, shift, bucket, n, first, last, low, high)
+  SELECT s, h, b, n, ARRAY[f0, f1], ARRAY[l0, l1], ARRAY[w0, w1], ARRAY[h0, h1]
+  FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::int8[], $5::float8[], $6::float8[], $7::float8[],
+              $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[])
+       AS u(s, h, b, n, f0, f1, l0, l1, w0, w1, h0, h1)
+  ON CONFLICT (series_id, shift, bucket) DO UPDATE SET n = r.n + EXCLUDED.n,
+    first = LEAST(r.first, EXCLUDED.first), last = GREATEST(r.last, EXCLUDED.last),
+    low = LEAST(r.low, EXCLUDED.low), high = GREATEST(r.high, EXCLUDED.high)`;
+
+/** Postgres errors after which the merge path is the right answer: a point already stored, a lock cycle. */
+const retryWithMerge = new Set(['23505', '40P01']);
+
+/** Per series in the batch: its smallest step; null when a value is not finite (the SQL path decides then). */
+function batchMinSteps(p: PointColumns): Map<number, number> | null {
+  const min = new Map<number, number>();
+  for (let i = 0; i < p.seriesIds.length; i++) {
+    if (!Number.isFinite(p.values[i]!)) return null;
+    const sid = p.seriesIds[i]!;
+    const m = min.get(sid);
+    if (m === undefined || p.steps[i]! < m) min.set(sid, p.steps[i]!);
+  }
+  return min;
+}
+
+/**
+ * The write path the API uses. Most batches only append (every step beyond what each series holds), and
+ * for those a binary COPY straight into metric_points, plus the batch's M4 summaries computed in Node,
+ * does what writePointsCopy does at a fraction of Postgres' work: no staging table, no per-row
+ * ON CONFLICT check, no aggregation in SQL. The primary key still guards every point: a batch that
+ * repeats a stored step (a retry, a resumed run re-logging steps), repeats a step within itself, or
+ * races a concurrent copy of itself fails its COPY with a unique violation, and is then written by
+ * writePointsCopy, which drops the repeats. Either way all in one transaction: committed whole or not
+ * at all. Returns how many points were new.
+ */
+export async function writePoints(pool: pg.Pool, points: PointColumns): Promise<number> {
+  if (points.seriesIds.length === 0) return 0;
+  const minSteps = batchMinSteps(points);
+  if (!minSteps) return writePointsCopy(pool, points);
+  const client = await pool.connect();
+  let appended = false;
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ id: number; step: number | null }>(newestSteps, [
+      [...minSteps.keys()],
+    ]);
+    if (rows.every((r) => r.step === null || r.step < minSteps.get(r.id)!)) {
+      await pipeline([encodePoints(points, 'timestamptz')], client.query(copyFrom(copyPoints)));
+      const r = summarize(points);
+      await client.query(upsertRollups, [
+        r.seriesIds,
+        r.shifts,
+        r.buckets,
+        r.n,
+        ...r.first,
+        ...r.last,
+        ...r.low,
+        ...r.high,
+      ]);
+      await client.query('COMMIT');
+      appended = true;
+    } else await client.query('ROLLBACK');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // No SQLSTATE: the connection itself failed, so the pool must not hand this client out again.
+    if (code === undefined) broken = error as Error;
+    else await client.query('ROLLBACK').catch(() => {});
+    if (!retryWithMerge.has(code ?? '')) throw error;
+  } finally {
+    client.release(broken);
+  }
+  return appended ? points.seriesIds.length : writePointsCopy(pool, points);
 }
 
 /** The same merge as writePointsCopy in one statement: arrays unnested server-side. */

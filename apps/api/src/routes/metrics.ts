@@ -1,4 +1,4 @@
-import { type PointColumns, querySeries, writePointsCopy } from '@kiln/db';
+import { type PointColumns, querySeries, writePoints } from '@kiln/db';
 import {
   Body,
   Controller,
@@ -96,7 +96,7 @@ export class MetricsController {
         if (s.steps[i]! > lastStep) lastStep = s.steps[i]!;
       }
     }
-    const inserted = await writePointsCopy(this.s.db.pool, cols);
+    const inserted = await writePoints(this.s.db.pool, cols);
     this.s.metrics.pointsInserted.inc(inserted);
     if (inserted > 0)
       this.s.bus.publish({
