@@ -2,7 +2,7 @@
 // load). `--mode kiln` trains through the Trainer; `--mode tfjs` is a hand-written tfjs loop on the
 // same backend, to tell the Trainer's cost from the backend's. Prints one JSON line.
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/kiln-worker.ts \
-//     --model mlp --mode kiln --threads 2 --warmup 20 --steps 200 [--backend tensorflow]
+//     --model mlp --mode kiln --threads 2 --warmup 20 --steps 200 [--backend tensorflow] [--optimizer kiln|tfjs]
 import { parseArgs } from 'node:util';
 import {
   Callback,
@@ -12,7 +12,16 @@ import {
   Trainer,
   tf,
 } from '@kiln/trainer';
-import { BATCH, MODELS, type ModelName, makeLoader, makeModule } from './models.js';
+import {
+  BATCH,
+  MODELS,
+  type ModelName,
+  makeLoader,
+  makeModule,
+  makeOptimizer,
+  OPTIMIZERS,
+  type OptimizerName,
+} from './models.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -22,11 +31,15 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '20' },
     steps: { type: 'string', default: '200' },
     backend: { type: 'string', default: 'tensorflow' },
+    optimizer: { type: 'string', default: 'kiln' },
   },
 });
 const model = a.model as ModelName;
 if (!MODELS.includes(model)) throw new Error(`--model must be one of ${MODELS.join(', ')}, got ${a.model}`);
 if (a.mode !== 'kiln' && a.mode !== 'tfjs') throw new Error(`--mode must be kiln or tfjs, got ${a.mode}`);
+const optimizer = a.optimizer as OptimizerName;
+if (!OPTIMIZERS.includes(optimizer))
+  throw new Error(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${a.optimizer}`);
 const threads = Number(a.threads);
 const warmup = Number(a.warmup);
 const steps = Number(a.steps);
@@ -65,7 +78,7 @@ async function runKiln(): Promise<[number, number]> {
     numSanityValSteps: 0,
     callbacks: [clock],
   });
-  await trainer.fit(makeModule(model), { train: makeLoader(model) });
+  await trainer.fit(makeModule(model, optimizer), { train: makeLoader(model) });
   return [(clock.t1 - clock.t0) / 1000, (clock.c1 - clock.c0) / 1000];
 }
 
@@ -74,7 +87,7 @@ async function runTfjs(): Promise<[number, number]> {
   await selectBackend({ backend, accelerator: 'cpu', intraOpThreads: threads, interOpThreads: 1 });
   const module = makeModule(model) as Module & { trainingStep(b: tf.Tensor[]): tf.Scalar };
   const loader = makeLoader(model);
-  const opt = tf.train.adam(1e-3);
+  const opt = makeOptimizer(optimizer);
   const vars = module.parameters();
   module.log = () => {}; // no Trainer attached: logging is the Trainer's job
   let step = 0;
@@ -98,6 +111,7 @@ const [seconds, cpuSeconds] = a.mode === 'kiln' ? await runKiln() : await runTfj
 console.log(
   JSON.stringify({
     framework: a.mode === 'kiln' ? 'kiln' : 'tfjs-loop',
+    optimizer,
     backend: tf.getBackend(),
     model,
     batch: BATCH[model],

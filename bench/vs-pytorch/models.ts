@@ -1,10 +1,20 @@
 // The three models of bench/vs-pytorch as Kiln Modules, the same shapes as torch_worker.py:
 // MLP 784-256-10 (batch 128), a small CNN on 28×28 (batch 64) and a 2-block char transformer
-// (vocab 64, context 32, d 64, 4 heads, ReLU MLP 256; batch 32). Adam 1e-3 everywhere.
-import { type Batch, DataLoader, Module, TensorDataset, tf } from '@kiln/trainer';
+// (vocab 64, context 32, d 64, 4 heads, ReLU MLP 256; batch 32). Adam 1e-3 everywhere: Kiln's own
+// (fused TensorFlow training ops) unless `optimizer` says 'tfjs' (tf.train.adam, the earlier baseline).
+import { Adam, type Batch, DataLoader, Module, TensorDataset, tf } from '@kiln/trainer';
 
 export type ModelName = 'mlp' | 'cnn' | 'transformer';
 export const MODELS: ModelName[] = ['mlp', 'cnn', 'transformer'];
+export type OptimizerName = 'kiln' | 'tfjs';
+export const OPTIMIZERS: OptimizerName[] = ['kiln', 'tfjs'];
+
+/** Adam, lr 1e-3, eps 1e-8 (torch's default) from Kiln or from tfjs. */
+export function makeOptimizer(name: OptimizerName): tf.Optimizer {
+  if (name === 'kiln') return new Adam({ lr: 1e-3, eps: 1e-8 });
+  if (name === 'tfjs') return tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  throw new Error(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(name)}`);
+}
 export const BATCH: Record<ModelName, number> = { mlp: 128, cnn: 64, transformer: 32 };
 const SAMPLES = 4096;
 const VOCAB = 64;
@@ -15,6 +25,7 @@ const FF = 256;
 
 /** Classifier on (x, integer label) batches: the loss both frameworks use. */
 abstract class Classifier extends Module {
+  optimizer: OptimizerName = 'kiln';
   abstract forward(x: tf.Tensor): tf.Tensor;
   trainingStep([x, y]: tf.Tensor[]) {
     const logits = this.forward(x as tf.Tensor);
@@ -28,7 +39,7 @@ abstract class Classifier extends Module {
     return loss as tf.Scalar;
   }
   configureOptimizers() {
-    return { optimizer: tf.train.adam(1e-3) };
+    return { optimizer: makeOptimizer(this.optimizer) };
   }
 }
 
@@ -86,6 +97,10 @@ class Block {
   ff1 = linear(D, FF);
   ff2 = linear(FF, D);
 
+  variables(): tf.Variable[] {
+    return [this.ln1, this.qkv, this.proj, this.ln2, this.ff1, this.ff2].flatMap((p) => Object.values(p));
+  }
+
   forward(x: tf.Tensor2D, batch: number, mask: tf.Tensor): tf.Tensor2D {
     const dh = D / HEADS;
     const [q, k, v] = tf.split(apply(layerNorm(x, this.ln1), this.qkv), 3, 1);
@@ -107,6 +122,13 @@ export class CharTransformer extends Classifier {
   blocks = [new Block(), new Block()];
   lnF = norm();
   head = linear(D, VOCAB);
+  // Module finds variables in fields, layers, Modules and arrays, not in plain objects like the blocks':
+  // listed here so all 30 are trained (as PyTorch trains them), not only tok and pos.
+  weights = [
+    ...this.blocks.flatMap((b) => b.variables()),
+    ...Object.values(this.lnF),
+    ...Object.values(this.head),
+  ];
   /** -1e9 above the diagonal: a position attends to itself and the past only. */
   private mask = tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([SEQ, SEQ]), -1, 0)), -1e9));
 
@@ -119,10 +141,10 @@ export class CharTransformer extends Classifier {
   }
 }
 
-export function makeModule(name: ModelName): Module {
-  if (name === 'mlp') return new Mlp();
-  if (name === 'cnn') return new Cnn();
-  return new CharTransformer();
+export function makeModule(name: ModelName, optimizer: OptimizerName = 'kiln'): Module {
+  const m = name === 'mlp' ? new Mlp() : name === 'cnn' ? new Cnn() : new CharTransformer();
+  m.optimizer = optimizer;
+  return m;
 }
 
 /** Synthetic data of the same shapes as the PyTorch side (uniform inputs, random labels). */

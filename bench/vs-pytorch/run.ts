@@ -1,6 +1,7 @@
 // Kiln (Trainer on the `tensorflow` backend) vs PyTorch (plain loop) vs PyTorch Lightning, same models,
 // batch sizes, optimizer, synthetic data shapes and thread counts; runs alternated, median of repeats.
-// Also a hand-written tfjs loop on the same backend, to separate the Trainer's cost from the backend's.
+// Also a hand-written tfjs loop on the same backend, to separate the Trainer's cost from the backend's,
+// and Kiln with tfjs's own Adam (tf.train.adam), the optimizer it used before its fused one.
 //   bash scripts/tensorflow/install.sh && bash bench/vs-pytorch/setup.sh
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/run.ts \
 //     [--models mlp,cnn,transformer] [--repeats 3] [--threads 2] [--warmup 10] [--steps 100]
@@ -41,6 +42,16 @@ const runners: Runner[] = [
     name: 'kiln',
     cmd: process.execPath,
     args: (m) => [...nodeLoader, `${here}kiln-worker.ts`, '--model', m, '--mode', 'kiln', ...common],
+  },
+  {
+    name: 'kiln-tfjsadam',
+    cmd: process.execPath,
+    args: (m) => [
+      ...nodeLoader,
+      `${here}kiln-worker.ts`,
+      ...['--model', m, '--mode', 'kiln', '--optimizer', 'tfjs'],
+      ...common,
+    ],
   },
   {
     name: 'pytorch',
@@ -108,7 +119,7 @@ for (let rep = 0; rep < repeats; rep++) {
       perModel[r.name] ??= [];
       perModel[r.name]?.push(sps);
       console.log(
-        `  rep ${rep + 1} ${model.padEnd(12)} ${r.name.padEnd(10)} ${sps.wall.toFixed(0).padStart(8)} samples/s  ${sps.cpu.toFixed(0).padStart(8)} samples/CPU-s`,
+        `  rep ${rep + 1} ${model.padEnd(12)} ${r.name.padEnd(14)} ${sps.wall.toFixed(0).padStart(8)} samples/s  ${sps.cpu.toFixed(0).padStart(8)} samples/CPU-s`,
       );
     }
   }
@@ -128,7 +139,7 @@ for (const [metric, label] of [
       const m = med(r.name);
       const runs = (perModel[r.name] ?? []).map((x) => x[metric].toFixed(0)).join(' ');
       console.log(
-        `${model.padEnd(12)} ${r.name.padEnd(10)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${(m / torch).toFixed(2).padStart(8)}×   ${runs}`,
+        `${model.padEnd(12)} ${r.name.padEnd(14)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${(m / torch).toFixed(2).padStart(8)}×   ${runs}`,
       );
     }
   }
