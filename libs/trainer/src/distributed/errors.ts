@@ -23,6 +23,36 @@ export class PeerLostError extends Error {
   }
 }
 
+/**
+ * A collective did not finish within the collective timeout: a peer is alive as far as TCP can tell
+ * but stopped (SIGSTOP, a debugger), hung, or never called the collective. Retryable like a lost peer:
+ * a restarted gang resumes from the last checkpoint.
+ */
+export class CollectiveTimeoutError extends Error {
+  readonly code = 'KILN_DDP_COLLECTIVE_TIMEOUT';
+  readonly exitCode = EXIT_PEER_LOST;
+  constructor(
+    /** The ranks the group was waiting on. */
+    readonly waitingOn: number[],
+    /** e.g. "allReduce #57" */
+    readonly collective: string,
+    readonly detectedBy: number,
+    timeoutMs: number,
+    /** Why each of those ranks held the group up, from a probe of every rank through the store. */
+    detail: string,
+  ) {
+    super(
+      `DDP collective timed out: ${collective} did not finish within ${timeoutMs / 1000}s on rank ${detectedBy}, ` +
+        `waiting on rank${waitingOn.length === 1 ? '' : 's'} ${waitingOn.join(', ')} (${detail}); ` +
+        'KILN_DDP_COLLECTIVE_TIMEOUT_S sets how long a collective may wait',
+    );
+    this.name = 'CollectiveTimeoutError';
+  }
+}
+
+/** Why a process group stopped working; every pending and later collective rejects with it. */
+export type GroupFailure = PeerLostError | CollectiveTimeoutError;
+
 /** Not every rank arrived at the rendezvous in time. Retryable: pods may still be scheduling. */
 export class RendezvousTimeoutError extends Error {
   readonly code = 'KILN_RENDEZVOUS_TIMEOUT';

@@ -1,16 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { type DistributedEnv, readDistributedEnv } from './env.js';
-import { DistributedConfigError, EXIT_PEER_LOST, PeerLostError, RendezvousTimeoutError } from './errors.js';
+import {
+  CollectiveTimeoutError,
+  DistributedConfigError,
+  EXIT_PEER_LOST,
+  type GroupFailure,
+  PeerLostError,
+  RendezvousTimeoutError,
+} from './errors.js';
 import type { FloatArray, ReduceOp } from './reduce-kernels.js';
 import { createReadBuffer, encodeHeader, Op, Ring } from './ring.js';
-import { StoreClient, StoreServer, StoreWaitTimeout } from './store.js';
+import {
+  type ProbeAnswer,
+  StoreClient,
+  StoreServer,
+  StoreWaitTimeout,
+  type TimeoutVerdict,
+} from './store.js';
 
 export interface ProcessGroupOptions {
   /** Defaults to the environment contract (MASTER_ADDR, WORLD_SIZE, RANK, ...). */
   env?: DistributedEnv;
   /** How long ranks wait for each other at rendezvous (KILN_DDP_TIMEOUT_S, default 300 s). */
   timeoutMs?: number;
+  /**
+   * How long one collective may run before the group gives up on it (KILN_DDP_COLLECTIVE_TIMEOUT_S,
+   * default 600 s; see DEFAULT_COLLECTIVE_TIMEOUT_MS). Every rank then exits naming the rank(s) it
+   * was waiting on.
+   */
+  collectiveTimeoutMs?: number;
   /** Largest all-reduce chunk in bytes (pipelining unit). */
   chunkBytes?: number;
   /** Address rank 0's store listens on (KILN_STORE_BIND, default all interfaces). */
@@ -19,21 +38,42 @@ export interface ProcessGroupOptions {
    * What to do when a peer is lost, after pending collectives were rejected. The default prints the
    * error and exits with EXIT_PEER_LOST after `exitGraceMs`, so no rank ever hangs on a dead ring.
    */
-  onPeerLost?: (err: PeerLostError) => void;
+  onPeerLost?: (err: GroupFailure) => void;
   exitGraceMs?: number;
 }
 
-function envTimeoutMs(): number {
-  const raw = process.env.KILN_DDP_TIMEOUT_S;
-  if (raw === undefined || raw === '') return 300_000;
+/**
+ * Ten minutes. The longest legitimate wait inside a collective is a peer doing rank-0-only or
+ * uneven work between two collectives: writing a checkpoint of a few GB to a shared volume (tens of
+ * seconds), a first step that compiles kernels, a slow validation shard. Ten minutes covers those
+ * with a wide margin, while a gang with a stopped or hung member wastes at most ten minutes of every
+ * worker before the operator restarts it (PyTorch's NCCL default, 30 minutes, triples that).
+ */
+export const DEFAULT_COLLECTIVE_TIMEOUT_MS = 600_000;
+
+function envSeconds(name: string, fallbackMs: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallbackMs;
   const s = Number(raw);
   if (!Number.isFinite(s) || s <= 0) {
-    throw new DistributedConfigError(
-      `KILN_DDP_TIMEOUT_S=${JSON.stringify(raw)}: expected a positive number of seconds`,
-    );
+    throw new DistributedConfigError(`${name}=${JSON.stringify(raw)}: expected a positive number of seconds`);
   }
   return s * 1000;
 }
+
+/** The collective timeout: the option when given, else KILN_DDP_COLLECTIVE_TIMEOUT_S, else 600 s. */
+export function collectiveTimeoutMs(option?: number): number {
+  if (option === undefined) return envSeconds('KILN_DDP_COLLECTIVE_TIMEOUT_S', DEFAULT_COLLECTIVE_TIMEOUT_MS);
+  if (typeof option !== 'number' || !Number.isFinite(option) || option <= 0) {
+    throw new DistributedConfigError(
+      `collectiveTimeoutMs=${JSON.stringify(option)}: expected a positive number of milliseconds`,
+    );
+  }
+  return option;
+}
+
+/** Process groups this process has joined: ranks re-join in the same order, so counts agree. */
+let generations = 0;
 
 /**
  * A group of ranks joined through rank 0's rendezvous store and connected in a TCP ring: the
@@ -46,18 +86,20 @@ export class ProcessGroup {
   readonly localRank: number;
   readonly localWorldSize: number;
   readonly nodeRank: number;
-  private lost: PeerLostError | undefined;
+  private lost: GroupFailure | undefined;
   private pendingLoss: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
   private leaving: Promise<void> | undefined;
+  private diagnosing = false;
 
   private constructor(
     readonly env: DistributedEnv,
     readonly runId: string,
-    private readonly ring: Ring,
+    readonly ring: Ring,
     private readonly store: StoreClient,
     private readonly storeServer: StoreServer | undefined,
     private readonly opts: ProcessGroupOptions,
+    readonly collectiveTimeoutMs: number,
   ) {
     this.rank = env.rank;
     this.worldSize = env.worldSize;
@@ -72,23 +114,26 @@ export class ProcessGroup {
    */
   static async init(opts: ProcessGroupOptions = {}): Promise<ProcessGroup> {
     const env = opts.env ?? readDistributedEnv();
-    const timeoutMs = opts.timeoutMs ?? envTimeoutMs();
+    const timeoutMs = opts.timeoutMs ?? envSeconds('KILN_DDP_TIMEOUT_S', 300_000);
+    const opTimeoutMs = collectiveTimeoutMs(opts.collectiveTimeoutMs);
     const { rank, worldSize } = env;
     const where = `${env.masterAddr}:${env.masterPort}`;
+    const generation = ++generations;
     let storeServer: StoreServer | undefined;
     if (rank === 0) {
       storeServer = await StoreServer.listen(
         opts.storeBindHost ?? process.env.KILN_STORE_BIND ?? '0.0.0.0',
         env.masterPort,
         worldSize,
+        generation,
       );
     }
     // Losses seen before the group object exists still have to fail rendezvous.
     let group: ProcessGroup | undefined;
-    let early: PeerLostError | undefined;
-    const onLoss = (lostRank: number, reason: string, fromStore: boolean) => {
-      if (group) group.peerLost(lostRank, reason, fromStore);
-      else early ??= new PeerLostError(lostRank, rank, reason);
+    let early: GroupFailure | undefined;
+    const onLoss = (lostRank: number, reason: string, fromStore: boolean, verdict?: TimeoutVerdict) => {
+      if (group) group.peerLost(lostRank, reason, fromStore, verdict);
+      else early ??= failureOf(lostRank, rank, reason, verdict);
     };
     const store = await StoreClient.connect({
       host: env.masterAddr,
@@ -96,8 +141,10 @@ export class ProcessGroup {
       rank,
       worldSize,
       timeoutMs,
-      onAbort: (lostRank, reason) => onLoss(lostRank, reason, true),
+      generation,
+      onAbort: (lostRank, reason, verdict) => onLoss(lostRank, reason, true, verdict),
       onLost: () => onLoss(0, 'the rendezvous store on rank 0 went away', true),
+      activity: () => (group ? group.ring.activity() : { done: 0 }),
     });
     let listener: Server | undefined;
     try {
@@ -150,13 +197,15 @@ export class ProcessGroup {
           earlyBytes,
           scratch: readBuffer,
           onBroken: (lostRank, reason) => onLoss(lostRank, reason, false),
+          collectiveTimeoutMs: opTimeoutMs,
+          onTimeout: (info) => void group?.collectiveTimedOut(info),
         });
         ringBox.ring = ring;
       } else {
         ring = new Ring({ rank, worldSize, onBroken: () => {} });
       }
       listener?.close();
-      group = new ProcessGroup(env, runId, ring, store, storeServer, opts);
+      group = new ProcessGroup(env, runId, ring, store, storeServer, opts, opTimeoutMs);
       if (early) throw early;
       await group.barrier();
       group.leaveOnExit();
@@ -197,22 +246,53 @@ export class ProcessGroup {
 
   // ---- failure -----------------------------------------------------------------------------
 
-  private peerLost(lostRank: number, reason: string, fromStore: boolean): void {
+  private peerLost(lostRank: number, reason: string, fromStore: boolean, verdict?: TimeoutVerdict): void {
     if (this.lost || this.closed) return;
     if (fromStore) {
       if (this.pendingLoss) clearTimeout(this.pendingLoss);
-      this.declare(new PeerLostError(lostRank, this.rank, reason));
+      this.declare(failureOf(lostRank, this.rank, reason, verdict));
       return;
     }
     // A broken neighbour connection may be a knock-on effect of a loss elsewhere: report it, and give
     // the store a moment to name the rank that failed first.
-    this.store.report(lostRank, reason);
+    void this.store.report(lostRank, reason);
     if (!this.pendingLoss) {
       this.pendingLoss = setTimeout(() => this.declare(new PeerLostError(lostRank, this.rank, reason)), 300);
     }
   }
 
-  private declare(err: PeerLostError): void {
+  /**
+   * A collective ran past the timeout. Probes every rank through the store to learn which one the
+   * group is waiting on, then fails the group with that verdict on every rank (the store passes it
+   * on). The first rank to time out decides; the others get its verdict, usually before their own.
+   */
+  private async collectiveTimedOut(info: { seq: number; op: string }): Promise<void> {
+    if (this.lost || this.closed || this.diagnosing) return;
+    this.diagnosing = true;
+    const collective = `${info.op} #${info.seq}`;
+    const answers = await this.store.probe(Math.min(5000, Math.max(1000, this.collectiveTimeoutMs)));
+    if (this.lost || this.closed) return;
+    const verdict: TimeoutVerdict = {
+      ...diagnose(answers, info.seq, collective, this.rank, this.worldSize),
+      collective,
+      detectedBy: this.rank,
+      timeoutMs: this.collectiveTimeoutMs,
+    };
+    // The verdict goes out to every rank before this rank closes its sockets: otherwise a neighbour
+    // would take the closing for this rank's crash and report that first.
+    // (Unless the store did not answer the probe: then it cannot pass anything on.)
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      answers ? this.store.report(verdict.waitingOn[0] as number, verdict.detail, verdict) : undefined,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.declare(failureOf(verdict.waitingOn[0] as number, this.rank, verdict.detail, verdict));
+  }
+
+  private declare(err: GroupFailure): void {
     if (this.lost) return;
     this.lost = err;
     this.ring.fail(err);
@@ -229,8 +309,8 @@ export class ProcessGroup {
     setTimeout(() => process.exit(EXIT_PEER_LOST), this.opts.exitGraceMs ?? 1000);
   }
 
-  /** The loss that ended this group, if any. */
-  get failure(): PeerLostError | undefined {
+  /** The loss or timeout that ended this group, if any. */
+  get failure(): GroupFailure | undefined {
     return this.lost;
   }
 
@@ -248,25 +328,92 @@ export class ProcessGroup {
   }
 
   /**
-   * Leaves the group cleanly: waits for running collectives, says goodbye on the ring and to the
-   * store; rank 0 keeps the store up until every other rank has left.
+   * Leaves the group cleanly (idempotent: every call returns the same promise): waits for this
+   * rank's running collectives (bounded by the collective timeout), says goodbye on the ring and to
+   * the store, and closes its sockets; rank 0 closes the store, telling everyone it does so on
+   * purpose. Nothing waits for slower ranks, and their leaving later is no failure for anyone, so
+   * a script may `process.exit()` right after `fit`. `flushMs` bounds each goodbye's delivery.
    */
-  destroy(timeoutMs = 10_000): Promise<void> {
-    this.leaving ??= this.leave(timeoutMs);
+  destroy(flushMs = 5000): Promise<void> {
+    this.leaving ??= this.leave(flushMs);
     return this.leaving;
   }
 
-  private async leave(timeoutMs: number): Promise<void> {
-    liveGroups.delete(this);
-    await this.ring.close(timeoutMs);
-    this.closed = true;
-    await this.store.goodbye();
-    if (this.storeServer) {
-      await this.storeServer.waitForGoodbyes(timeoutMs);
-      await this.storeServer.close();
-    }
-    if (this.pendingLoss) clearTimeout(this.pendingLoss);
+  /** True once destroy() was called. */
+  get left(): boolean {
+    return this.leaving !== undefined;
   }
+
+  private async leave(flushMs: number): Promise<void> {
+    liveGroups.delete(this);
+    await this.ring.close(flushMs);
+    this.closed = true;
+    if (this.pendingLoss) clearTimeout(this.pendingLoss);
+    await this.store.goodbye(flushMs);
+    await this.storeServer?.closeCleanly(flushMs);
+  }
+}
+
+/** The error for a loss, or for a collective timeout when the store passed on a verdict. */
+function failureOf(lostRank: number, detectedBy: number, reason: string, v?: TimeoutVerdict): GroupFailure {
+  return v
+    ? new CollectiveTimeoutError(v.waitingOn, v.collective, v.detectedBy, v.timeoutMs, v.detail)
+    : new PeerLostError(lostRank, detectedBy, reason);
+}
+
+/**
+ * Which ranks a collective that timed out on `self` is waiting on, from every rank's answer to a
+ * probe. The causes: ranks that do not answer (stopped, hung), have left, or answer but sit idle
+ * before this collective. A rank still running an earlier collective is waiting itself, so it is
+ * named only when there is no cause. When every rank is in the collective, data stopped flowing:
+ * blame the link from the previous rank.
+ */
+export function diagnose(
+  answers: Record<string, ProbeAnswer> | undefined,
+  seq: number,
+  collective: string,
+  self: number,
+  worldSize: number,
+): { waitingOn: number[]; detail: string } {
+  if (!answers) {
+    return {
+      waitingOn: [0],
+      detail:
+        'rank 0 and the rendezvous store it hosts do not answer: stopped, hung, or blocked in a long synchronous call',
+    };
+  }
+  const causes: [number, string][] = [];
+  const waiting: [number, string][] = [];
+  for (let r = 0; r < worldSize; r++) {
+    if (r === self) continue;
+    const a = answers[r] ?? 'no answer';
+    if (a === 'no answer') {
+      causes.push([r, `rank ${r} does not answer: stopped, hung, or blocked in a long synchronous call`]);
+    } else if (a === 'left' || a === 'never joined') {
+      causes.push([r, `rank ${r} has ${a === 'left' ? 'left the group' : 'never joined'}`]);
+    } else if ((a.running && a.running.seq >= seq) || a.done > seq) {
+      // in this collective or past it
+    } else if (a.running) {
+      waiting.push([
+        r,
+        `rank ${r} answers but has not reached ${collective} (it is in ${a.running.op} #${a.running.seq})`,
+      ]);
+    } else {
+      const n = a.done;
+      causes.push([
+        r,
+        `rank ${r} answers but has not reached ${collective} (it is idle after ${n} collective${n === 1 ? '' : 's'})`,
+      ]);
+    }
+  }
+  const named = causes.length > 0 ? causes : waiting;
+  if (named.length > 0)
+    return { waitingOn: named.map(([r]) => r), detail: named.map(([, w]) => w).join('; ') };
+  const prev = (self - 1 + worldSize) % worldSize;
+  return {
+    waitingOn: [prev],
+    detail: `every rank answers and is in ${collective}, but no data arrives from rank ${prev}: a stalled connection`,
+  };
 }
 
 const liveGroups = new Set<ProcessGroup>();
@@ -276,8 +423,8 @@ const liveGroups = new Set<ProcessGroup>();
  * `process.exit()` (which skips the automatic leave on an empty event loop): without goodbyes the
  * other ranks would take this rank's exit for a crash.
  */
-export async function leaveProcessGroups(timeoutMs = 10_000): Promise<void> {
-  await Promise.all([...liveGroups].filter((g) => !g.failure).map((g) => g.destroy(timeoutMs)));
+export async function leaveProcessGroups(flushMs = 5000): Promise<void> {
+  await Promise.all([...liveGroups].filter((g) => !g.failure).map((g) => g.destroy(flushMs)));
 }
 
 async function agreeOnRunId(store: StoreClient, env: DistributedEnv, timeoutMs: number): Promise<string> {

@@ -12,6 +12,11 @@ import { arenaOf } from './simd-add.js';
  * length) so ranks that call collectives in different orders fail with a clear error instead of
  * silently mixing data. Chunks are pipelined: as soon as a chunk is received and reduced it is
  * forwarded to the next rank, so reduce-scatter flows straight into all-gather.
+ *
+ * Leaving: a rank that is done sends a goodbye frame both ways (to the next rank on its send socket,
+ * to the previous rank on its receive socket) and closes without waiting for anyone, so a script may
+ * exit right after training while slower ranks are still finishing: they take a connection that
+ * closes after a goodbye as a clean leave, not a crash.
  */
 
 const MAGIC = 0x4b4c4e31; // "KLN1"
@@ -52,6 +57,7 @@ interface RecvStep {
 
 interface Collective {
   seq: number;
+  startedAt: number;
   op: Op;
   dtype: number;
   buf: FloatArray;
@@ -81,8 +87,18 @@ export interface RingOptions {
   scratch?: Buffer;
   /** Bytes the receive socket delivered before the ring existed, oldest first. */
   earlyBytes?: Buffer[];
-  /** Called once with the rank whose connection broke and why. */
+  /** Called once with the rank whose connection broke (or that left too early) and why. */
   onBroken: (lostRank: number, reason: string) => void;
+  /** How long one collective may run before `onTimeout` (none when absent). */
+  collectiveTimeoutMs?: number;
+  /** A collective ran past `collectiveTimeoutMs`; it keeps waiting until the ring is failed. */
+  onTimeout?: (info: { seq: number; op: string; waitedMs: number }) => void;
+}
+
+/** What the ring is doing, for a probe (see store.ts RankActivity). */
+export interface RingActivity {
+  running?: { seq: number; op: string; ms: number };
+  done: number;
 }
 
 export const DEFAULT_CHUNK_BYTES = 1 << 20;
@@ -118,9 +134,16 @@ export class Ring {
   private readonly scratch: Buffer;
   /** What the pending read lands in: the scratch buffer, or straight into a header or payload. */
   private target: 'scratch' | 'header' | 'payload' = 'scratch';
+  /** This rank is leaving: connections closing from here on are expected. */
   private byeQueued = false;
+  /** The previous rank said goodbye (after this many collectives) on the receive socket. */
   private byeReceived = false;
-  private byeWaiter: (() => void) | undefined;
+  /** The next rank said goodbye on the send socket, after `nextLeftAfter` collectives. */
+  private nextLeft = false;
+  private nextLeftAfter = 0;
+  private prevLeftAfter = 0;
+  private reverse: Buffer = Buffer.alloc(0);
+  private done = 0;
   /** Collectives called and not yet settled; while any is, the sockets keep the process alive. */
   private active = 0;
 
@@ -137,16 +160,16 @@ export class Ring {
     this.recv = opts.recvSocket;
     this.send?.on('error', () => {});
     this.send?.on('close', () => {
-      if (!this.byeQueued)
+      if (!this.byeQueued && !this.nextLeft)
         this.broken(this.next, `its connection closed (rank ${this.next} crashed or exited)`);
     });
-    // The next rank never writes to us; anything arriving here is a protocol error, ignore it.
-    this.send?.on('data', () => {});
+    // The next rank writes to us only to say goodbye.
+    this.send?.on('data', (d: Buffer) => this.onReverse(d));
     this.send?.unref();
     this.recv?.unref();
     this.recv?.on('error', () => {});
     this.recv?.on('close', () => {
-      if (!this.byeReceived)
+      if (!this.byeReceived && !this.byeQueued)
         this.broken(this.prev, `its connection closed (rank ${this.prev} crashed or exited)`);
     });
   }
@@ -213,13 +236,53 @@ export class Ring {
     const c = this.current;
     this.current = undefined;
     c?.reject(err);
-    this.byeWaiter?.();
     this.send?.destroy();
     this.recv?.destroy();
   }
 
   get failed(): Error | undefined {
     return this.failure;
+  }
+
+  /** The running collective and how many have finished, for a probe. */
+  activity(): RingActivity {
+    const c = this.current;
+    return c
+      ? {
+          running: { seq: c.seq, op: opNames[c.op] as string, ms: Date.now() - c.startedAt },
+          done: this.done,
+        }
+      : { done: this.done };
+  }
+
+  /** A neighbour left after `after` collectives: fine unless this rank is, or gets, past that. */
+  private checkLeft(c: Collective | undefined): void {
+    if (this.failure || this.byeQueued) return;
+    const gone: [number, number][] = [];
+    if (this.byeReceived) gone.push([this.prev, this.prevLeftAfter]);
+    if (this.nextLeft) gone.push([this.next, this.nextLeftAfter]);
+    for (const [r, after] of gone) {
+      if (!c || c.seq < after) continue;
+      this.broken(
+        r,
+        `it left the group after ${after} collective${after === 1 ? '' : 's'} while rank ${this.rank} ` +
+          `runs ${opNames[c.op]} #${c.seq}: it failed (see its log) or ran fewer collectives than this rank`,
+      );
+      return;
+    }
+  }
+
+  /** Goodbye frames from the next rank, on the socket this rank otherwise only writes to. */
+  private onReverse(d: Buffer): void {
+    this.reverse = this.reverse.length === 0 ? d : Buffer.concat([this.reverse, d]);
+    while (this.reverse.length >= HEADER_BYTES) {
+      const h = this.reverse.subarray(0, HEADER_BYTES);
+      this.reverse = this.reverse.subarray(HEADER_BYTES);
+      if (h.readUInt32LE(0) !== MAGIC || h.readUInt8(8) !== Op.Bye) continue;
+      this.nextLeft = true;
+      this.nextLeftAfter = h.readUInt32LE(4);
+      this.checkLeft(this.current);
+    }
   }
 
   // ---- collectives -------------------------------------------------------------------------
@@ -306,7 +369,11 @@ export class Ring {
     plan: (n: number, c: Collective) => { initial: [number, number]; steps: RecvStep[] },
   ): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.byeQueued) return Promise.reject(new Error('collective called after teardown'));
+    if (this.byeQueued) {
+      return Promise.reject(
+        new Error(`${opNames[op]} called after this rank left the process group (teardown)`),
+      );
+    }
     const dtype = buf instanceof Float64Array ? 'float64' : 'float32';
     const seq = this.seq++;
     this.hold(1);
@@ -320,8 +387,15 @@ export class Ring {
         const simdSum = reduceOp === 'sum' && dtype === 'float32' && process.env.KILN_DDP_ADD !== 'js';
         let arena = simdSum ? arenaOf(buf) : undefined;
         if (arena && arena.stagingBytes < this.chunkBytes) arena = undefined;
+        const timer = this.opts.collectiveTimeoutMs
+          ? setTimeout(() => {
+              if (this.current === c && !this.failure)
+                this.opts.onTimeout?.({ seq, op: opNames[op] as string, waitedMs: Date.now() - c.startedAt });
+            }, this.opts.collectiveTimeoutMs)
+          : undefined;
         const c: Collective = {
           seq,
+          startedAt: Date.now(),
           op,
           dtype: dtypeCodes[dtype],
           buf,
@@ -334,12 +408,21 @@ export class Ring {
           steps: [],
           nextStep: 0,
           pendingWrites: 0,
-          resolve,
-          reject,
+          resolve: () => {
+            clearTimeout(timer);
+            this.done++;
+            resolve();
+          },
+          reject: (err) => {
+            clearTimeout(timer);
+            reject(err);
+          },
         };
         const { initial, steps } = plan(buf.length, c);
         c.steps = steps;
         this.current = c;
+        this.checkLeft(c);
+        if (this.failure) return;
         const per = this.chunkBytes / buf.BYTES_PER_ELEMENT;
         for (let s = initial[0]; s < initial[1]; s += per)
           this.writeChunk(c, s, Math.min(initial[1], s + per));
@@ -450,18 +533,14 @@ export class Ring {
     const op = this.header.readUInt8(8);
     if (op === Op.Bye && this.header.readUInt32LE(0) === MAGIC) {
       this.headerReady = false;
-      // A collective whose receives are all done may still be flushing its writes: that is fine.
-      if (this.current && this.current.nextStep < this.current.steps.length) {
-        this.fail(
-          new CollectiveMismatchError(
-            `rank ${this.prev} tore down while rank ${this.rank} waits in ${opNames[this.current.op]} #${this.current.seq}: ranks ran different numbers of collectives`,
-          ),
-        );
-        return false;
-      }
       this.byeReceived = true;
-      this.byeWaiter?.();
-      return true;
+      this.prevLeftAfter = this.header.readUInt32LE(4);
+      // Everything the previous rank sent came before its goodbye: a collective still waiting for
+      // chunks from it will never get them.
+      const c = this.current;
+      if (c && c.nextStep < c.steps.length) this.prevLeftAfter = Math.min(this.prevLeftAfter, c.seq);
+      this.checkLeft(c);
+      return !this.failure;
     }
     const c = this.current;
     if (!c || c.nextStep >= c.steps.length) return false;
@@ -528,32 +607,35 @@ export class Ring {
   // ---- teardown ----------------------------------------------------------------------------
 
   /**
-   * Waits for running collectives, tells the next rank this one is done and waits for the previous
-   * rank to say the same, so neither side takes the other's clean close for a crash.
+   * Leaves the ring: waits for this rank's collectives to settle (bounded by the collective timeout),
+   * says goodbye both ways with the number of collectives run, hands that to the kernel (at most
+   * `flushMs`) and closes. It does not wait for the neighbours: they may still be finishing up.
    */
-  async close(timeoutMs: number): Promise<void> {
+  async close(flushMs: number): Promise<void> {
     await this.tail;
-    if (this.failure || this.worldSize === 1) {
-      this.send?.destroy();
-      this.recv?.destroy();
+    const sockets = [this.send, this.recv].filter((s): s is Socket => !!s && !s.destroyed);
+    if (this.failure || this.worldSize === 1 || this.byeQueued) {
+      if (!this.byeQueued) for (const s of sockets) s.destroy();
       return;
     }
     this.byeQueued = true;
-    const send = this.send as Socket;
-    await new Promise<void>((resolve) => send.write(encodeHeader(this.seq, Op.Bye, 0, 0), () => resolve()));
-    if (!this.byeReceived) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, timeoutMs);
-        this.byeWaiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-        this.drainBacklog();
-      });
-    }
-    this.byeReceived = true;
-    send.end();
-    this.recv?.destroy();
-    setTimeout(() => send.destroy(), 1000).unref();
+    const bye = encodeHeader(this.seq, Op.Bye, 0, 0);
+    await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, flushMs);
+            s.end(bye, () => {
+              clearTimeout(t);
+              resolve();
+            });
+          }),
+      ),
+    );
+    for (const s of sockets) s.unref();
+    // A neighbour still finishing up keeps its end open a little; nothing here waits for it.
+    setTimeout(() => {
+      for (const s of sockets) s.destroy();
+    }, 2000).unref();
   }
 }

@@ -7,26 +7,70 @@ import { jsonFrameReader, writeJsonFrame } from './json-frames.js';
  * TCPStore). Ranks say hello with their rank, then set/get/add/wait on string keys. The store also
  * watches liveness: a rank whose connection closes without a goodbye is reported lost to everyone,
  * so every rank learns which rank died first rather than only which neighbour hung up.
+ *
+ * It also answers "who is holding the group up?" when a collective times out: a probe pings every
+ * rank over its store connection and collects what each is doing (a stopped or hung process cannot
+ * answer), and a timeout report is broadcast like a loss, so every rank fails with the same verdict.
  */
 
+/** What a rank is doing, as it answers a probe. */
+export interface RankActivity {
+  /** The collective running on its ring, if any: sequence number, name, milliseconds so far. */
+  running?: { seq: number; op: string; ms: number };
+  /** Collectives it has finished. */
+  done: number;
+}
+
+/** What the store knows about a rank after a probe: its answer, or why there is none. */
+export type ProbeAnswer = RankActivity | 'no answer' | 'left' | 'never joined';
+
+/** A collective timeout, as one rank diagnosed it and the store passes on to all. */
+export interface TimeoutVerdict {
+  waitingOn: number[];
+  collective: string;
+  detectedBy: number;
+  timeoutMs: number;
+  detail: string;
+}
+
 type Request =
-  | { id: number; t: 'hello'; rank: number; worldSize: number }
+  | { id: number; t: 'hello'; rank: number; worldSize: number; generation?: number }
   | { id: number; t: 'set'; key: string; value: string }
   | { id: number; t: 'get'; key: string }
   | { id: number; t: 'add'; key: string; delta: number }
   | { id: number; t: 'wait'; keys: string[]; timeoutMs: number }
-  | { id: number; t: 'report'; lostRank: number; reason: string }
+  | { id: number; t: 'report'; lostRank: number; reason: string; timeout?: TimeoutVerdict }
+  | { id: number; t: 'probe'; graceMs: number }
   | { id: number; t: 'bye' };
 
+/** A rank's answer to the store's ping (not a request: it gets no reply). */
+interface Pong {
+  t: 'pong';
+  ping: number;
+  activity: RankActivity;
+}
+
 type Reply =
-  | { id: number; t: 'ok'; value?: string | null; values?: string[] }
+  | { id: number; t: 'ok'; value?: string | null; values?: string[]; answers?: Record<string, ProbeAnswer> }
   | { id: number; t: 'timeout'; missing: string[] }
-  | { id: number; t: 'error'; message: string };
+  | { id: number; t: 'error'; message: string; retry?: boolean };
 
 interface Abort {
   t: 'abort';
   lostRank: number;
   reason: string;
+  timeout?: TimeoutVerdict;
+}
+
+/** Pushed by the store: a probe wants to know what this rank is doing. */
+interface Ping {
+  t: 'ping';
+  ping: number;
+}
+
+/** Pushed by the store before rank 0 closes it after leaving cleanly: its going away is no crash. */
+interface Closing {
+  t: 'closing';
 }
 
 interface Waiter {
@@ -40,17 +84,20 @@ export class StoreServer {
   private readonly ranks = new Map<number, { socket: Socket; saidBye: boolean }>();
   private readonly sockets = new Set<Socket>();
   private aborted: Abort | undefined;
-  private byeWaiters: (() => void)[] = [];
+  private nextPing = 1;
+  private readonly pings = new Map<number, { rank: number; onPong: (a: RankActivity) => void }>();
 
   private constructor(
     private readonly server: Server,
     readonly worldSize: number,
+    /** Which group of this job the store serves: ranks that re-join (fit, then test) count up. */
+    readonly generation: number,
   ) {}
 
   /** Listens on host:port. Port 0 picks a free one (see `port`). */
-  static async listen(host: string, port: number, worldSize: number): Promise<StoreServer> {
+  static async listen(host: string, port: number, worldSize: number, generation = 1): Promise<StoreServer> {
     const server = createServer();
-    const store = new StoreServer(server, worldSize);
+    const store = new StoreServer(server, worldSize, generation);
     server.on('connection', (s) => store.accept(s));
     // The store lives as long as its rank's process wants to, not longer: the process group's
     // teardown keeps it up until every rank has left.
@@ -84,9 +131,25 @@ export class StoreServer {
       if (!socket.destroyed) writeJsonFrame(socket, r);
     };
     const onMessage = (raw: unknown) => {
-      const m = raw as Request;
+      const m = raw as Request | Pong;
       switch (m.t) {
+        case 'pong': {
+          const p = this.pings.get(m.ping);
+          if (p && p.rank === rank) p.onPong(m.activity);
+          return;
+        }
         case 'hello': {
+          if ((m.generation ?? 1) !== this.generation) {
+            // A rank already re-joining (fit done, test next) while this group is still closing:
+            // it retries until the next group's store is up.
+            reply({
+              id: m.id,
+              t: 'error',
+              retry: true,
+              message: `rank ${m.rank} joins group ${m.generation ?? 1} but rank 0's store serves group ${this.generation}`,
+            });
+            return;
+          }
           if (m.worldSize !== this.worldSize) {
             reply({
               id: m.id,
@@ -142,14 +205,16 @@ export class StoreServer {
           return;
         }
         case 'report':
-          this.abort(m.lostRank, m.reason);
+          this.abort(m.lostRank, m.reason, m.timeout);
           reply({ id: m.id, t: 'ok' });
+          return;
+        case 'probe':
+          void this.probe(m.graceMs).then((answers) => reply({ id: m.id, t: 'ok', answers }));
           return;
         case 'bye': {
           const entry = rank === undefined ? undefined : this.ranks.get(rank);
           if (entry) entry.saidBye = true;
           reply({ id: m.id, t: 'ok' });
-          this.checkByes();
           return;
         }
       }
@@ -165,7 +230,6 @@ export class StoreServer {
       const entry = this.ranks.get(rank);
       if (entry?.socket !== socket) return;
       if (!entry.saidBye) this.abort(rank, 'its connection to the rendezvous store closed');
-      this.checkByes();
     });
   }
 
@@ -173,26 +237,51 @@ export class StoreServer {
     for (const w of [...this.waiters]) if (w.keys.every((k) => this.data.has(k))) w.done(false);
   }
 
-  private abort(lostRank: number, reason: string): void {
+  private abort(lostRank: number, reason: string, timeout?: TimeoutVerdict): void {
     if (this.aborted) return;
-    this.aborted = { t: 'abort', lostRank, reason };
+    this.aborted = { t: 'abort', lostRank, reason, ...(timeout ? { timeout } : {}) };
     for (const { socket } of this.ranks.values()) if (!socket.destroyed) writeJsonFrame(socket, this.aborted);
   }
 
-  private checkByes(): void {
-    const allGone = [...this.ranks.values()].every((e) => e.saidBye || e.socket.destroyed);
-    if (allGone && this.ranks.size >= this.worldSize) for (const w of this.byeWaiters.splice(0)) w();
-  }
-
-  /** Resolves once every other rank said goodbye or hung up, or after `timeoutMs`. */
-  waitForGoodbyes(timeoutMs: number): Promise<void> {
+  /**
+   * Asks every rank what it is doing and gives each `graceMs` to answer. A live rank answers at once
+   * (waiting in a collective leaves its event loop idle); a stopped or blocked one cannot.
+   */
+  private probe(graceMs: number): Promise<Record<string, ProbeAnswer>> {
+    const answers: Record<string, ProbeAnswer> = {};
+    const asked: number[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      const e = this.ranks.get(r);
+      if (!e) answers[r] = 'never joined';
+      else if (e.saidBye || e.socket.destroyed) answers[r] = 'left';
+      else {
+        answers[r] = 'no answer';
+        asked.push(r);
+      }
+    }
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, timeoutMs);
-      this.byeWaiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-      this.checkByes();
+      const ids: number[] = [];
+      let waiting = asked.length;
+      const finish = () => {
+        clearTimeout(timer);
+        for (const id of ids) this.pings.delete(id);
+        resolve(answers);
+      };
+      const timer = setTimeout(finish, graceMs);
+      if (waiting === 0) return finish();
+      for (const r of asked) {
+        const ping = this.nextPing++;
+        ids.push(ping);
+        this.pings.set(ping, {
+          rank: r,
+          onPong: (a) => {
+            this.pings.delete(ping);
+            answers[r] = a;
+            if (--waiting === 0) finish();
+          },
+        });
+        writeJsonFrame((this.ranks.get(r) as { socket: Socket }).socket, { t: 'ping', ping } satisfies Ping);
+      }
     });
   }
 
@@ -200,6 +289,36 @@ export class StoreServer {
     for (const w of [...this.waiters]) w.done(true);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * Rank 0 left the group cleanly: tells every connected rank the store is going away on purpose
+   * (so ranks still finishing up do not take it for rank 0's crash), flushes that, then closes.
+   * Rank 0 does not wait for the others to leave: a script may exit right after `fit`.
+   */
+  async closeCleanly(flushMs = 5000): Promise<void> {
+    for (const w of [...this.waiters]) w.done(true);
+    const flushed = [...this.sockets].map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.destroyed) return resolve();
+          const t = setTimeout(resolve, flushMs);
+          t.unref();
+          writeJsonFrame(s, { t: 'closing' } satisfies Closing);
+          s.end(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        }),
+    );
+    await Promise.all(flushed);
+    // Stops listening now (the port is free for the next group); connections still open do not
+    // hold this up: a stopped peer would never finish closing its end.
+    this.server.close();
+    // Half-closed sockets whose peers are still busy: they hold nothing up and go away shortly.
+    setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, 2000).unref();
   }
 }
 
@@ -210,8 +329,12 @@ export interface StoreClientOptions {
   worldSize: number;
   /** How long to keep retrying the connection while rank 0's store is not up yet. */
   timeoutMs: number;
+  /** The group this rank joins (see StoreServer.generation); default 1. */
+  generation?: number;
   /** The store says a rank was lost (possibly this one's neighbour, possibly elsewhere). */
-  onAbort?: (lostRank: number, reason: string) => void;
+  onAbort?: (lostRank: number, reason: string, timeout?: TimeoutVerdict) => void;
+  /** What this rank is doing, for the store's probes. */
+  activity?: () => RankActivity;
   /** The connection to the store closed before `close()` (rank 0 is gone). */
   onLost?: (reason: string) => void;
 }
@@ -229,7 +352,7 @@ export class StoreClient {
     socket.on(
       'data',
       jsonFrameReader(
-        (raw) => this.onMessage(raw as Reply | Abort),
+        (raw) => this.onMessage(raw as Reply | Abort | Ping | Closing),
         (err) => socket.destroy(err),
       ),
     );
@@ -265,10 +388,15 @@ export class StoreClient {
         socket.setNoDelay(true);
         socket.setKeepAlive(true, 1000);
         const client = new StoreClient(socket, opts);
-        const r = await client.request({ t: 'hello', rank: opts.rank, worldSize: opts.worldSize });
+        const r = await client.request({
+          t: 'hello',
+          rank: opts.rank,
+          worldSize: opts.worldSize,
+          generation: opts.generation ?? 1,
+        });
         if (r.t === 'error') {
           client.close();
-          throw new DistributedConfigError(r.message);
+          throw r.retry ? new Error(r.message) : new DistributedConfigError(r.message);
         }
         return client;
       } catch (err) {
@@ -287,9 +415,18 @@ export class StoreClient {
     }
   }
 
-  private onMessage(m: Reply | Abort): void {
+  private onMessage(m: Reply | Abort | Ping | Closing): void {
     if (m.t === 'abort') {
-      this.opts.onAbort?.(m.lostRank, m.reason);
+      this.opts.onAbort?.(m.lostRank, m.reason, m.timeout);
+      return;
+    }
+    if (m.t === 'ping') {
+      const pong: Pong = { t: 'pong', ping: m.ping, activity: this.opts.activity?.() ?? { done: 0 } };
+      if (!this.socket.destroyed) writeJsonFrame(this.socket, pong);
+      return;
+    }
+    if (m.t === 'closing') {
+      this.closing = true;
       return;
     }
     const p = this.pending.get(m.id);
@@ -335,16 +472,51 @@ export class StoreClient {
     throw new Error(r.message);
   }
 
-  /** Tells the store (and so every rank) that `lostRank` is gone. */
-  report(lostRank: number, reason: string): void {
-    if (this.lostReason || this.socket.destroyed) return;
-    void this.request({ t: 'report', lostRank, reason }).catch(() => {});
+  /** Tells the store (and so every rank) that `lostRank` is gone, or why a collective timed out. */
+  report(lostRank: number, reason: string, timeout?: TimeoutVerdict): Promise<void> {
+    if (this.lostReason || this.socket.destroyed) return Promise.resolve();
+    // The store broadcasts the abort before it answers: once this resolves, every rank has been sent it.
+    return this.request({ t: 'report', lostRank, reason, ...(timeout ? { timeout } : {}) }).then(
+      () => {},
+      () => {},
+    );
   }
 
-  /** Says goodbye, so closing is not taken for a crash, then closes. */
-  async goodbye(): Promise<void> {
+  /**
+   * What every rank is doing, by rank. Resolves undefined when the store itself does not answer
+   * within `graceMs` plus a margin: rank 0, which hosts it, is stopped or hung (or gone).
+   */
+  async probe(graceMs: number): Promise<Record<string, ProbeAnswer> | undefined> {
+    if (this.lostReason || this.socket.destroyed) return undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), graceMs + 2000);
+    });
+    const asked = this.request({ t: 'probe', graceMs }).then(
+      (r) => (r.t === 'ok' ? r.answers : undefined),
+      () => undefined,
+    );
+    try {
+      return await Promise.race([asked, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Says goodbye, so closing is not taken for a crash, then closes. Waits at most `timeoutMs` for
+   * the store's answer: a stopped rank 0 must not hold a leaving rank up.
+   */
+  async goodbye(timeoutMs = 5000): Promise<void> {
     this.closing = true;
-    await this.request({ t: 'bye' }).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.request({ t: 'bye' }).catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
     this.close();
   }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type DistributedEnv, readDistributedEnv } from '../distributed/env.js';
 import { DistributedConfigError } from '../distributed/errors.js';
-import { ProcessGroup, type ProcessGroupOptions } from '../distributed/process-group.js';
+import { collectiveTimeoutMs, ProcessGroup, type ProcessGroupOptions } from '../distributed/process-group.js';
 import { DistributedSampler } from '../distributed/sampler.js';
 import { allocReduceBuffer } from '../distributed/simd-add.js';
 import type { Strategy } from './strategy.js';
@@ -13,6 +13,12 @@ export interface DDPStrategyOptions {
   bucketBytes?: number;
   /** Drop the tail of each epoch instead of padding so ranks see equal shares (default pad). */
   dropLast?: boolean;
+  /**
+   * How long one collective (a gradient bucket's all-reduce, a metric sync, a barrier) may wait for
+   * the other ranks before every rank exits with code 75 naming the rank(s) it waited on.
+   * Default KILN_DDP_COLLECTIVE_TIMEOUT_S, else 600 s (distributed/process-group.ts says why).
+   */
+  collectiveTimeoutMs?: number;
   /** Passed to the process group: rendezvous timeout, chunk size, what to do on peer loss. */
   group?: Omit<ProcessGroupOptions, 'env'>;
 }
@@ -49,6 +55,8 @@ export class DDPStrategy implements Strategy {
   readonly bucketBytes: number;
   private readonly sampler: DistributedSampler;
   private pg: ProcessGroup | undefined;
+  private leaving: Promise<void> | undefined;
+  private readonly collectiveTimeoutMs: number;
   private buckets: Bucket[] = [];
   private layoutKey = '';
 
@@ -59,6 +67,10 @@ export class DDPStrategy implements Strategy {
     this.localRank = this.env.localRank;
     this.isGlobalZero = this.rank === 0;
     this.bucketBytes = opts.bucketBytes ?? bucketBytesFromEnv();
+    // Checked here so a bad value fails when the Trainer is built, not at the first collective.
+    this.collectiveTimeoutMs = collectiveTimeoutMs(
+      opts.collectiveTimeoutMs ?? opts.group?.collectiveTimeoutMs,
+    );
     this.sampler = new DistributedSampler({
       numReplicas: this.worldSize,
       rank: this.rank,
@@ -72,9 +84,16 @@ export class DDPStrategy implements Strategy {
     return this.pg;
   }
 
+  /** Joins the group; after a teardown (fit done, test next) it joins a new one, on every rank. */
   async setup(): Promise<void> {
     if (this.pg) return;
-    this.pg = await ProcessGroup.init({ ...this.opts.group, env: this.env });
+    // A teardown still saying goodbye finishes before the next group forms.
+    await this.leaving;
+    this.pg = await ProcessGroup.init({
+      ...this.opts.group,
+      collectiveTimeoutMs: this.collectiveTimeoutMs,
+      env: this.env,
+    });
   }
 
   async broadcastVariables(vars: tf.Variable[]): Promise<void> {
@@ -190,10 +209,16 @@ export class DDPStrategy implements Strategy {
     return this.worldSize === 1 ? indices : this.sampler.shard(indices);
   }
 
+  /**
+   * Leaves the process group: the Trainer calls it at the end of every fit/validate/test/predict,
+   * on success and on failure. Idempotent (a second call waits for the first); a rank that finishes
+   * early does not disturb slower ones, so the script may exit right after.
+   */
   async teardown(): Promise<void> {
     const pg = this.pg;
     this.pg = undefined;
-    await pg?.destroy();
+    if (pg) this.leaving = pg.destroy();
+    await this.leaving;
   }
 }
 
