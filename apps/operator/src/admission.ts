@@ -38,6 +38,9 @@ export const keyOf = (job: TrainingJob) => `${job.metadata.namespace}/${job.meta
 const WAITING = new Set(['Pending', 'Queued', 'Restarting']);
 const ACTIVE = new Set(['Starting', 'Running']);
 
+/** Whether the job holds (or is about to hold) the room it was admitted with. */
+export const isActive = (job: TrainingJob) => ACTIVE.has(job.status?.phase ?? '');
+
 export function isWaiting(job: TrainingJob): boolean {
   return (
     WAITING.has(job.status?.phase ?? 'Pending') &&

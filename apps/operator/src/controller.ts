@@ -7,7 +7,7 @@ import {
   type V1PriorityClass,
   type V1Service,
 } from '@kubernetes/client-node';
-import { isWaiting, keyOf } from './admission.js';
+import { isActive, isWaiting, keyOf } from './admission.js';
 import { defaultChildOptions, MANAGER } from './children.js';
 import { EventRecorder } from './events.js';
 import { startHealthServer } from './health.js';
@@ -83,6 +83,8 @@ export class Operator {
   private readonly podIndex = new Map<string, Set<string>>();
   private readonly nodeSignature = new Map<string, string>();
   private readonly failedAt = new Map<string, number>();
+  /** Jobs last seen Starting or Running. */
+  private readonly activeJobs = new Set<string>();
   private synced = false;
   private stopping = false;
   private workers: Promise<void>[] = [];
@@ -105,10 +107,20 @@ export class Operator {
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       () => this.kube.listJobs(),
       {
-        onAdd: (j) => this.queue.add(keyOf(j)),
-        onUpdate: (j) => this.queue.add(keyOf(j)),
+        onAdd: (j) => {
+          this.queue.add(keyOf(j));
+          if (isActive(j)) this.activeJobs.add(keyOf(j));
+        },
+        onUpdate: (j) => {
+          this.queue.add(keyOf(j));
+          // A job leaving Starting/Running gives back the room admission kept for it, even where its
+          // pods finished earlier: the jobs waiting get another look.
+          if (isActive(j)) this.activeJobs.add(keyOf(j));
+          else if (this.activeJobs.delete(keyOf(j))) this.capacityChanged();
+        },
         onDelete: (j) => {
           this.queue.add(keyOf(j));
+          this.activeJobs.delete(keyOf(j));
           this.capacityChanged();
         },
       },
