@@ -4,6 +4,7 @@
 // The model reads the previous `context` characters (embedded, concatenated) and predicts the next one:
 // small enough for a CPU, and after a few hundred steps it writes text with Shakespeare's shape.
 import {
+  Adam,
   type Batch,
   DataLoader,
   DataModule,
@@ -127,7 +128,7 @@ export class CharLM extends Module {
   }
 
   configureOptimizers() {
-    return { optimizer: tf.train.adam(this.hp.lr) };
+    return { optimizer: new Adam({ lr: this.hp.lr }) };
   }
 
   /** Samples `length` characters after `prompt`, drawing from the softmax with a seeded generator. */

@@ -3,6 +3,7 @@
 //   kiln fit examples/digits/train.ts
 // Logs (metrics.csv, TensorBoard events) land in kiln_logs/digits/version_<n>, checkpoints in kiln_logs/digits/checkpoints.
 import {
+  Adam,
   type Batch,
   DataLoader,
   DataModule,
@@ -66,7 +67,7 @@ export class DigitsClassifier extends Module {
   }
 
   configureOptimizers() {
-    return { optimizer: tf.train.adam(this.hp.lr) };
+    return { optimizer: new Adam({ lr: this.hp.lr }) };
   }
 }
 

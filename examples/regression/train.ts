@@ -2,6 +2,7 @@
 //   kiln fit examples/regression/train.ts
 // Shows an LR schedule (cosine, stepped each epoch) and LearningRateMonitor logging the rate.
 import {
+  Adam,
   type Batch,
   CosineAnnealingLR,
   DataLoader,
@@ -58,7 +59,7 @@ export class Regressor extends Module {
   }
 
   configureOptimizers() {
-    const optimizer = tf.train.adam(this.hp.lr);
+    const optimizer = new Adam({ lr: this.hp.lr });
     // one cosine cycle over the whole run, stepped at each epoch's end
     return {
       optimizer,
