@@ -4,9 +4,11 @@
 // in process CPU time (steadier on a shared machine). Never asserts.
 //
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/overhead/overhead.bench.ts \
-//     [--backend cpu|wasm] [--repeats 7] [--samples 2048] [--batch 64] [--hidden 128]
+//     [--backend cpu|wasm|tensorflow] [--repeats 7] [--samples 2048] [--batch 64] [--hidden 128]
+//     [--optimizer kiln|tfjs]   (Kiln's Adam, the default, or tf.train.adam; both sides use the same one)
 import { parseArgs } from 'node:util';
 import {
+  Adam,
   type Batch,
   type ConfigureOptimizersResult,
   DataLoader,
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '2048' },
     batch: { type: 'string', default: '64' },
     hidden: { type: 'string', default: '128' },
+    optimizer: { type: 'string', default: 'kiln' },
   },
 });
 const backend = values.backend as 'cpu' | 'wasm' | 'tensorflow';
@@ -31,6 +34,10 @@ const repeats = Number(values.repeats);
 const n = Number(values.samples);
 const batchSize = Number(values.batch);
 const hidden = Number(values.hidden);
+if (values.optimizer !== 'kiln' && values.optimizer !== 'tfjs')
+  throw new Error(`--optimizer must be kiln or tfjs, got ${values.optimizer}`);
+const makeOptimizer = (): tf.Optimizer =>
+  values.optimizer === 'kiln' ? new Adam({ lr: 1e-3 }) : tf.train.adam(1e-3);
 
 await selectBackend({ backend });
 const x = tf.randomUniform([n, 784], 0, 1, 'float32', 1);
@@ -57,7 +64,7 @@ class Mlp extends Module {
     return tf.losses.softmaxCrossEntropy(yb!, this.net.apply(xb!) as tf.Tensor) as tf.Scalar;
   }
   configureOptimizers(): ConfigureOptimizersResult {
-    return tf.train.adam(1e-3);
+    return makeOptimizer();
   }
 }
 
@@ -91,7 +98,7 @@ async function viaTrainer(): Promise<Timing> {
 
 async function byHand(): Promise<Timing> {
   const net = mlp();
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = makeOptimizer();
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
   const stop = clock();
   const steps = Math.ceil(n / batchSize);
@@ -124,7 +131,7 @@ const median = (xs: number[]) => {
 };
 
 console.log(
-  `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam, ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize)} steps per run`,
+  `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam (${values.optimizer}), ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize)} steps per run`,
 );
 await viaTrainer(); // warm-up: kernels, caches
 await byHand();
