@@ -106,6 +106,7 @@ test('kiln fit --track <url> --project <name> --token --run-name records the run
     'cli-tracked',
   ]);
   assert.equal(r.code, 0, r.out);
+  assert.match(r.out, new RegExp(`kiln: recording this run as "cli-tracked" in project ${seed.id} at `));
   const runs = await runsNamed('cli-tracked');
   assert.equal(runs.length, 1, JSON.stringify(runs));
   const run = runs[0]!;

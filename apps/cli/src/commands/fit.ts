@@ -45,6 +45,12 @@ export async function runFit(script: string, values: Record<string, unknown>): P
   if (tracking) {
     delete process.env.KILN_RUN_ID; // a new run in the project, not one named by the environment
     Object.assign(process.env, tracking);
+    // said once: by the launcher under --devices N, or by the single process
+    if (process.env.WORLD_SIZE === undefined) {
+      process.stderr.write(
+        `kiln: recording this run as "${tracking.KILN_RUN_NAME}" in project ${tracking.KILN_PROJECT} at ${tracking.KILN_TRACKING_URL}\n`,
+      );
+    }
   }
   // DDP launcher (distributed): with --devices N / --num-nodes M and no WORLD_SIZE yet, this process
   // becomes the launcher and starts the ranks, each of which re-runs this same command line.
