@@ -199,7 +199,8 @@ export abstract class KilnOptimizer extends tf.Optimizer {
       const values = this.slotSuffixes.map((_, j) => (slots[j * perSlot + i] as NamedTensor).tensor);
       const state = this.states[i];
       if (!state) {
-        if (this.pending[i]) tf.dispose(this.pending[i].values);
+        const old = this.pending[i];
+        if (old) tf.dispose(old.values);
         const name = (slots[i] as NamedTensor).name.replace(/\/[^/]*$/, '');
         this.pending[i] = { name, values: values.map((t) => tf.keep(t.clone())) };
         continue;
