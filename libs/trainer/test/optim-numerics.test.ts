@@ -218,6 +218,36 @@ for (const backend of ['cpu', 'tensorflow'] as const) {
   });
 }
 
+describe('a backend switch under a live optimizer', { skip: skipNative }, () => {
+  it('carries the slots over (3 steps on cpu, 3 on tensorflow, as 6 in one place)', async () => {
+    await selectBackend({ backend: 'cpu' });
+    const vars = makeVars();
+    const opt = new Adam({ lr: 1e-3 });
+    for (let k = 0; k < STEPS; k++) {
+      if (k === STEPS / 2) await selectBackend({ backend: 'tensorflow' });
+      setLearningRate(opt, lrAt(1e-3, k));
+      const grads = Object.fromEntries(
+        vars.map((v, i) => [v.name, tf.tensor(Float32Array.from(grad(k, i)), v.shape)]),
+      );
+      opt.applyGradients(grads);
+      tf.dispose(Object.values(grads));
+    }
+    const before = nativeOpCount();
+    await opt
+      .getWeights()
+      .then((ws) => tf.dispose(ws.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable))));
+    assert.ok(nativeOpCount() > before, 'the slots live in TensorFlow after the switch');
+    const got = vars.map((v) => Float64Array.from(v.dataSync()));
+    agree(
+      'cpu then tensorflow',
+      got,
+      adamRef({ lr: 1e-3, b1: 0.9, b2: 0.999, eps: 1e-8, wd: 0, decoupled: false }),
+    );
+    opt.dispose();
+    tf.dispose(vars);
+  });
+});
+
 describe('on native TensorFlow the step is fused', { skip: skipNative }, () => {
   it('Adam runs no tfjs kernels and two TensorFlow ops per parameter (tfjs: a dozen each)', async () => {
     await selectBackend({ backend: 'tensorflow' });
