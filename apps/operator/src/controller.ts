@@ -60,6 +60,9 @@ const rvNum = (o: { metadata?: { resourceVersion?: string } } | undefined) => {
   }
 };
 
+const unschedulable = (pod: V1Pod) =>
+  pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') === true;
+
 function ownerKey(child: { metadata?: V1ObjectMeta }): string | undefined {
   const owner = child.metadata?.ownerReferences?.find((o) => o.controller && o.kind === KIND);
   return owner ? `${child.metadata!.namespace}/${owner.name}` : undefined;
@@ -83,6 +86,8 @@ export class Operator {
   private readonly podIndex = new Map<string, Set<string>>();
   private readonly nodeSignature = new Map<string, string>();
   private readonly failedAt = new Map<string, number>();
+  /** Jobs that had a pod the scheduler could not place (pruned once they leave Starting). */
+  private readonly unplaced = new Set<string>();
   /** Jobs last seen Starting or Running. */
   private readonly activeJobs = new Set<string>();
   private synced = false;
@@ -274,6 +279,22 @@ export class Operator {
     }
     const phase = pod.status?.phase;
     if (deleted || phase === 'Succeeded' || phase === 'Failed') this.capacityChanged();
+    else if (pod.spec?.nodeName) this.roomTaken(key);
+    if (key && !deleted && unschedulable(pod)) this.unplaced.add(key);
+  }
+
+  /**
+   * A pod holds room on a node (or a node changed): Starting jobs the scheduler could not fully place
+   * get a look now, so a gang whose room was taken after admission is released at once, not at its
+   * gang timeout.
+   */
+  private roomTaken(except?: string): void {
+    if (!this.synced) return;
+    for (const key of this.unplaced) {
+      if (key === except) continue;
+      if (this.job(key)?.status?.phase !== 'Starting') this.unplaced.delete(key);
+      else this.queue.add(key);
+    }
   }
 
   private nodeChanged(node: V1Node, deleted: boolean): void {
@@ -291,6 +312,7 @@ export class Operator {
     if (deleted) this.nodeSignature.delete(name);
     else this.nodeSignature.set(name, signature);
     this.capacityChanged(true);
+    this.roomTaken();
     if (deleted) {
       for (const pod of this.pods.list()) {
         const key = pod.spec?.nodeName === name ? ownerKey(pod) : undefined;

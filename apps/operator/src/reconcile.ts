@@ -624,16 +624,22 @@ export class Reconciler {
     await Promise.all(creates);
   }
 
+  /**
+   * Deletes pods with the grace period; a pod bound to a node that no longer exists is deleted at once
+   * (again, if it is already terminating): no kubelet is left to confirm a graceful deletion, and the
+   * pod garbage collector would take tens of seconds, holding up the relaunch of the gang.
+   */
   private async deletePods(pods: V1Pod[]): Promise<void> {
+    const orphaned = (p: V1Pod) => !!p.spec?.nodeName && !this.ctx.nodeExists(p.spec.nodeName);
     await Promise.all(
       pods
-        .filter((p) => !p.metadata?.deletionTimestamp)
+        .filter((p) => !p.metadata?.deletionTimestamp || orphaned(p))
         .map((p) =>
           this.kube.deletePod(
             p.metadata!.namespace!,
             p.metadata!.name!,
             p.metadata!.uid,
-            this.options.podGracePeriodSeconds,
+            orphaned(p) ? 0 : this.options.podGracePeriodSeconds,
           ),
         ),
     );

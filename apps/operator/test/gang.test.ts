@@ -247,3 +247,59 @@ test('the fit check honours node selectors and taints as the scheduler does, and
     await c.k.kubectl(['label', 'node', 'gpu-b', 'pool-']);
   }
 });
+
+test('room taken by a pod placed outside the scheduler after admission releases the gang at once', async () => {
+  const ns = await c.namespace('taken');
+  // Three 1-GPU workers fit the 4 GPUs, but the claim is missing, so the scheduler holds them unplaced;
+  // meanwhile a pod bound straight to a node takes 2 GPUs. Long before the 30 s gang timeout, the
+  // operator sees that 3 workers no longer fit and releases them.
+  const job = trainingJob(ns, 'squeezed', { workers: 3, gpus: 1, env: { FAKE_STEPS: '5' } });
+  (job.spec.checkpoint as { volumeClaim: string }).volumeClaim = 'squeezed-claim';
+  await createJob(c, job);
+  await waitFor('the scheduler to refuse the pods', async () => {
+    const pods = await jobPods(c, ns, 'squeezed');
+    const refused = pods.filter((p) =>
+      p.status?.conditions?.some((x) => x.type === 'PodScheduled' && x.status === 'False'),
+    );
+    return refused.length === 3;
+  });
+  await c.k.core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: { name: 'foreign' },
+      spec: {
+        nodeName: 'gpu-a',
+        containers: [
+          {
+            name: 'main',
+            image: 'kiln-test',
+            command: ['node', '-e', 'setInterval(() => {}, 1000)'],
+            resources: { limits: { 'nvidia.com/gpu': '2' } },
+          },
+        ],
+      },
+    },
+  });
+  // 20 s: well inside the 30 s gang timeout, so only the release for lost room can pass.
+  const released = await waitPhase(c, ns, 'squeezed', (j) => j.status?.phase === 'Queued', 20_000);
+  const queued = released.status?.conditions?.find((x) => x.type === 'Queued');
+  assert.ok(
+    queued?.reason === 'CapacityLost' || queued?.reason === 'InsufficientCapacity',
+    `Queued because ${queued?.reason}`,
+  );
+  await waitFor(
+    'the released pods to be deleted',
+    async () => (await jobPods(c, ns, 'squeezed')).length === 0,
+  );
+  assert.ok((await events(c, ns, 'squeezed')).includes('CapacityLost'));
+  const still = await waitPhase(c, ns, 'squeezed', (j) =>
+    (j.status?.conditions?.find((x) => x.type === 'Queued')?.message ?? '').includes('2 free'),
+  );
+  assert.equal(still.status?.phase, 'Queued');
+
+  // The claim appears and the foreign pod goes: the gang is admitted again and runs.
+  await createClaim(ns, 'squeezed-claim');
+  await c.k.core.deleteNamespacedPod({ name: 'foreign', namespace: ns, gracePeriodSeconds: 0 });
+  await waitPhase(c, ns, 'squeezed', 'Running', 60_000);
+  await waitPhase(c, ns, 'squeezed', 'Succeeded');
+});
