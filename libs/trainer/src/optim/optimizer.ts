@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { type NativeBackend, nativeBackend, ResourceVariable } from './native.js';
+import { nonNegative } from './options.js';
 
 /** tfjs's optimizer weight entry (not exported by @tensorflow/tfjs). */
 export interface NamedTensor {
   name: string;
   tensor: tf.Tensor;
 }
-
-import { type NativeBackend, nativeBackend, ResourceVariable } from './native.js';
-import { nonNegative } from './options.js';
 
 /** One parameter's state on native TensorFlow: the parameter mirrored as a resource, and its slots. */
 export interface NativeParam {
