@@ -344,6 +344,9 @@ export class StoreClient {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private closing = false;
   private lostReason: string | undefined;
+  /** Hello answered: only from here on is losing the connection losing rank 0. */
+  private joined = false;
+  private heldAbort: Abort | undefined;
 
   private constructor(
     private readonly socket: Socket,
@@ -362,7 +365,9 @@ export class StoreClient {
       this.lostReason = reason;
       for (const p of this.pending.values()) p.reject(new Error(reason));
       this.pending.clear();
-      if (!this.closing) opts.onLost?.(reason);
+      // A connection that closes before the hello is answered is a failed attempt, retried: it may
+      // have reached the previous group's store in its last moments (fit done, test next).
+      if (!this.closing && this.joined) opts.onLost?.(reason);
     });
   }
 
@@ -398,6 +403,9 @@ export class StoreClient {
           client.close();
           throw r.retry ? new Error(r.message) : new DistributedConfigError(r.message);
         }
+        client.joined = true;
+        const held = client.heldAbort;
+        if (held) opts.onAbort?.(held.lostRank, held.reason, held.timeout);
         return client;
       } catch (err) {
         if (err instanceof DistributedConfigError) throw err;
@@ -417,7 +425,9 @@ export class StoreClient {
 
   private onMessage(m: Reply | Abort | Ping | Closing): void {
     if (m.t === 'abort') {
-      this.opts.onAbort?.(m.lostRank, m.reason, m.timeout);
+      // The store sends a standing abort right after answering the hello: keep it until joined.
+      if (this.joined) this.opts.onAbort?.(m.lostRank, m.reason, m.timeout);
+      else this.heldAbort ??= m;
       return;
     }
     if (m.t === 'ping') {
