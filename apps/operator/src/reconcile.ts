@@ -57,6 +57,8 @@ export interface ReconcileContext extends ClusterView {
 const TERMINAL = new Set<TrainingJobPhase>(['Succeeded', 'Failed']);
 /** How long the other workers may keep running after rank 0 succeeded before the job counts as done. */
 const SUCCESS_GRACE_MS = 5_000;
+/** How long peers' "peer lost" exits (75) wait for the failure that caused them to be reported. */
+const CAUSE_GRACE_MS = 3_000;
 /** How long a created pod may take to show up in the cache before it is created again. */
 const CREATE_EXPECTATION_MS = 10_000;
 
@@ -316,6 +318,14 @@ export class Reconciler {
       // The first failure is the cause; peers failing because it left (exit 75) are its effect, and
       // failures within a second of it count as simultaneous (a preemption taking several workers).
       const causes = failures.filter((f) => f.code !== PEER_LOST_EXIT_CODE);
+      // Only effects so far: the peer that left may not have reported its exit yet (pod statuses arrive
+      // in any order). Wait a moment for it, so a permanent failure is not taken for a retryable one.
+      const effectSince = failures.length > 0 ? now.getTime() - failures[0]!.at : 0;
+      const unreported = pods.some((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending');
+      if (failures.length > 0 && causes.length === 0 && unreported && effectSince < CAUSE_GRACE_MS) {
+        await this.write(job, status);
+        return { requeueAfterMs: CAUSE_GRACE_MS - effectSince };
+      }
       const first = causes[0] ?? failures[0];
       const cause: Failure = first
         ? {
