@@ -26,8 +26,30 @@ apt_install() {
 
 pg_running() { pg_lsclusters -h 2>/dev/null | awk -v v="$PG_VERSION" '$1==v && $2=="main" {print $4}' | grep -q online; }
 
+# Settings for a metrics store (tens of millions of small appended rows), in conf.d so Debian's file stays
+# untouched. Durability stays as shipped (fsync, synchronous_commit on): the API acknowledges a batch only
+# once it is on disk, and one WAL flush per batch of thousands of points costs nothing measurable.
+# shared_buffers takes effect at the next start; the rest on reload.
+pg_conf() {
+  local dir="/etc/postgresql/${PG_VERSION}/main/conf.d" want
+  want=$(cat <<'CONF'
+# Written by scripts/services.sh (Kiln): settings for the metric store.
+shared_buffers = 1GB            # keeps metric_points' primary key and recent pages in memory
+wal_compression = lz4           # smaller full-page images after each checkpoint
+max_wal_size = 4GB              # checkpoints far apart under sustained ingest
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+jit = off                       # metric queries are short; compiling them costs more than it saves
+CONF
+)
+  [ "$(cat "$dir/kiln.conf" 2>/dev/null)" = "$want" ] && return 0
+  mkdir -p "$dir" && printf '%s\n' "$want" > "$dir/kiln.conf"
+  pg_running && pg_ctlcluster "$PG_VERSION" main reload || true
+}
+
 postgres_up() {
   apt_install "postgresql-${PG_VERSION}" postgresql-client-common
+  pg_conf
   pg_running || pg_ctlcluster "$PG_VERSION" main start
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.2; done
   pg_isready -q -h 127.0.0.1 -p "$PG_PORT" || { log "postgres did not become ready"; exit 1; }
