@@ -18,7 +18,6 @@ async function run(env: Record<string, string>) {
   const r = await launch({
     script: new URL('./allreduce-worker.ts', import.meta.url).pathname,
     devices: 2,
-    execArgv: [],
     env,
     stdout: capture,
   });

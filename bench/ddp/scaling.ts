@@ -12,7 +12,7 @@ async function run(model: string, world: number, env: Record<string, string>) {
   const port = await freePort();
   const outputs = await Promise.all(
     Array.from({ length: world }, (_, rank) => {
-      const child = spawn('taskset', ['-c', String(rank), process.execPath, worker], {
+      const child = spawn('taskset', ['-c', String(rank), process.execPath, ...process.execArgv, worker], {
         env: {
           ...process.env,
           ...env,
