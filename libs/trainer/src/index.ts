@@ -40,6 +40,8 @@ export { type Batch, type Dataset, defaultCollate, TensorDataset } from './data/
 // DDP: process groups over a TCP ring, the launcher behind `kiln fit --devices N`, the sampler.
 export * from './distributed/index.js';
 export * from './loggers/index.js';
+// Fused losses: TensorFlow's softmax-cross-entropy op with a custom gradient on the tensorflow backend.
+export * from './losses/index.js';
 export type { ConfigureOptimizersResult, LRSchedulerConfig, OptimizerConfig } from './optim/config.js';
 // Kiln's optimizers: torch.optim semantics, TensorFlow's fused training ops on the tensorflow backend.
 export * from './optim/index.js';

@@ -1,0 +1,3 @@
+export { crossEntropy, nativeLossOpCount } from './cross-entropy.js';
+export { mse } from './mse.js';
+export { LossArgumentError, type LossOptions, REDUCTIONS, type Reduction } from './options.js';
