@@ -2,7 +2,7 @@
 // MLP 784-256-10 (batch 128), a small CNN on 28×28 (batch 64) and a 2-block char transformer
 // (vocab 64, context 32, d 64, 4 heads, ReLU MLP 256; batch 32). Adam 1e-3 everywhere: Kiln's own
 // (fused TensorFlow training ops) unless `optimizer` says 'tfjs' (tf.train.adam, the earlier baseline).
-import { Adam, type Batch, DataLoader, Module, TensorDataset, tf } from '@kiln/trainer';
+import { Adam, type Batch, crossEntropy, DataLoader, Module, TensorDataset, tf } from '@kiln/trainer';
 
 export type ModelName = 'mlp' | 'cnn' | 'transformer';
 export const MODELS: ModelName[] = ['mlp', 'cnn', 'transformer'];
@@ -23,18 +23,27 @@ const D = 64;
 const HEADS = 4;
 const FF = 256;
 
-/** Classifier on (x, integer label) batches: the loss both frameworks use. */
+export type LossName = 'kiln' | 'tfjs';
+/**
+ * Kiln's crossEntropy (TensorFlow's fused op, custom gradient) unless KILN_BENCH_LOSS=tfjs selects
+ * tf.losses.softmaxCrossEntropy on one-hot labels, the loss every figure before it used.
+ */
+export const LOSS: LossName = process.env.KILN_BENCH_LOSS === 'tfjs' ? 'tfjs' : 'kiln';
+
+/** Classifier on (x, integer label) batches: cross entropy, as torch's F.cross_entropy. */
 abstract class Classifier extends Module {
   optimizer: OptimizerName = 'kiln';
   abstract forward(x: tf.Tensor): tf.Tensor;
   trainingStep([x, y]: tf.Tensor[]) {
     const logits = this.forward(x as tf.Tensor);
     const classes = logits.shape[logits.shape.length - 1] as number;
-    const flat = logits.reshape([-1, classes]);
-    const loss = tf.losses.softmaxCrossEntropy(
-      tf.oneHot((y as tf.Tensor).reshape([-1]) as tf.Tensor1D, classes),
-      flat,
-    );
+    // reshapes only where needed: each is a kernel call
+    const labels = (y as tf.Tensor).rank === 1 ? (y as tf.Tensor) : (y as tf.Tensor).reshape([-1]);
+    const flat = logits.rank === 2 ? logits : logits.reshape([-1, classes]);
+    const loss =
+      LOSS === 'kiln'
+        ? crossEntropy(flat, labels)
+        : tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, classes), flat);
     this.log('train/loss', loss as tf.Scalar);
     return loss as tf.Scalar;
   }

@@ -1,7 +1,8 @@
 // Kiln (Trainer on the `tensorflow` backend) vs PyTorch (plain loop) vs PyTorch Lightning, same models,
 // batch sizes, optimizer, synthetic data shapes and thread counts; runs alternated, median of repeats.
 // Also a hand-written tfjs loop on the same backend, to separate the Trainer's cost from the backend's,
-// and Kiln with tfjs's own Adam (tf.train.adam), the optimizer it used before its fused one.
+// Kiln with tfjs's own Adam (tf.train.adam), the optimizer it used before its fused one, and Kiln with
+// tf.losses.softmaxCrossEntropy, the loss it used before its fused crossEntropy.
 //   bash scripts/tensorflow/install.sh && bash bench/vs-pytorch/setup.sh
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/run.ts \
 //     [--models mlp,cnn,transformer] [--repeats 3] [--threads 2] [--warmup 10] [--steps 100]
@@ -52,6 +53,13 @@ const runners: Runner[] = [
       ...['--model', m, '--mode', 'kiln', '--optimizer', 'tfjs'],
       ...common,
     ],
+  },
+  {
+    // the loss every figure before Kiln's crossEntropy used: tf.losses.softmaxCrossEntropy
+    name: 'kiln-tfjsloss',
+    cmd: process.execPath,
+    args: (m) => [...nodeLoader, `${here}kiln-worker.ts`, '--model', m, '--mode', 'kiln', ...common],
+    env: { KILN_BENCH_LOSS: 'tfjs' },
   },
   {
     name: 'pytorch',
