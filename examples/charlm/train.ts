@@ -6,6 +6,7 @@
 import {
   Adam,
   type Batch,
+  crossEntropy,
   DataLoader,
   DataModule,
   type Dataset,
@@ -111,7 +112,8 @@ export class CharLM extends Module {
   }
 
   private loss([x, y]: tf.Tensor[]): tf.Scalar {
-    return tf.losses.softmaxCrossEntropy(tf.oneHot(y!, this.vocab.size), this.logits(x!)) as tf.Scalar;
+    // class-index labels: no one-hot needed
+    return crossEntropy(this.logits(x!), y!) as tf.Scalar;
   }
 
   trainingStep(batch: Batch) {

@@ -5,6 +5,7 @@
 import {
   Adam,
   type Batch,
+  crossEntropy,
   DataLoader,
   DataModule,
   defineScript,
@@ -44,7 +45,8 @@ export class DigitsClassifier extends Module {
     const [x, y] = batch as tf.Tensor[];
     // `training: this.training` turns dropout on in training steps only
     const logits = this.net.apply(x!, { training: this.training }) as tf.Tensor;
-    const loss = tf.losses.softmaxCrossEntropy(y!, logits) as tf.Scalar;
+    // one-hot labels; on the tensorflow backend TensorFlow's fused softmax-cross-entropy op
+    const loss = crossEntropy(logits, y!) as tf.Scalar;
     this.log('train/loss', loss, { progBar: true });
     return loss;
   }
@@ -60,7 +62,7 @@ export class DigitsClassifier extends Module {
   private evaluate([x, y]: tf.Tensor[], stage: 'val' | 'test') {
     const logits = this.net.apply(x!) as tf.Tensor;
     // epoch means weighted by batch size (the last batch may be smaller)
-    this.log(`${stage}/loss`, tf.losses.softmaxCrossEntropy(y!, logits), { progBar: true });
+    this.log(`${stage}/loss`, crossEntropy(logits, y!) as tf.Scalar, { progBar: true });
     this.log(`${stage}/acc`, tf.mean(tf.equal(tf.argMax(logits, 1), tf.argMax(y!, 1)).toFloat()), {
       progBar: true,
     });
