@@ -243,8 +243,10 @@ test('the fit check honours node selectors and taints as the scheduler does, and
     );
     assert.equal((await jobPods(c, ns, 'intolerant')).length, 0);
   } finally {
-    await c.k.kubectl(['taint', 'node', 'gpu-b', 'dedicated=kiln:NoSchedule-']);
+    // Out of the pool first, then untainted, so the waiting job can never run after this test.
     await c.k.kubectl(['label', 'node', 'gpu-b', 'pool-']);
+    await c.k.kubectl(['taint', 'node', 'gpu-b', 'dedicated=kiln:NoSchedule-']);
+    await c.k.kubectl(['delete', 'tj', '--all', '-n', ns, '--wait=false']);
   }
 });
 
