@@ -101,12 +101,6 @@ export class Operator {
     const kc = options.kubeconfig ?? new KubeConfig();
     if (!options.kubeconfig) kc.loadFromDefault();
     this.kube = new KubeClient(kc, this.metrics);
-    const counted =
-      <T>(resource: string, fn: () => Promise<T>) =>
-      () => {
-        this.kube.count('watch', resource);
-        return fn();
-      };
     this.jobs = new Cache<TrainingJob>(
       kc,
       `/apis/${GROUP}/${VERSION}/${PLURAL}`,
