@@ -1,7 +1,9 @@
 // One rank of bench/ddp/scaling.ts: trains MODEL (mlp | cnn) on synthetic data for WARMUP + STEPS
 // optimizer steps with per-rank batch BATCH and prints rank 0's measured global samples/s as JSON.
 import {
+  Adam,
   type Batch,
+  crossEntropy,
   DataLoader,
   DataModule,
   DDPStrategy,
@@ -52,10 +54,10 @@ class Net extends Module {
   private t0 = 0;
   trainingStep(b: Batch) {
     const [x, y] = b as tf.Tensor[];
-    return tf.losses.softmaxCrossEntropy(y!, this.net.apply(x!) as tf.Tensor) as tf.Scalar;
+    return crossEntropy(this.net.apply(x!) as tf.Tensor, y!) as tf.Scalar;
   }
   configureOptimizers() {
-    return { optimizer: tf.train.adam(1e-3) };
+    return { optimizer: new Adam({ lr: 1e-3 }) };
   }
   override onTrainBatchEnd(): void {
     const step = this.trainer.globalStep;
@@ -85,7 +87,7 @@ class Data extends DataModule {
     const n = batch * world * (warmup + steps);
     const shape = model === 'cnn' ? [n, 28, 28, 1] : [n, 784];
     const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
-    const y = tf.oneHot(tf.randomUniform([n], 0, 10, 'int32', 2), 10).toFloat();
+    const y = tf.randomUniform([n], 0, 10, 'int32', 2);
     this.ds = new TensorDataset(x, y);
   }
   override trainDataloader(): DataLoader {
@@ -102,5 +104,6 @@ await new Trainer({
   enableModelSummary: false,
   enableCheckpointing: false,
   logger: false,
+  profiler: process.env.BENCH_PROFILE === '1' ? 'simple' : null,
   strategy: world > 1 ? 'ddp' : undefined,
 }).fit(new Net(), new Data());

@@ -1,28 +1,35 @@
 // DDP training throughput: 1 rank vs 2 ranks, each rank pinned to its own core (taskset) with one
 // intra-op thread, on an MLP (784-256-10) and a small CNN, same per-rank batch (as DDP is used).
-// Prints global samples/s and the scaling efficiency = throughput(2) / (2 × throughput(1)); asserts
-// nothing. BENCH_BACKEND=tensorflow uses the native backend where it is installed (default cpu).
+// Prints global samples/s and the scaling efficiency = throughput(2) / (2 × throughput(1)), next to
+// the machine's own ceiling measured in the same run: two independent 1-rank processes at once, one
+// per core (shared caches, memory bandwidth and host noise, no communication). Asserts nothing.
+// BENCH_BACKEND=tensorflow uses the native backend where it is installed (default cpu);
+// BENCH_PROFILE=1 prints each rank's Trainer profile (stderr).
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/ddp/scaling.ts
 import { spawn } from 'node:child_process';
 import { freePort } from '../../libs/trainer/src/distributed/launcher.js';
 
 const worker = new URL('./scaling-worker.ts', import.meta.url).pathname;
 
-async function run(model: string, world: number, env: Record<string, string>) {
+type Result = { samplesPerSec: number; stepMs: number; commMsPerStep: number };
+
+/** `world` processes, one per core: ranks of one DDP group, or (independent) separate 1-rank runs. */
+async function run(model: string, world: number, env: Record<string, string>, independent = false) {
   const port = await freePort();
   const outputs = await Promise.all(
-    Array.from({ length: world }, (_, rank) => {
-      const child = spawn('taskset', ['-c', String(rank), process.execPath, ...process.execArgv, worker], {
+    Array.from({ length: world }, (_, core) => {
+      const rank = independent ? 0 : core;
+      const child = spawn('taskset', ['-c', String(core), process.execPath, ...process.execArgv, worker], {
         env: {
           ...process.env,
           ...env,
           MODEL: model,
           MASTER_ADDR: '127.0.0.1',
           MASTER_PORT: String(port),
-          WORLD_SIZE: String(world),
+          WORLD_SIZE: String(independent ? 1 : world),
           RANK: String(rank),
           LOCAL_RANK: String(rank),
-          LOCAL_WORLD_SIZE: String(world),
+          LOCAL_WORLD_SIZE: String(independent ? 1 : world),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -32,19 +39,25 @@ async function run(model: string, world: number, env: Record<string, string>) {
       });
       return new Promise<string>((resolve, reject) =>
         child.once('exit', (code) =>
-          code === 0 ? resolve(out) : reject(new Error(`${model} rank ${rank} exited ${code}`)),
+          code === 0 ? resolve(out) : reject(new Error(`${model} process ${core} exited ${code}`)),
         ),
       );
     }),
   );
-  const line = (outputs[0] ?? '').split('\n').find((l) => l.startsWith('{"model"'));
-  if (!line) throw new Error(`${model}: rank 0 printed no result`);
-  return JSON.parse(line) as { samplesPerSec: number; stepMs: number; commMsPerStep: number };
+  const results = outputs.map((out) => {
+    const line = out.split('\n').find((l) => l.startsWith('{"model"'));
+    return line ? (JSON.parse(line) as Result) : undefined;
+  });
+  const first = results[0];
+  if (!first) throw new Error(`${model}: process 0 printed no result`);
+  if (!independent) return first;
+  if (results.some((r) => !r)) throw new Error(`${model}: an independent process printed no result`);
+  return { ...first, samplesPerSec: results.reduce((n, r) => n + (r as Result).samplesPerSec, 0) };
 }
 
 const configs: [string, Record<string, string>][] = [
-  ['mlp', { BATCH: process.env.MLP_BATCH ?? '64', STEPS: process.env.MLP_STEPS ?? '20', WARMUP: '3' }],
-  ['cnn', { BATCH: process.env.CNN_BATCH ?? '16', STEPS: process.env.CNN_STEPS ?? '8', WARMUP: '2' }],
+  ['mlp', { BATCH: process.env.MLP_BATCH ?? '64', STEPS: process.env.MLP_STEPS ?? '200', WARMUP: '10' }],
+  ['cnn', { BATCH: process.env.CNN_BATCH ?? '16', STEPS: process.env.CNN_STEPS ?? '60', WARMUP: '5' }],
 ];
 const rows: Record<string, string | number>[] = [];
 for (const [model, env] of configs) {
@@ -52,6 +65,8 @@ for (const [model, env] of configs) {
   process.stderr.write(`${model}: 1 rank ${Math.round(r1.samplesPerSec)} samples/s\n`);
   const r2 = await run(model, 2, env);
   process.stderr.write(`${model}: 2 ranks ${Math.round(r2.samplesPerSec)} samples/s\n`);
+  const pair = await run(model, 2, env, true);
+  process.stderr.write(`${model}: 2 independent 1-rank runs ${Math.round(pair.samplesPerSec)} samples/s\n`);
   const one = r1.samplesPerSec;
   const two = r2.samplesPerSec;
   rows.push({
@@ -61,6 +76,8 @@ for (const [model, env] of configs) {
     '2 ranks samples/s': Math.round(two),
     speedup: +(two / one).toFixed(2),
     'scaling efficiency': +(two / (2 * one)).toFixed(2),
+    'machine ceiling': +(pair.samplesPerSec / (2 * one)).toFixed(2),
+    'DDP / ceiling': +(two / pair.samplesPerSec).toFixed(2),
     '2-rank step ms': +r2.stepMs.toFixed(1),
     'all-reduce ms/step': +r2.commMsPerStep.toFixed(1),
     'all-reduce share': +(r2.commMsPerStep / r2.stepMs).toFixed(3),
@@ -71,5 +88,5 @@ console.log(
 );
 console.table(rows);
 console.log(
-  'all-reduce share: the part of a 2-rank step spent averaging gradients; 1 − share bounds the efficiency a quiet machine reaches',
+  'machine ceiling: two independent 1-rank runs at once / 2 × one alone. all-reduce share: the part of a 2-rank step spent averaging gradients (waiting for the slower rank included)',
 );

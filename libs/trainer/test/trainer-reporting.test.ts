@@ -130,6 +130,7 @@ test("profiler 'simple' prints a table of step phases; progress lines appear whe
   for (const row of [
     'trainingStep\\+backward',
     'optimizerStep',
+    'afterOptimizerStep',
     'getTrainBatch',
     'validateStep',
     'ProgressBar.onTrainBatchEnd',

@@ -607,7 +607,11 @@ export class Trainer {
       loop.batchPosition = batchIdx + 1;
       if (endEpoch) break;
       if (!bare) {
-        if (stepEnd) await this.afterOptimizerStep();
+        if (stepEnd) {
+          prof?.start('afterOptimizerStep');
+          await this.afterOptimizerStep();
+          prof?.stop('afterOptimizerStep');
+        }
         prof?.start('Module.onTrainBatchEnd');
         module.onTrainBatchEnd({ loss }, batchIdx);
         prof?.stop('Module.onTrainBatchEnd');
@@ -616,7 +620,11 @@ export class Trainer {
           await cb.onTrainBatchEnd(this, module, { loss }, batchIdx);
           prof?.stop(`${cb.constructor.name}.onTrainBatchEnd`);
         }
-        if (stepEnd && this.strategy.worldSize > 1) await this.syncStopFlags();
+        if (stepEnd && this.strategy.worldSize > 1) {
+          prof?.start('syncStopFlags');
+          await this.syncStopFlags();
+          prof?.stop('syncStopFlags');
+        }
         if (stepEnd && this.preemptRequested) await this.preempt();
         if (
           valThisEpoch &&
