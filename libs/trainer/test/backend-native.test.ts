@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/index.js';
+import { lcg } from './fixtures/lcg.js';
 
 // Selection is what these tests check: a forced backend (for running other suites) must not apply.
 delete process.env.KILN_FORCE_BACKEND;
@@ -17,17 +18,6 @@ delete process.env.KILN_FORCE_BACKEND;
 const skip =
   process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1: native TensorFlow not built here' : false;
 const backendIndex = fileURLToPath(new URL('../src/backend/index.ts', import.meta.url));
-
-/** Deterministic inputs without relying on either backend's RNG. */
-function lcg(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * scale;
-  }
-  return out;
-}
 
 const mlp = () =>
   tf.sequential({

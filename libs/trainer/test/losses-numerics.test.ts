@@ -7,21 +7,11 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/index.js';
 import { crossEntropy, LossArgumentError, mse, nativeLossOpCount } from '../src/losses/index.js';
 import { Adam } from '../src/optim/index.js';
+import { lcg } from './fixtures/lcg.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
 const TOL = 1e-5;
-
-/** Deterministic values without either backend's RNG. */
-function lcg(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * scale;
-  }
-  return out;
-}
 
 const N = 24;
 const C = 7;

@@ -7,20 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/index.js';
 import { Adam, AdamW, nativeOpCount, SGD } from '../src/optim/index.js';
 import { setLearningRate } from '../src/optim/lr.js';
+import { lcg64 as lcg } from './fixtures/lcg.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
-
-/** Deterministic values without either backend's RNG. */
-function lcg(n: number, seed: number, scale = 1): Float64Array {
-  const out = new Float64Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * scale;
-  }
-  return out;
-}
 
 const SHAPES = [[37, 19], [19], [3, 4, 5]];
 const STEPS = 6;
