@@ -1,0 +1,43 @@
+// The project's runs: filtered, sorted and paged by the API (never all runs in the browser), so the page
+// costs the same at 10 runs or 10,000. View state lives in the URL.
+import { RunsTable } from '@/components/runs-table';
+import { ApiError, get, session } from '@/lib/api';
+import { parseRunsView } from '@/lib/runs-query';
+import type { Run } from '@/lib/types';
+
+export const dynamic = 'force-dynamic';
+
+export default async function RunsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
+}) {
+  const view = parseRunsView(await searchParams);
+  const { project } = await session();
+  const p = new URLSearchParams({
+    limit: String(view.size),
+    offset: String((view.page - 1) * view.size),
+    sort: view.sort,
+  });
+  if (view.status) p.set('status', view.status);
+  if (view.name) p.set('name', view.name);
+  let data: { items: Run[]; total: number } = { items: [], total: 0 };
+  let error: string | null = null;
+  try {
+    data = await get(`/projects/${project.id}/runs?${p}`);
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 400) throw e;
+    error = e.message;
+  }
+  return (
+    <>
+      <h1>Runs</h1>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <RunsTable view={view} runs={data.items} total={data.total} />
+    </>
+  );
+}
