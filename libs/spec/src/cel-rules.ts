@@ -2,9 +2,10 @@
 // `kubectl apply`) and checked again in code by cross-field.ts (the API and CLI report them before
 // anything reaches the cluster). Both sides share the messages below; a test evaluates each CEL rule
 // against the same cases as the code.
-import { RESERVED_ENV_NAMES } from './constants.js';
+
 import { DNS_LABEL_MAX, WORKER_INFIX } from './names.js';
 import type { CelRule } from './schema-helpers.js';
+import { RESERVED_ENV_NAMES } from './worker-contract.js';
 
 const celList = (items: readonly string[]) => `[${items.map((s) => `'${s}'`).join(', ')}]`;
 

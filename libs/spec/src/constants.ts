@@ -27,32 +27,4 @@ export const LABELS = {
 export const LABEL_JOB_NAME = LABELS.jobName;
 export const LABEL_REPLICA_INDEX = LABELS.replicaIndex;
 
-/**
- * The environment a worker pod gets. The torch-style names are those torchrun uses, so habits carry over;
- * the KILN_ ones connect the Trainer to the platform.
- */
-export const ENV = {
-  masterAddr: 'MASTER_ADDR',
-  masterPort: 'MASTER_PORT',
-  worldSize: 'WORLD_SIZE',
-  rank: 'RANK',
-  localRank: 'LOCAL_RANK',
-  nodeRank: 'NODE_RANK',
-  localWorldSize: 'LOCAL_WORLD_SIZE',
-  runId: 'KILN_RUN_ID',
-  job: 'KILN_JOB',
-  namespace: 'KILN_NAMESPACE',
-  hparams: 'KILN_HPARAMS',
-  checkpointDir: 'KILN_CHECKPOINT_DIR',
-  resume: 'KILN_RESUME',
-  trackingUrl: 'KILN_TRACKING_URL',
-  trackingToken: 'KILN_TRACKING_TOKEN',
-} as const;
-export type EnvName = (typeof ENV)[keyof typeof ENV];
-/** Set by the operator on every worker; a job's own `env` may not set them. */
-export const RESERVED_ENV_NAMES: readonly EnvName[] = Object.values(ENV);
-
-/** The port rank 0's rendezvous store listens on unless the operator is told otherwise. */
-export const DEFAULT_MASTER_PORT = 29500;
-/** `KILN_RESUME` after a gang restart. */
-export const RESUME_AUTO = 'auto';
+// The worker contract (environment names, exit codes, the progress report) is in worker-contract.ts.

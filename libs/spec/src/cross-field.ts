@@ -2,9 +2,9 @@
 // that the API and CLI reject what the apiserver would, naming the exact field. The rules read values
 // defensively: they run even when other fields are malformed, so one pass reports every error.
 import * as cel from './cel-rules.js';
-import { RESERVED_ENV_NAMES } from './constants.js';
 import { formatPath, type SpecError } from './errors.js';
 import { DNS_LABEL_MAX, maxJobNameLength, WORKER_INFIX } from './names.js';
+import { RESERVED_ENV_NAMES } from './worker-contract.js';
 
 type Obj = Record<string, unknown>;
 type Path = (string | number)[];

@@ -32,3 +32,4 @@ export { isQuantity, parseQuantity, QUANTITY_PATTERN } from './quantity.js';
 export * from './sweep.js';
 export * from './trainingjob.js';
 export { assertSweep, assertTrainingJob, validateSweep, validateTrainingJob } from './validate.js';
+export * from './worker-contract.js';

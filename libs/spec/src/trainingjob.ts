@@ -6,8 +6,8 @@ import * as cel from './cel-rules.js';
 import { API_GROUP_VERSION, TRAININGJOB_KIND } from './constants.js';
 import { DNS_LABEL_MAX, DNS1035_LABEL_PATTERN, DNS1123_SUBDOMAIN_PATTERN } from './names.js';
 import { FreeForm, Int, Quantity, ResourceList, Strict, StringEnum, StringMap } from './schema-helpers.js';
+import { RESTART_EXIT_CODES_DEFAULT } from './worker-contract.js';
 
-export const RESTART_EXIT_CODES_DEFAULT = [137, 143];
 export const CLEAN_POD_POLICIES = ['None', 'Running', 'All'] as const;
 export const CHECKPOINT_MODES = ['min', 'max'] as const;
 export const PHASES = [
