@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ImageMap, parseImageMap } from './agent/images.js';
 import { NodeAgent, type NodeSpec } from './agent/node-agent.js';
+import { type Autoscaler, installProvisioningRequestCrd, startAutoscaler } from './autoscaler.js';
 import { ensureBinaries } from './binaries.js';
+import { autoscalerArtifacts } from './cloud/artifacts.js';
+import { type CloudServer, serveCloud } from './cloud/grpc-server.js';
+import { LocalCloud } from './cloud/local-cloud.js';
+import type { NodePoolSpec } from './cloud/pools.js';
 import { type ControlPlane, startControlPlane } from './control-plane.js';
 import { cachedPki, createPki, type Pki } from './pki.js';
 
@@ -26,6 +31,20 @@ export interface ClusterOptions {
   /** extra kube-apiserver flags */
   apiserverArgs?: string[];
   timeoutMs?: number;
+  /**
+   * Node pools the real Cluster Autoscaler grows and shrinks through the agent's local cloud; the
+   * ProvisioningRequest CRD is installed first. Omitted: a fixed cluster, no autoscaler.
+   */
+  autoscaling?: { pools: NodePoolSpec[]; autoscalerArgs?: string[] };
+}
+
+export interface ClusterAutoscaling {
+  cloud: LocalCloud;
+  server: CloudServer;
+  /** the running autoscaler; replaced by restart() */
+  readonly autoscaler: Autoscaler;
+  /** starts the autoscaler again (after kill(), or to change flags) */
+  restart(extraArgs?: string[]): Promise<Autoscaler>;
 }
 
 export interface Cluster {
@@ -36,6 +55,8 @@ export interface Cluster {
   dir: string;
   binDir: string;
   agent: NodeAgent;
+  /** the local cloud and Cluster Autoscaler, when `autoscaling` was asked for */
+  autoscaling?: ClusterAutoscaling;
   /** process ids of etcd and the control-plane components (for measurements) */
   pids: Record<string, number>;
   /** ms from start until each part was ready (etcdMs, apiserverMs, controllersMs, nodesMs) */
@@ -81,8 +102,54 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     cleanup();
     throw err;
   }
+  let autoscaling: ClusterAutoscaling | undefined;
+  let cloud: LocalCloud | undefined;
+  let server: CloudServer | undefined;
+  let autoscaler: Autoscaler | undefined;
+  if (opts.autoscaling) {
+    try {
+      const artifacts = autoscalerArtifacts(binDir);
+      await installProvisioningRequestCrd(join(binDir, 'kubectl'), plane.kubeconfigPath, artifacts.crdFile);
+      cloud = new LocalCloud(agent, opts.autoscaling.pools);
+      await cloud.start();
+      server = await serveCloud(cloud, artifacts.protoRoot);
+      const baseArgs = opts.autoscaling.autoscalerArgs ?? [];
+      const launch = (extra: string[] = []) =>
+        startAutoscaler({
+          binary: artifacts.binary,
+          kubeconfigPath: plane.kubeconfigPath,
+          cloudAddress: server!.address,
+          dir: plane.logDir,
+          args: [...baseArgs, ...extra],
+        });
+      autoscaler = await launch();
+      const c = cloud;
+      const s = server;
+      autoscaling = {
+        cloud: c,
+        server: s,
+        get autoscaler() {
+          return autoscaler!;
+        },
+        async restart(extra) {
+          await autoscaler?.stop();
+          autoscaler = await launch(extra);
+          return autoscaler;
+        },
+      };
+    } catch (err) {
+      await autoscaler?.stop();
+      await server?.close();
+      cloud?.stop();
+      await agent.stop();
+      await plane.stop();
+      cleanup();
+      throw err;
+    }
+  }
   let stopped: Promise<void> | undefined;
   return {
+    autoscaling,
     kubeconfigPath: plane.kubeconfigPath,
     server: plane.server,
     dir,
@@ -92,6 +159,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     pids: Object.fromEntries(Object.entries(plane.processes).map(([k, p]) => [k, p.pid ?? 0])),
     stop() {
       stopped ??= (async () => {
+        await autoscaler?.stop();
+        await server?.close();
+        cloud?.stop();
         await agent.stop();
         await plane.stop();
         cleanup();

@@ -36,6 +36,30 @@ export interface NodeSpec {
   pods?: number;
   labels?: Record<string, string>;
   taints?: V1Taint[];
+  /** spec.providerID: how a cloud (the local one for the Cluster Autoscaler) knows its instance */
+  providerID?: string;
+}
+
+/** The capacity a node registers with (also what a node pool's template promises the autoscaler). */
+export function nodeCapacity(spec: Omit<NodeSpec, 'name'>): Record<string, string> {
+  const capacity: Record<string, string> = {
+    cpu: spec.cpu ?? '8',
+    memory: spec.memory ?? '32Gi',
+    pods: String(spec.pods ?? 110),
+    'ephemeral-storage': '100Gi',
+  };
+  if (spec.gpus) capacity[gpuResource] = String(spec.gpus);
+  return capacity;
+}
+
+export function nodeLabels(name: string, spec: Omit<NodeSpec, 'name'>): Record<string, string> {
+  return {
+    'kubernetes.io/hostname': name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'kiln.dev/node-agent': 'true',
+    ...spec.labels,
+  };
 }
 
 export interface NodeAgentOptions {
@@ -177,27 +201,12 @@ export class NodeAgent {
     }
     if (this.nodes.has(spec.name)) throw new Error(`node ${spec.name} is already registered by this agent`);
     this.nodes.set(spec.name, { spec, index: ++this.nodeCounter });
-    const capacity: Record<string, string> = {
-      cpu: spec.cpu ?? '8',
-      memory: spec.memory ?? '32Gi',
-      pods: String(spec.pods ?? 110),
-      'ephemeral-storage': '100Gi',
-    };
-    if (spec.gpus) capacity[gpuResource] = String(spec.gpus);
+    const capacity = nodeCapacity(spec);
     const node = {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: {
-        name: spec.name,
-        labels: {
-          'kubernetes.io/hostname': spec.name,
-          'kubernetes.io/os': 'linux',
-          'kubernetes.io/arch': 'amd64',
-          'kiln.dev/node-agent': 'true',
-          ...spec.labels,
-        },
-      },
-      spec: { taints: spec.taints },
+      metadata: { name: spec.name, labels: nodeLabels(spec.name, spec) },
+      spec: { taints: spec.taints, providerID: spec.providerID },
     };
     const status = {
       capacity,
