@@ -25,10 +25,10 @@ describe('selectBackend', () => {
   it('names the field and the expected values for bad options', async () => {
     await assert.rejects(
       // biome-ignore lint/suspicious/noExplicitAny: deliberately wrong input
-      selectBackend({ backend: 'webgpu' as any }),
+      selectBackend({ backend: 'webgl' as any }),
       (e: Error) =>
         e instanceof BackendOptionError &&
-        /'backend' must be 'tensorflow' \| 'cpu' \| 'wasm' \| 'auto'/.test(e.message),
+        /'backend' must be 'tensorflow' \| 'webgpu' \| 'cpu' \| 'wasm' \| 'auto'/.test(e.message),
     );
     await assert.rejects(
       // biome-ignore lint/suspicious/noExplicitAny: deliberately wrong input
@@ -41,7 +41,7 @@ describe('selectBackend', () => {
     );
     await assert.rejects(
       selectBackend({ accelerator: 'gpu', backend: 'wasm' }),
-      /'backend' must be 'tensorflow' or 'auto' when accelerator is 'gpu'/,
+      /'backend' must be 'tensorflow', 'webgpu' or 'auto' when accelerator is 'gpu'/,
     );
   });
 
@@ -52,7 +52,7 @@ describe('selectBackend', () => {
       process.env.KILN_FORCE_BACKEND = 'webgl';
       await assert.rejects(
         selectBackend({ backend: 'cpu' }),
-        /'KILN_FORCE_BACKEND \(environment\)' must be 'tensorflow' \| 'cpu' \| 'wasm', got "webgl"/,
+        /'KILN_FORCE_BACKEND \(environment\)' must be 'tensorflow' \| 'webgpu' \| 'cpu' \| 'wasm', got "webgl"/,
       );
     } finally {
       delete process.env.KILN_FORCE_BACKEND;

@@ -16,6 +16,15 @@ export class BackendUnavailableError extends Error {
   }
 }
 
+/** `accelerator: 'gpu'` and no GPU backend is usable: each one's reason and fix. */
+export class NoGpuBackendError extends BackendUnavailableError {
+  constructor(readonly causes: BackendUnavailableError[]) {
+    super('gpu', causes.map((c) => c.reason).join('; '), causes.map((c) => c.installCommand).join(' | '));
+    this.message = `accelerator 'gpu': no GPU backend is usable:\n${causes.map((c) => `  - ${c.message}`).join('\n')}`;
+    this.name = 'NoGpuBackendError';
+  }
+}
+
 /** Options that make no sense get an error naming the field and what was expected. */
 export class BackendOptionError extends Error {
   constructor(field: string, expected: string, got: unknown) {
@@ -50,7 +59,7 @@ export function explainKernelError(err: unknown, backendName: string): Error {
     const backend = m[2] ?? backendName;
     const fix =
       KNOWN_GAPS[`${backend}:${kernel}`] ??
-      `choose another backend (Trainer option backend: 'tensorflow' | 'cpu' | 'wasm'); 'tensorflow' implements the most kernels (${NATIVE_INSTALL_COMMAND})`;
+      `choose another backend (Trainer option backend: 'tensorflow' | 'webgpu' | 'cpu' | 'wasm'); 'tensorflow' implements the most kernels (${NATIVE_INSTALL_COMMAND})`;
     const out = new Error(`kernel '${kernel}' is not implemented by the '${backend}' backend: ${fix}`, {
       cause: error,
     });
@@ -61,5 +70,5 @@ export function explainKernelError(err: unknown, backendName: string): Error {
 }
 
 export function isBackendName(x: unknown): x is BackendName {
-  return x === 'tensorflow' || x === 'cpu' || x === 'wasm';
+  return x === 'tensorflow' || x === 'webgpu' || x === 'cpu' || x === 'wasm';
 }

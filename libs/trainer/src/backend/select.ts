@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { BackendOptionError, BackendUnavailableError, explainKernelError, isBackendName } from './errors.js';
+import {
+  BackendOptionError,
+  BackendUnavailableError,
+  explainKernelError,
+  isBackendName,
+  NoGpuBackendError,
+} from './errors.js';
 import { loadedNativeAccelerator, loadNative, type NativeState, nativeBinding } from './native.js';
 import type { Accelerator, BackendInfo, BackendName, SelectBackendOptions } from './types.js';
+import { adapterLabel, registerWebgpu } from './webgpu.js';
 
 function checkThreads(field: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -18,10 +25,17 @@ function checkOptions(opts: SelectBackendOptions) {
   }
   const backend = opts.backend ?? 'auto';
   if (backend !== 'auto' && !isBackendName(backend)) {
-    throw new BackendOptionError('backend', "'tensorflow' | 'cpu' | 'wasm' | 'auto'", backend);
+    throw new BackendOptionError('backend', "'tensorflow' | 'webgpu' | 'cpu' | 'wasm' | 'auto'", backend);
   }
   if (accelerator === 'gpu' && (backend === 'cpu' || backend === 'wasm')) {
-    throw new BackendOptionError('backend', "'tensorflow' or 'auto' when accelerator is 'gpu'", backend);
+    throw new BackendOptionError(
+      'backend',
+      "'tensorflow', 'webgpu' or 'auto' when accelerator is 'gpu'",
+      backend,
+    );
+  }
+  if (accelerator === 'cpu' && backend === 'webgpu') {
+    throw new BackendOptionError('accelerator', "'gpu' or 'auto' when backend is 'webgpu'", accelerator);
   }
   return {
     accelerator,
@@ -60,6 +74,12 @@ async function useWasm(intra: number | undefined): Promise<BackendInfo> {
   };
 }
 
+async function useWebgpu(skipWithoutLoader = false): Promise<BackendInfo> {
+  const adapter = await registerWebgpu({ skipWithoutLoader });
+  await activate('webgpu');
+  return { name: 'webgpu', accelerator: 'gpu', device: adapterLabel(adapter) };
+}
+
 async function useCpu(): Promise<BackendInfo> {
   await activate('cpu');
   return { name: 'cpu', accelerator: 'cpu', device: 'cpu (pure JavaScript)', intraOpThreads: 1 };
@@ -92,42 +112,53 @@ function withForcedBackend(opts: SelectBackendOptions): SelectBackendOptions {
   const forced = process.env.KILN_FORCE_BACKEND;
   if (!forced) return opts;
   if (!isBackendName(forced)) {
-    throw new BackendOptionError('KILN_FORCE_BACKEND (environment)', "'tensorflow' | 'cpu' | 'wasm'", forced);
+    throw new BackendOptionError(
+      'KILN_FORCE_BACKEND (environment)',
+      "'tensorflow' | 'webgpu' | 'cpu' | 'wasm'",
+      forced,
+    );
   }
-  return { ...opts, backend: forced, accelerator: forced === 'tensorflow' ? opts.accelerator : 'cpu' };
+  const accelerator = forced === 'tensorflow' ? opts.accelerator : forced === 'webgpu' ? 'gpu' : 'cpu';
+  return { ...opts, backend: forced, accelerator };
 }
 
 /**
  * Makes one tfjs backend active for the shared tf instance and says which. The Trainer calls this at
- * the start of fit/validate/test/predict. Asking for a backend that is not installed throws
- * BackendUnavailableError with the install command; `auto` falls back silently.
+ * the start of fit/validate/test/predict. Asking for a backend that is not usable throws
+ * BackendUnavailableError with the fix; `auto` falls through to the next one silently.
  */
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<BackendInfo> {
   const { accelerator, backend, intra, inter } = checkOptions(withForcedBackend(opts));
   if (backend === 'cpu') return useCpu();
   if (backend === 'wasm') return useWasm(intra);
+  if (backend === 'webgpu') return useWebgpu();
   if (backend === 'tensorflow') return useTensorflow(accelerator === 'gpu' ? 'gpu' : 'cpu', intra, inter);
-  // auto: the fastest installed, GPU first unless the CPU was asked for.
+  // auto: the fastest usable, GPUs first unless the CPU was asked for: tfjs-node-gpu, then WebGPU.
   // Once native TensorFlow is loaded its device is fixed for the process, so a later `auto` reuses it.
   const loadedFor = loadedNativeAccelerator();
-  const tries: Accelerator[] =
-    accelerator !== 'auto' ? [accelerator] : loadedFor ? [loadedFor] : ['gpu', 'cpu'];
-  let lastError: unknown;
-  for (const acc of tries) {
+  const unusable: BackendUnavailableError[] = [];
+  const attempt = async (use: () => Promise<BackendInfo>): Promise<BackendInfo | undefined> => {
     try {
-      return await useTensorflow(acc, intra, inter);
+      return await use();
     } catch (err) {
       if (!(err instanceof BackendUnavailableError)) throw err;
-      lastError = err;
+      unusable.push(err);
+      return undefined;
     }
+  };
+  if (accelerator !== 'cpu') {
+    const gpu =
+      (loadedFor !== 'cpu' ? await attempt(() => useTensorflow('gpu', intra, inter)) : undefined) ??
+      // `auto` skips Dawn on machines with no Vulkan loader at all (every CPU machine): nothing to find
+      (await attempt(() => useWebgpu(accelerator === 'auto')));
+    if (gpu) return gpu;
+    if (accelerator === 'gpu') throw new NoGpuBackendError(unusable);
   }
-  if (accelerator === 'gpu') throw lastError;
-  try {
-    return await useWasm(intra);
-  } catch (err) {
-    if (!(err instanceof BackendUnavailableError)) throw err;
+  if (loadedFor !== 'gpu') {
+    const native = await attempt(() => useTensorflow('cpu', intra, inter));
+    if (native) return native;
   }
-  return useCpu();
+  return (await attempt(() => useWasm(intra))) ?? useCpu();
 }
 
 /** Runs `fn`, rewriting tfjs's missing-kernel errors into ones that name the fix. */

@@ -1,11 +1,17 @@
-/** Which tfjs backend runs the kernels. `tensorflow` is native TensorFlow through tfjs-node(-gpu). */
-export type BackendName = 'tensorflow' | 'cpu' | 'wasm';
+/**
+ * Which tfjs backend runs the kernels. `tensorflow` is native TensorFlow through tfjs-node(-gpu);
+ * `webgpu` is tfjs's WebGPU backend on Dawn (any Vulkan GPU).
+ */
+export type BackendName = 'tensorflow' | 'webgpu' | 'cpu' | 'wasm';
 export type Accelerator = 'cpu' | 'gpu';
 
 export interface SelectBackendOptions {
-  /** `auto` (default) takes a GPU when tfjs-node-gpu is installed, else the CPU. */
+  /**
+   * `auto` (default) takes a GPU when there is one (tfjs-node-gpu when installed, else WebGPU when Dawn
+   * finds an adapter), else the CPU. `gpu` fails with the reasons when neither is usable.
+   */
   accelerator?: Accelerator | 'auto';
-  /** `auto` (default) takes the fastest installed: tensorflow, then wasm, then cpu. */
+  /** `auto` (default) takes the fastest usable: tensorflow (gpu), webgpu, tensorflow (cpu), wasm, cpu. */
   backend?: BackendName | 'auto';
   /** Threads inside one op (TensorFlow intra-op pool; wasm thread count). */
   intraOpThreads?: number;

@@ -5,8 +5,8 @@ import type { Strategy } from '../strategies/strategy.js';
 export interface TrainerOptions {
   /** 'auto' takes a GPU when one is installed */
   accelerator?: 'cpu' | 'gpu' | 'auto';
-  /** tfjs backend: 'auto' takes the fastest installed (tensorflow, wasm, cpu) */
-  backend?: 'tensorflow' | 'cpu' | 'wasm' | 'auto';
+  /** tfjs backend: 'auto' takes the fastest usable (tensorflow gpu, webgpu, tensorflow cpu, wasm, cpu) */
+  backend?: 'tensorflow' | 'webgpu' | 'cpu' | 'wasm' | 'auto';
   intraOpThreads?: number;
   interOpThreads?: number;
   /** processes per node (DDP when > 1) */
@@ -80,7 +80,7 @@ const nullable =
 
 const CHECKS: Record<keyof TrainerOptions, Check> = {
   accelerator: oneOf('cpu', 'gpu', 'auto'),
-  backend: oneOf('tensorflow', 'cpu', 'wasm', 'auto'),
+  backend: oneOf('tensorflow', 'webgpu', 'cpu', 'wasm', 'auto'),
   intraOpThreads: int(1),
   interOpThreads: int(1),
   devices: (v) =>
