@@ -12,12 +12,18 @@ const stdio: Io = { out: (t) => process.stdout.write(t), err: (t) => process.std
 
 /** Runs `kiln` and returns the exit code (see EXIT in errors.ts). */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  const program = buildProgram();
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
   program.configureOutput({ writeOut: io.out, writeErr: io.err });
-  for (const cmd of program.commands) cmd.configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const cmd of program.commands) {
+    cmd.configureOutput({ writeOut: io.out, writeErr: io.err });
+    cmd.exitOverride();
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message (unknown option, bad value, --help)

@@ -3,6 +3,7 @@
 // KILN_RUN_NAME). The flags are checked against the API before training starts, so a wrong URL, token or
 // project fails at once, naming the flag, rather than after an epoch.
 import { basename, extname } from 'node:path';
+import { ENV } from '@kiln/spec';
 import { type Command, Option } from 'commander';
 import { UsageError } from './errors.js';
 
@@ -40,7 +41,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function resolveTracking(
   flags: TrackingFlags,
   script: string,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<Record<string, string> | null> {
   if (flags.track === undefined) {
     for (const [name, v] of [
@@ -53,29 +54,29 @@ export async function resolveTracking(
     return null;
   }
   const url = trackingUrl(flags.track, env);
-  const token = flags.token ?? env.KILN_TRACKING_TOKEN;
+  const token = flags.token ?? env[ENV.trackingToken];
   if (token === undefined || token.trim() === '') {
     throw new UsageError(
-      '--token: recording a run needs an API token that may write to the project; pass --token <token> or set KILN_TRACKING_TOKEN',
+      `--token: recording a run needs an API token that may write to the project; pass --token <token> or set ${ENV.trackingToken}`,
     );
   }
   const runName = flags.runName ?? defaultRunName(script);
   if (runName.trim() === '' || runName.length > 200) {
     throw new UsageError(`--run-name: expected 1 to 200 characters, got ${JSON.stringify(runName)}`);
   }
-  const project = await resolveProject(url, token, flags.project ?? (env.KILN_PROJECT || undefined));
+  const project = await resolveProject(url, token, flags.project ?? (env[ENV.project] || undefined));
   return {
-    KILN_TRACKING_URL: url,
-    KILN_TRACKING_TOKEN: token,
-    KILN_PROJECT: project,
-    KILN_RUN_NAME: runName,
+    [ENV.trackingUrl]: url,
+    [ENV.trackingToken]: token,
+    [ENV.project]: project,
+    [ENV.runName]: runName,
   };
 }
 
-function trackingUrl(track: string | true, env: NodeJS.ProcessEnv): string {
-  const raw = track === true ? env.KILN_TRACKING_URL : track;
+function trackingUrl(track: string | true, env: Readonly<Record<string, string | undefined>>): string {
+  const raw = track === true ? env[ENV.trackingUrl] : track;
   if (raw === undefined || raw === '') {
-    throw new UsageError('--track: no URL given and KILN_TRACKING_URL is not set; use --track <url>');
+    throw new UsageError(`--track: no URL given and ${ENV.trackingUrl} is not set; use --track <url>`);
   }
   let u: URL;
   try {

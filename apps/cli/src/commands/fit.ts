@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 // types only at load time: @kiln/trainer (tfjs and all) is imported when a script actually runs, so
 // --help and usage errors answer at once
+import { ENV } from '@kiln/spec';
 import type { ScriptContext } from '@kiln/trainer';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, mergeHparams, parseHparamFlags } from '../config.js';
@@ -13,7 +14,7 @@ import { addTrainerFlags, trainerOptionsFromFlags } from '../trainer-flags.js';
 /** Builds the context a script gets: config < KILN_HPARAMS < --hparam; config < flags for Trainer options. */
 export async function buildContext(
   values: Record<string, unknown>,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ScriptContext> {
   const { contextFromEnv, parseJsonObject, validateTrainerOptions } = await import('@kiln/trainer');
   const config = typeof values.config === 'string' ? loadConfig(values.config) : {};
@@ -26,7 +27,7 @@ export async function buildContext(
   }
   let envHparams: Record<string, unknown>;
   try {
-    envHparams = parseJsonObject(env.KILN_HPARAMS, 'KILN_HPARAMS');
+    envHparams = parseJsonObject(env[ENV.hparams], ENV.hparams);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -43,12 +44,12 @@ export async function runFit(script: string, values: Record<string, unknown>): P
   // --track: checked against the API first; the environment it yields reaches the ranks too
   const tracking = await resolveTracking(values as TrackingFlags, script);
   if (tracking) {
-    delete process.env.KILN_RUN_ID; // a new run in the project, not one named by the environment
+    delete process.env[ENV.runId]; // a new run in the project, not one named by the environment
     Object.assign(process.env, tracking);
     // said once: by the launcher under --devices N, or by the single process
-    if (process.env.WORLD_SIZE === undefined) {
+    if (process.env[ENV.worldSize] === undefined) {
       process.stderr.write(
-        `kiln: recording this run as "${tracking.KILN_RUN_NAME}" in project ${tracking.KILN_PROJECT} at ${tracking.KILN_TRACKING_URL}\n`,
+        `kiln: recording this run as "${tracking[ENV.runName]}" in project ${tracking[ENV.project]} at ${tracking[ENV.trackingUrl]}\n`,
       );
     }
   }
@@ -62,7 +63,7 @@ export async function runFit(script: string, values: Record<string, unknown>): P
     throw new UsageError(`script must be a .ts, .mts, .js or .mjs file: ${path}`);
   const ctx = await buildContext(values);
   const { runScriptEntry } = await import('@kiln/trainer');
-  process.env.KILN_CLI = '1'; // defineScript(): do not also self-run
+  process.env[ENV.cli] = '1'; // defineScript(): do not also self-run
   const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   await runScriptEntry(mod.default, ctx, script);
   // DDP (distributed): say goodbye to the other ranks before main() exits the process.
@@ -74,7 +75,7 @@ export async function runFit(script: string, values: Record<string, unknown>): P
 async function launchRanksIfAsked(values: Record<string, unknown>): Promise<boolean> {
   const devices = values.devices === 'auto' ? 1 : Number(values.devices ?? 1);
   const numNodes = Number(values.numNodes ?? 1);
-  if ((devices <= 1 && numNodes <= 1) || process.env.WORLD_SIZE !== undefined) return false;
+  if ((devices <= 1 && numNodes <= 1) || process.env[ENV.worldSize] !== undefined) return false;
   const { launch } = await import('@kiln/trainer');
   const result = await launch({
     script: process.argv[1] as string,

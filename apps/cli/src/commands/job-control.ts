@@ -1,0 +1,36 @@
+// `kiln cancel|suspend|resume <job>`: the API deletes the job (cancel) or flips spec.runPolicy.suspend;
+// the operator does the rest (suspend stops the pods and keeps the checkpoint; resume continues from it).
+import type { Command } from 'commander';
+import { addConnectionOptions, connect } from '../api/connection.js';
+import type { ConnectionFlags } from '../api/credentials.js';
+import type { Io } from '../main.js';
+
+const ACTIONS = {
+  cancel: { describe: 'delete a TrainingJob and its pods', method: 'DELETE', suffix: '', done: 'cancelled' },
+  suspend: {
+    describe: 'stop a TrainingJob’s pods, keeping its checkpoints, until resume',
+    method: 'POST',
+    suffix: '/suspend',
+    done: 'suspended',
+  },
+  resume: {
+    describe: 'start a suspended TrainingJob again from its last checkpoint',
+    method: 'POST',
+    suffix: '/resume',
+    done: 'resumed',
+  },
+} as const;
+
+export function jobControlCommands(program: Command, io: () => Io): void {
+  for (const [verb, a] of Object.entries(ACTIONS)) {
+    const cmd = program.command(verb).description(a.describe).argument('<job>', 'a TrainingJob name');
+    addConnectionOptions(cmd).action(async (name: string, flags: ConnectionFlags) => {
+      const { client, project } = await connect(flags);
+      await client.request(
+        'POST' === a.method ? 'POST' : 'DELETE',
+        `/api/v1/projects/${project.id}/jobs/${encodeURIComponent(name)}${a.suffix}`,
+      );
+      io().out(`trainingjob/${name} ${a.done}\n`);
+    });
+  }
+}
