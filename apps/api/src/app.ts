@@ -8,25 +8,35 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AuthGuard } from './auth/guard.js';
 import { TokenStore } from './auth/tokens.js';
+import { CheckpointsModule } from './checkpoints/checkpoints.module.js';
 import type { ApiConfig } from './config.js';
+import { CoreModule } from './core/core.module.js';
+import { HealthModule } from './health/health.module.js';
 import { ErrorFilter } from './http/errors.js';
-import { ApiMetrics } from './http/prom.js';
-import { PointRateLimiter } from './http/rate-limit.js';
 import { type JobBackend, KubeJobBackend } from './jobs/backend.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { JobStatusSync } from './jobs/sync.js';
 import { LiveBus } from './live/bus.js';
-import { CheckpointsController } from './routes/checkpoints.js';
-import { HealthController } from './routes/health.js';
-import { JobsController } from './routes/jobs.js';
-import { LogsController } from './routes/logs.js';
-import { MetricsController } from './routes/metrics.js';
-import { ProjectsController } from './routes/projects.js';
-import { RunsController } from './routes/runs.js';
-import { Services } from './services.js';
+import { LoggedValuesModule } from './logged-values/logged-values.module.js';
+import { LogsModule } from './logs/logs.module.js';
+import { ProjectsModule } from './projects/projects.module.js';
+import { Prometheus } from './prometheus/prometheus.js';
+import { RunsModule } from './runs/runs.module.js';
+
+/** The domain modules, in the order their routes are registered. A new module goes here. */
+export const domainModules = [
+  HealthModule,
+  ProjectsModule,
+  RunsModule,
+  LoggedValuesModule,
+  CheckpointsModule,
+  LogsModule,
+  JobsModule,
+];
 
 export interface App {
   app: NestFastifyApplication;
-  services: Services;
+  config: ApiConfig;
   /** Base URL once listening, e.g. http://127.0.0.1:43123 */
   url: string;
   close(): Promise<void>;
@@ -39,32 +49,20 @@ export async function createApp(
   const db = createDb(config.databaseUrl);
   const bus = new LiveBus(db.pool, config.databaseUrl);
   await bus.start();
-  const metrics = new ApiMetrics();
+  const prometheus = new Prometheus();
   const jobs = opts.jobs === undefined ? KubeJobBackend.fromConfig(config.kubeconfig) : opts.jobs;
-  const services = new Services(
+  const core = CoreModule.forRoot({
     config,
     db,
-    new TokenStore(db, config.adminToken),
+    tokens: new TokenStore(db, config.adminToken),
     bus,
-    new PointRateLimiter(config.ingestPointsPerSecond),
-    metrics,
+    prometheus,
     jobs,
-  );
+  });
 
   @Module({
-    controllers: [
-      HealthController,
-      ProjectsController,
-      RunsController,
-      MetricsController,
-      CheckpointsController,
-      LogsController,
-      JobsController,
-    ],
+    imports: [core, ...domainModules],
     providers: [
-      { provide: Services, useValue: services },
-      { provide: TokenStore, useValue: services.tokens },
-      { provide: LiveBus, useValue: bus },
       { provide: APP_GUARD, useClass: AuthGuard },
       { provide: APP_FILTER, useClass: ErrorFilter },
     ],
@@ -88,7 +86,7 @@ export async function createApp(
   });
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions?.url ?? 'unmatched';
-    metrics.requests.observe(
+    prometheus.requests.observe(
       { method: req.method, route, status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
@@ -123,7 +121,7 @@ export async function createApp(
       : `http://${config.host}:${config.port}`;
   return {
     app,
-    services,
+    config,
     url,
     async close() {
       sync?.close();

@@ -222,7 +222,7 @@ test('live stream: status, progress and new points arrive as server-sent events'
 });
 
 test('live updates cross replicas: points ingested through another API process on the same database', async () => {
-  const second = await createApp({ ...api.app.services.config, port: 0 }, { jobs: null, logger: false });
+  const second = await createApp({ ...api.app.config, port: 0 }, { jobs: null, logger: false });
   try {
     const events = await sse(
       `/api/v1/runs/${s.runId}/stream`,

@@ -1,6 +1,6 @@
 // Encoders for COPY's binary format: numbers go as their 4/8 bytes, skipping the float → text → float
 // round trip that dominates the text format on both the Node and the Postgres side.
-import type { PointColumns } from './metrics.js';
+import type { PointColumns } from './point-store.js';
 
 const signature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const headerBytes = signature.length + 8;

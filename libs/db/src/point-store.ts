@@ -1,5 +1,6 @@
-// The metric write and read paths: Prisma stays out of them (one statement per row, no COPY), so they use
-// the pg pool directly. Points travel as columns (parallel arrays), the cheapest shape to build and send.
+// The point store: where logged values (metric points) are written and read. Prisma stays out of it
+// (one statement per row, no COPY), so it uses the pg pool directly. Points travel as columns (parallel
+// arrays), the cheapest shape to build and send.
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';

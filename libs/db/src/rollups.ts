@@ -2,7 +2,7 @@
 // in memory as columns, so one pass here replaces the per-row array aggregates Postgres would run. The
 // result is folded into metric_rollups with the same LEAST/GREATEST merge the SQL path uses, and must
 // match it exactly (libs/db/test/write-path.test.ts compares the two).
-import type { PointColumns } from './metrics.js';
+import type { PointColumns } from './point-store.js';
 
 /** Rollup levels: buckets of 2^shift steps. */
 export const rollupShifts = [6, 10, 14] as const;

@@ -1,13 +1,19 @@
-import { Controller, Get, Header, HttpException, Req } from '@nestjs/common';
+import type { Db } from '@kiln/db';
+import { Controller, Get, Header, HttpException, Inject } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiTags } from '@nestjs/swagger';
+import { Caller } from '../auth/caller.js';
 import { Public } from '../auth/guard.js';
-import { type AuthedRequest, assertAdmin } from '../auth/principal.js';
-import { Services } from '../services.js';
+import { assertAdmin, type Principal } from '../auth/principal.js';
+import { DB } from '../core/tokens.js';
+import { Prometheus } from '../prometheus/prometheus.js';
 
 @ApiTags('health')
 @Controller()
 export class HealthController {
-  constructor(private readonly s: Services) {}
+  constructor(
+    @Inject(DB) private readonly db: Db,
+    private readonly prometheus: Prometheus,
+  ) {}
 
   /** Liveness: the process answers. */
   @Public()
@@ -21,7 +27,7 @@ export class HealthController {
   @Get('readyz')
   async ready() {
     try {
-      await this.s.db.pool.query('SELECT 1');
+      await this.db.pool.query('SELECT 1');
       return { status: 'ready', database: 'ok' };
     } catch (e) {
       throw new HttpException(
@@ -35,8 +41,8 @@ export class HealthController {
   @ApiExcludeEndpoint()
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4')
-  async metrics(@Req() req: AuthedRequest) {
-    assertAdmin(req.principal);
-    return this.s.metrics.registry.metrics();
+  async metrics(@Caller() caller: Principal) {
+    assertAdmin(caller);
+    return this.prometheus.registry.metrics();
   }
 }

@@ -180,3 +180,19 @@ export const JobListQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
   offset: Type.Optional(Type.Integer({ minimum: 0 })),
 });
+
+/** A TrainingJob without apiVersion and kind (filled in); its spec is checked by @kiln/spec. */
+export const SubmitJob = Type.Object(
+  {
+    apiVersion: Type.Optional(Type.String()),
+    kind: Type.Optional(Type.String()),
+    metadata: Type.Object({
+      name: Type.String({ minLength: 1, maxLength: 253 }),
+      namespace: Type.Optional(Type.String()),
+      labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+      annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+    }),
+    spec: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { additionalProperties: false },
+);

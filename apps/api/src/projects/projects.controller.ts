@@ -1,81 +1,67 @@
-import { Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { type AuthedRequest, assertAdmin, assertProjectRead, assertProjectWrite } from '../auth/principal.js';
-import { CreateProject, CreateToken, Uuid } from '../http/schemas.js';
-import { check } from '../http/validation.js';
-import { Services } from '../services.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: TypeBox schemas are JSON Schema; swagger's type is narrower.
-const schema = (s: unknown) => ({ schema: s as any });
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Static } from '@sinclair/typebox';
+import { Caller } from '../auth/caller.js';
+import { assertAdmin, assertProjectRead, assertProjectWrite, type Principal } from '../auth/principal.js';
+import { Lookup } from '../core/lookup.js';
+import { ApiJsonBody } from '../http/openapi.js';
+import { CreateProject, CreateToken } from '../http/schemas.js';
+import { uuid, Validated } from '../http/validated.pipe.js';
+import { ProjectsService } from './projects.service.js';
 
 @ApiTags('projects')
 @ApiBearerAuth()
 @Controller()
 export class ProjectsController {
-  constructor(private readonly s: Services) {}
+  constructor(
+    private readonly lookup: Lookup,
+    private readonly projects: ProjectsService,
+  ) {}
 
   @Post('projects')
-  @ApiBody(schema(CreateProject))
-  async create(@Req() req: AuthedRequest, @Body() body: unknown) {
-    assertAdmin(req.principal);
-    const b = check(CreateProject, body, 'body');
-    return this.s.db.prisma.project.create({ data: b });
+  @ApiJsonBody(CreateProject)
+  async create(
+    @Caller() caller: Principal,
+    @Body(new Validated(CreateProject)) body: Static<typeof CreateProject>,
+  ) {
+    assertAdmin(caller);
+    return this.projects.create(body);
   }
 
   @Get('projects')
-  async list(@Req() req: AuthedRequest) {
-    const p = req.principal;
-    return this.s.db.prisma.project.findMany({
-      where: p.kind === 'admin' ? {} : { id: p.projectId },
-      orderBy: { name: 'asc' },
-    });
+  async list(@Caller() caller: Principal) {
+    return this.projects.list(caller);
   }
 
   @Get('projects/:projectId')
-  async get(@Req() req: AuthedRequest, @Param('projectId') projectId: string) {
-    const project = await this.s.project(projectId);
-    assertProjectRead(req.principal, project.id);
+  async get(@Caller() caller: Principal, @Param('projectId', uuid('projectId')) projectId: string) {
+    const project = await this.lookup.project(projectId);
+    assertProjectRead(caller, project.id);
     return project;
   }
 
   @Post('projects/:projectId/tokens')
-  @ApiBody(schema(CreateToken))
-  async createToken(@Req() req: AuthedRequest, @Param('projectId') projectId: string, @Body() body: unknown) {
-    const project = await this.s.project(projectId);
-    assertProjectWrite(req.principal, project.id);
-    const b = check(CreateToken, body, 'body');
-    const expiresAt = b.expiresInSeconds ? new Date(Date.now() + b.expiresInSeconds * 1000) : undefined;
-    const t = await this.s.tokens.issue({ projectId: project.id, name: b.name, scope: b.scope, expiresAt });
-    return { id: t.id, token: t.token, scope: b.scope, expiresAt: t.expiresAt };
+  @ApiJsonBody(CreateToken)
+  async createToken(
+    @Caller() caller: Principal,
+    @Param('projectId', uuid('projectId')) projectId: string,
+    @Body(new Validated(CreateToken)) body: Static<typeof CreateToken>,
+  ) {
+    const project = await this.lookup.project(projectId);
+    assertProjectWrite(caller, project.id);
+    return this.projects.issueToken(project.id, body);
   }
 
   @Get('projects/:projectId/tokens')
-  async listTokens(@Req() req: AuthedRequest, @Param('projectId') projectId: string) {
-    const project = await this.s.project(projectId);
-    assertProjectWrite(req.principal, project.id);
-    return this.s.db.prisma.apiToken.findMany({
-      where: { projectId: project.id },
-      select: {
-        id: true,
-        name: true,
-        scope: true,
-        runId: true,
-        createdAt: true,
-        expiresAt: true,
-        revokedAt: true,
-      },
-      orderBy: { createdAt: 'asc' },
-    });
+  async listTokens(@Caller() caller: Principal, @Param('projectId', uuid('projectId')) projectId: string) {
+    const project = await this.lookup.project(projectId);
+    assertProjectWrite(caller, project.id);
+    return this.projects.listTokens(project.id);
   }
 
   @Delete('tokens/:tokenId')
   @HttpCode(204)
-  async revoke(@Req() req: AuthedRequest, @Param('tokenId') tokenId: string) {
-    check(Uuid, tokenId, 'params.tokenId');
-    const t = await this.s.db.prisma.apiToken.findUnique({ where: { id: tokenId } });
-    if (!t) throw new NotFoundException(`token ${tokenId} not found`);
-    assertProjectWrite(req.principal, t.projectId);
-    await this.s.db.prisma.apiToken.update({ where: { id: t.id }, data: { revokedAt: new Date() } });
-    this.s.tokens.invalidate();
+  async revoke(@Caller() caller: Principal, @Param('tokenId', uuid('tokenId')) tokenId: string) {
+    await this.projects.revokeToken(caller, tokenId);
   }
 }

@@ -1,7 +1,7 @@
-// Prometheus metrics (prom-client): process defaults plus request and ingest counters.
+// The Prometheus registry (prom-client): process defaults plus request and ingest counters.
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-export class ApiMetrics {
+export class Prometheus {
   readonly registry = new Registry();
   readonly requests = new Histogram({
     name: 'kiln_api_request_duration_seconds',
