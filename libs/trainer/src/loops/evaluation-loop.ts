@@ -1,0 +1,121 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Module } from '../core/module.js';
+import type { DataLoader } from '../data/dataloader.js';
+import type { Batch } from '../data/dataset.js';
+import { type BatchLimit, limitBatches } from '../trainer/resolved-options.js';
+import type { Trainer } from '../trainer/trainer.js';
+
+export type EvalKind = 'validate' | 'test';
+
+/** Validation, test, the sanity check before fit, and predict: loops over a loader without gradients. */
+export class EvaluationLoop {
+  constructor(private readonly trainer: Trainer) {}
+
+  /** One pass of validationStep or testStep; returns the epoch-level metrics it logged. */
+  async run(
+    module: Module,
+    kind: EvalKind,
+    loader: DataLoader,
+    limit: BatchLimit,
+  ): Promise<Record<string, number>> {
+    const t = this.trainer;
+    const step = kind === 'validate' ? module.validationStep : module.testStep;
+    if (!step) {
+      if (kind === 'test') throw new Error(`${module.constructor.name} has no testStep(batch, batchIdx)`);
+      return {};
+    }
+    const hooks = !t.sanityChecking;
+    module.training = false;
+    t.metrics.kind = kind;
+    t.metrics.resetEpoch(kind);
+    if (hooks) {
+      if (kind === 'validate') {
+        await t.hooks.call('onValidationStart', module);
+        await t.hooks.module('onValidationEpochStart', module);
+      } else {
+        await t.hooks.call('onTestStart', module);
+        await t.hooks.module('onTestEpochStart', module);
+      }
+    }
+    // read by index: a loader shared with training (or overfitBatches) keeps its training position
+    const order = loader.epochIndices(0);
+    const n = limitBatches(limit, loader.batchCount(order.length));
+    const label = `${kind}Step`;
+    for (let i = 0; i < n; i++) {
+      const done = tf.tidy(() => {
+        t.profiler?.start(label);
+        const batch = loader.batchAt(order, i);
+        if (!batch) return true;
+        t.metrics.batchSize = batchSizeOf(batch);
+        step.call(module, batch, i);
+        t.profiler?.stop(label);
+        return false;
+      });
+      if (done) break;
+      if (hooks) {
+        if (kind === 'validate') await t.hooks.callbacks('onValidationBatchEnd', module, i);
+        else await t.hooks.callbacks('onTestBatchEnd', module, i);
+      }
+    }
+    const logs = await t.metrics.endEpoch(kind, (v, op) => t.strategy.reduceNumbers(v, op));
+    if (hooks) {
+      await t.logToLoggers({ ...logs, epoch: t.fitLoop.state.epoch });
+      if (kind === 'validate') {
+        await t.hooks.module('onValidationEpochEnd', module);
+        await t.hooks.call('onValidationEnd', module);
+      } else {
+        await t.hooks.module('onTestEpochEnd', module);
+        await t.hooks.call('onTestEnd', module);
+      }
+    }
+    return logs;
+  }
+
+  /** A few validation batches before training, so a broken validationStep fails in seconds, not hours. */
+  async sanityCheck(module: Module, loader: DataLoader): Promise<void> {
+    const t = this.trainer;
+    const steps = t.config.numSanityValSteps;
+    if (steps === 0 || !module.validationStep) return;
+    t.sanityChecking = true;
+    const saved = { ...t.metrics.callbackMetrics };
+    try {
+      await this.run(module, 'validate', loader, steps < 0 ? { fraction: 1 } : { count: steps });
+    } finally {
+      t.sanityChecking = false;
+      for (const k of Object.keys(t.metrics.callbackMetrics)) delete t.metrics.callbackMetrics[k];
+      Object.assign(t.metrics.callbackMetrics, saved);
+    }
+  }
+
+  /** predictStep outputs, one per batch; the caller owns (and disposes) returned tensors. */
+  async predict(module: Module, loader: DataLoader): Promise<unknown[]> {
+    const t = this.trainer;
+    const predictStep = module.predictStep;
+    if (!predictStep) throw new Error(`${module.constructor.name} has no predictStep(batch, batchIdx)`);
+    await t.hooks.call('onPredictStart', module);
+    const out: unknown[] = [];
+    const order = loader.epochIndices(0);
+    const n = limitBatches(t.config.limitPredictBatches, loader.batchCount(order.length));
+    for (let i = 0; i < n; i++) {
+      let ended = false;
+      const r = tf.tidy(() => {
+        const batch = loader.batchAt(order, i);
+        if (!batch) {
+          ended = true;
+          return undefined;
+        }
+        return predictStep.call(module, batch, i) as tf.TensorContainer;
+      });
+      if (ended) break;
+      out.push(r);
+    }
+    await t.hooks.call('onPredictEnd', module);
+    return out;
+  }
+}
+
+export function batchSizeOf(batch: Batch): number {
+  const first =
+    batch instanceof tf.Tensor ? batch : Array.isArray(batch) ? batch[0] : Object.values(batch)[0];
+  return first?.shape[0] ?? 1;
+}

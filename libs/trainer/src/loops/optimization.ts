@@ -1,0 +1,234 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Module, StepOutput } from '../core/module.js';
+import type { Batch } from '../data/dataset.js';
+import { type ResolvedScheduler, resolveOptimizers } from '../optim/config.js';
+import { clipGradients } from '../trainer/clip.js';
+import type { Trainer } from '../trainer/trainer.js';
+
+/** Thrown (and turned into a clear message) when a trainingStep gives no usable loss. */
+export class TrainingStepError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingStepError';
+  }
+}
+
+/**
+ * One training batch's optimization, automatic or manual, and the optimizers and LR schedulers it
+ * drives. The automatic step is five seams: forward+loss and backward (`forwardBackward`), gradient
+ * accumulation (`accumulate`), then at an accumulation boundary `optimizerStep`: all-reduce, clip,
+ * update. Gradient accumulation lives here alone.
+ */
+export class Optimization {
+  optimizers: tf.Optimizer[] = [];
+  schedulers: ResolvedScheduler[] = [];
+  private accGrads: tf.NamedTensorMap | null = null;
+
+  constructor(private readonly trainer: Trainer) {}
+
+  configure(module: Module): void {
+    const { optimizers, schedulers } = resolveOptimizers(module.configureOptimizers());
+    if (module.automaticOptimization && optimizers.length > 1) {
+      throw new Error(
+        'more than one optimizer needs manual optimization: set automaticOptimization = false in the Module',
+      );
+    }
+    if (module.parameters().length === 0) {
+      throw new Error(
+        `${module.constructor.name} has no trainable variables: keep layers/models/tf.Variables in fields, built (give the first layer an inputShape)`,
+      );
+    }
+    this.optimizers = optimizers;
+    this.schedulers = schedulers;
+  }
+
+  /**
+   * Automatic optimization of one batch, inside the caller's tensor scope; `stepEnd` marks the last batch
+   * of an accumulation window. Returns the (unscaled) loss, or null when barebones skips reading it.
+   */
+  async automatic(module: Module, batch: Batch, batchIdx: number, stepEnd: boolean): Promise<number | null> {
+    const t = this.trainer;
+    const accum = t.config.accumulateGradBatches;
+    t.profiler?.start('trainingStep+backward');
+    const { value, grads } = this.forwardBackward(module, batch, batchIdx, accum);
+    t.profiler?.stop('trainingStep+backward');
+    let loss: number | null = null;
+    if (!t.barebones) {
+      loss = value.dataSync()[0]! * accum;
+      if (t.config.detectAnomaly && !Number.isFinite(loss)) {
+        const s = t.fitLoop.state;
+        throw new TrainingStepError(
+          `trainingStep returned a non-finite loss (${loss}) at epoch ${s.epoch}, batch ${batchIdx}, global step ${s.globalStep} (detectAnomaly)`,
+        );
+      }
+    }
+    if (accum > 1) this.accumulate(grads);
+    if (stepEnd) await this.optimizerStep(accum > 1 ? this.takeAccumulated() : grads, 0);
+    return loss;
+  }
+
+  /** Manual optimization: trainingStep drives backward and the optimizers (Module.manualStep). */
+  async manual(module: Module, batch: Batch, batchIdx: number): Promise<number | null> {
+    const t = this.trainer;
+    t.profiler?.start('trainingStep');
+    const out = await module.trainingStep(batch, batchIdx);
+    t.profiler?.stop('trainingStep');
+    if (t.barebones || out === undefined || out === null) return null;
+    const l = out instanceof tf.Tensor ? out : (out as { loss?: unknown }).loss;
+    return l instanceof tf.Tensor ? l.dataSync()[0]! : null;
+  }
+
+  /** Forward + loss and backward: the loss (divided by `accum`) and the gradients of every parameter. */
+  forwardBackward(
+    module: Module,
+    batch: Batch,
+    batchIdx: number,
+    accum: number,
+  ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    return tf.variableGrads(() => {
+      const l = extractLoss(module.trainingStep(batch, batchIdx), module, batchIdx);
+      return (accum > 1 ? tf.div(l, accum) : l) as tf.Scalar;
+    }, module.parameters());
+  }
+
+  /**
+   * One optimizer step: all-reduce (DDP), onBeforeOptimizerStep hooks, clipping, update; disposes `grads`.
+   * Used by the automatic loop and by Module.manualStep.
+   */
+  async optimizerStep(grads: tf.NamedTensorMap, optimizerIndex: number): Promise<void> {
+    const t = this.trainer;
+    const opt = this.optimizers[optimizerIndex];
+    if (!opt)
+      throw new Error(`no optimizer ${optimizerIndex}: configureOptimizers() made ${this.optimizers.length}`);
+    const prof = t.profiler;
+    let g = grads;
+    if (t.strategy.worldSize > 1) {
+      prof?.start('allReduceGradients');
+      g = await t.strategy.allReduceGradients(grads);
+      prof?.stop('allReduceGradients');
+      disposeReplaced(grads, g);
+    }
+    if (!t.barebones && t.module) {
+      // the module sees the gradients too; callbacks see the optimizer
+      await t.hooks.module('onBeforeOptimizerStep', t.module, opt, g);
+      await t.hooks.callbacks('onBeforeOptimizerStep', t.module, opt);
+    }
+    const clip = t.config.gradientClipVal;
+    if (clip !== null) {
+      const clipped = clipGradients(g, clip, t.config.gradientClipAlgorithm);
+      tf.dispose(Object.values(g));
+      g = clipped;
+    }
+    prof?.start('optimizerStep');
+    opt.applyGradients(g);
+    prof?.stop('optimizerStep');
+    tf.dispose(Object.values(g));
+    const loop = t.fitLoop.state;
+    loop.globalStep++;
+    for (const s of this.schedulers) {
+      if (s.optimizerIndex === optimizerIndex && s.interval === 'step' && loop.globalStep % s.frequency === 0)
+        this.stepScheduler(s);
+    }
+  }
+
+  /** Steps the epoch-interval schedulers due after epoch `epoch`. */
+  stepEpochSchedulers(epoch: number): void {
+    for (const s of this.schedulers) {
+      if (s.interval === 'epoch' && (epoch + 1) % s.frequency === 0) this.stepScheduler(s);
+    }
+  }
+
+  private stepScheduler(s: ResolvedScheduler): void {
+    if (!s.monitor) {
+      s.scheduler.step();
+      return;
+    }
+    const metrics = this.trainer.metrics.callbackMetrics;
+    const v = metrics[s.monitor];
+    if (v === undefined) {
+      if (s.strict) {
+        throw new Error(
+          `lrScheduler monitors "${s.monitor}" but no such metric was logged (logged: ${Object.keys(metrics).join(', ') || 'none'})`,
+        );
+      }
+      return;
+    }
+    s.scheduler.step(v);
+  }
+
+  accumulate(grads: tf.NamedTensorMap): void {
+    if (!this.accGrads) {
+      this.accGrads = {};
+      for (const [k, g] of Object.entries(grads)) this.accGrads[k] = tf.keep(g);
+      return;
+    }
+    for (const [k, g] of Object.entries(grads)) {
+      const prev = this.accGrads[k];
+      this.accGrads[k] = tf.keep(prev ? tf.add(prev, g) : g);
+      prev?.dispose();
+    }
+  }
+
+  private takeAccumulated(): tf.NamedTensorMap {
+    const g = this.accGrads ?? {};
+    this.accGrads = null;
+    return g;
+  }
+
+  /** Drops half-accumulated gradients (a run that ends or fails mid-window). */
+  disposeAccumulated(): void {
+    if (this.accGrads) tf.dispose(Object.values(this.accGrads));
+    this.accGrads = null;
+  }
+}
+
+/**
+ * A step that throws inside tf.variableGrads leaves the gradient tape's saved tensors alive (tfjs only
+ * frees them after a successful backward pass); free them so a caught error leaks nothing.
+ */
+export function releaseTape(): void {
+  const state = (
+    tf.engine() as unknown as {
+      state: { activeTape: { saved?: tf.Tensor[] }[] | null; gradientDepth: number };
+    }
+  ).state;
+  if (state.gradientDepth !== 0 || !state.activeTape) return;
+  for (const node of state.activeTape) if (node.saved) tf.dispose(node.saved);
+  state.activeTape = null;
+}
+
+function extractLoss(out: StepOutput | Promise<StepOutput>, module: Module, batchIdx: number): tf.Tensor {
+  const where = `${module.constructor.name}.trainingStep (batch ${batchIdx})`;
+  if (out instanceof Promise) {
+    throw new TrainingStepError(
+      `${where} returned a Promise: with automatic optimization trainingStep must be synchronous`,
+    );
+  }
+  const loss =
+    out instanceof tf.Tensor
+      ? out
+      : out && typeof out === 'object'
+        ? (out as { loss?: unknown }).loss
+        : undefined;
+  if (!(loss instanceof tf.Tensor)) {
+    throw new TrainingStepError(
+      `${where} returned ${out === undefined ? 'nothing' : describe(out)}; it must return the loss (a scalar tensor) or { loss }. ` +
+        'To drive the optimizer yourself set automaticOptimization = false.',
+    );
+  }
+  if (loss.size !== 1)
+    throw new TrainingStepError(`${where}: the loss must be a scalar, got shape [${loss.shape}]`);
+  return loss.rank > 0 ? loss.reshape([]) : loss;
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'object')
+    return `an object without a "loss" tensor (keys: ${Object.keys(x as object).join(', ') || 'none'})`;
+  return `${typeof x} ${String(x)}`;
+}
+
+function disposeReplaced(before: tf.NamedTensorMap, after: tf.NamedTensorMap): void {
+  const keep = new Set(Object.values(after).map((t) => t.id));
+  for (const t of Object.values(before)) if (!keep.has(t.id)) t.dispose();
+}
