@@ -1,0 +1,131 @@
+// The API side of capacity provisioning: a job's PodTemplate and ProvisioningRequest (owned by the job,
+// so deleting the job collects them), creating and deleting them, and whether the cluster has the
+// ProvisioningRequest API at all (autoscaling is on only where the CRD is installed).
+import { LABELS, type TrainingJob } from '@kiln/spec';
+import type { V1Pod, V1PodTemplate } from '@kubernetes/client-node';
+import { MANAGER, ownerReference } from './children.js';
+import { isNotFound, type KubeClient, statusCode } from './kube.js';
+import {
+  ATTEMPT_ANNOTATION,
+  JOB_LABEL,
+  PR_CLASS,
+  PR_GROUP,
+  PR_PLURAL,
+  PR_VERSION,
+  type ProvisioningRequest,
+} from './provisioning.js';
+
+const labels = (job: TrainingJob) => ({ [JOB_LABEL]: job.metadata.name, [LABELS.managedBy]: MANAGER });
+export const PROVISIONING_SELECTOR = `${LABELS.managedBy}=${MANAGER},${JOB_LABEL}`;
+
+/** The workers' pod template: a worker pod's spec without what names one particular worker. */
+export function buildPodTemplate(job: TrainingJob, name: string, worker: V1Pod): V1PodTemplate {
+  const { hostname: _h, subdomain: _s, ...spec } = worker.spec!;
+  return {
+    metadata: {
+      name,
+      namespace: job.metadata.namespace,
+      labels: labels(job),
+      ownerReferences: [ownerReference(job)],
+    },
+    template: { metadata: { labels: worker.metadata?.labels }, spec },
+  };
+}
+
+export function buildProvisioningRequest(
+  job: TrainingJob,
+  name: string,
+  workers: number,
+  attempt: number,
+): ProvisioningRequest & { apiVersion: string; kind: string } {
+  return {
+    apiVersion: `${PR_GROUP}/${PR_VERSION}`,
+    kind: 'ProvisioningRequest',
+    metadata: {
+      name,
+      namespace: job.metadata.namespace,
+      labels: labels(job),
+      annotations: { [ATTEMPT_ANNOTATION]: String(attempt) },
+      ownerReferences: [ownerReference(job)],
+    } as ProvisioningRequest['metadata'],
+    spec: { provisioningClassName: PR_CLASS, podSets: [{ podTemplateRef: { name }, count: workers }] },
+  };
+}
+
+/** Whether the API server serves ProvisioningRequests (the CRD is installed). */
+export async function provisioningApiAvailable(kube: KubeClient): Promise<boolean> {
+  try {
+    await kube.custom.listClusterCustomObject({
+      group: PR_GROUP,
+      version: PR_VERSION,
+      plural: PR_PLURAL,
+      limit: 1,
+    });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+export function listProvisioningRequests(kube: KubeClient) {
+  kube.count('list', PR_PLURAL);
+  return kube.custom.listClusterCustomObject({
+    group: PR_GROUP,
+    version: PR_VERSION,
+    plural: PR_PLURAL,
+    labelSelector: PROVISIONING_SELECTOR,
+  }) as Promise<{ items: ProvisioningRequest[] }>;
+}
+
+/** The template first, then the request that names it; an existing one (same name) is left as it is. */
+export async function createProvisioning(
+  kube: KubeClient,
+  job: TrainingJob,
+  worker: V1Pod,
+  name: string,
+  workers: number,
+  attempt: number,
+): Promise<void> {
+  const namespace = job.metadata.namespace!;
+  kube.count('create', 'podtemplates');
+  try {
+    await kube.core.createNamespacedPodTemplate({ namespace, body: buildPodTemplate(job, name, worker) });
+  } catch (err) {
+    if (statusCode(err) !== 409) throw err;
+  }
+  kube.count('create', PR_PLURAL);
+  try {
+    await kube.custom.createNamespacedCustomObject({
+      group: PR_GROUP,
+      version: PR_VERSION,
+      plural: PR_PLURAL,
+      namespace,
+      body: buildProvisioningRequest(job, name, workers, attempt),
+    });
+  } catch (err) {
+    if (statusCode(err) !== 409) throw err;
+  }
+}
+
+/** The request first (CA stops acting on it), then its template. */
+export async function deleteProvisioning(kube: KubeClient, namespace: string, name: string): Promise<void> {
+  kube.count('delete', PR_PLURAL);
+  try {
+    await kube.custom.deleteNamespacedCustomObject({
+      group: PR_GROUP,
+      version: PR_VERSION,
+      plural: PR_PLURAL,
+      namespace,
+      name,
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  kube.count('delete', 'podtemplates');
+  try {
+    await kube.core.deleteNamespacedPodTemplate({ namespace, name });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
