@@ -1,5 +1,6 @@
 // Sweep rules that a schema cannot say: bounds ordered, grids finite, a trial budget where the search
-// would otherwise never end, and the TrainingJob rules inside the trial template.
+// would otherwise never end, conditions that name a real parameter and value without a cycle, and the
+// TrainingJob rules inside the trial template.
 import { specRuleErrors } from './cross-field.js';
 import { formatPath, type SpecError } from './errors.js';
 
@@ -35,6 +36,14 @@ export function sweepRuleErrors(sweep: unknown): SpecError[] {
         const op = p.type === 'int' ? '≤' : '<';
         errors.push(rule([...path, 'min'], `must be ${op} max (${p.max}), got ${p.min}`, p.min));
       }
+      if (p.type === 'int' && p.log === true) {
+        if (isNum(p.min) && p.min < 1) {
+          errors.push(rule([...path, 'min'], `must be ≥ 1 with log: true, got ${p.min}`, p.min));
+        }
+        if (isNum(p.step) && p.step !== 1) {
+          errors.push(rule([...path, 'step'], `must be 1 with log: true, got ${p.step}`, p.step));
+        }
+      }
       if (
         algorithm.type === 'grid' &&
         p.type !== 'int' &&
@@ -47,6 +56,8 @@ export function sweepRuleErrors(sweep: unknown): SpecError[] {
       }
     }
   }
+
+  if (isObj(spec.parameters)) errors.push(...conditionErrors(spec.parameters, [...at, 'parameters']));
 
   if (algorithm.type !== 'grid' && algorithm.type !== undefined && spec.maxTrials === undefined) {
     errors.push({
@@ -71,5 +82,80 @@ export function sweepRuleErrors(sweep: unknown): SpecError[] {
     );
   }
   errors.push(...specRuleErrors(spec.trialTemplate, [...at, 'trialTemplate']));
+  return errors;
+}
+
+/** Values an int or choice parameter can take, or undefined for a continuous (or malformed) one. */
+function discreteValues(p: Obj): ((v: unknown) => boolean) | undefined {
+  if (p.type === 'choice' && Array.isArray(p.values)) {
+    const values = p.values;
+    return (v) => values.includes(v);
+  }
+  if (p.type === 'int' && isNum(p.min) && isNum(p.max)) {
+    const { min, max } = p;
+    const step = isNum(p.step) ? p.step : 1;
+    return (v) => isNum(v) && v >= min && v <= max && Number.isInteger((v - min) / step);
+  }
+  return undefined;
+}
+
+function conditionErrors(parameters: Obj, at: (string | number)[]): SpecError[] {
+  const errors: SpecError[] = [];
+  const parents = new Map<string, string[]>();
+  for (const [name, p] of Object.entries(parameters)) {
+    if (!isObj(p) || !isObj(p.when)) continue;
+    parents.set(name, Object.keys(p.when));
+    for (const [parentName, values] of Object.entries(p.when)) {
+      const path = [...at, name, 'when', parentName];
+      const parent = parameters[parentName];
+      if (parentName === name) {
+        errors.push(rule(path, 'a parameter cannot be conditional on itself'));
+        continue;
+      }
+      if (!isObj(parent)) {
+        errors.push(rule(path, `names no parameter (expected one of ${Object.keys(parameters).join(', ')})`));
+        continue;
+      }
+      const allowed = discreteValues(parent);
+      if (!allowed) {
+        errors.push(
+          rule(
+            path,
+            `must name an int or choice parameter, got ${String(parent.type)} parameter ${parentName}`,
+          ),
+        );
+        continue;
+      }
+      if (!Array.isArray(values)) continue;
+      values.forEach((v, i) => {
+        if (!allowed(v)) {
+          errors.push(
+            rule([...path, i], `${JSON.stringify(v)} is not a value parameter ${parentName} can take`, v),
+          );
+        }
+      });
+    }
+  }
+  // A cycle (a when b, b when a) would leave every parameter in it inactive forever.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined;
+    if (state.get(name) === 'visiting') return [...trail.slice(trail.indexOf(name)), name];
+    state.set(name, 'visiting');
+    for (const parent of parents.get(name) ?? []) {
+      if (parent === name || !(parent in parameters)) continue;
+      const cycle = visit(parent, [...trail, name]);
+      if (cycle) return cycle;
+    }
+    state.set(name, 'done');
+    return undefined;
+  };
+  for (const name of [...parents.keys()].sort()) {
+    const cycle = visit(name, []);
+    if (cycle) {
+      errors.push(rule([...at, cycle[0] as string, 'when'], `conditions form a cycle: ${cycle.join(' → ')}`));
+      break;
+    }
+  }
   return errors;
 }

@@ -64,26 +64,40 @@ export const AlgorithmSchema = Type.Union([
 ]);
 
 const Bound = Type.Number();
+const ChoiceValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
+/** Conditional parameter: sampled only while each named parameter takes one of the listed values. */
+const When = Type.Optional(
+  Type.Record(Type.String(), Type.Array(ChoiceValue, { minItems: 1, maxItems: 1000 }), {
+    minProperties: 1,
+    maxProperties: 8,
+    description:
+      'Active only when each named (int or choice) parameter takes one of the listed values, e.g. {optimizer: [sgd]}.',
+  }),
+);
 export const ParameterSchema = Type.Union([
-  Strict({ type: Type.Literal('uniform'), min: Bound, max: Bound }),
+  Strict({ type: Type.Literal('uniform'), min: Bound, max: Bound, when: When }),
   Strict({
     type: Type.Literal('loguniform'),
     min: Type.Number({ exclusiveMinimum: 0, expected: 'a number > 0' }),
     max: Bound,
+    when: When,
   }),
   Strict({
     type: Type.Literal('int'),
     min: Type.Integer(),
     max: Type.Integer(),
     step: Type.Optional(Int(1, undefined)),
+    log: Type.Optional(Type.Boolean({ description: 'Sample on a log scale (min ≥ 1, step 1).' })),
+    when: When,
   }),
   Strict({
     type: Type.Literal('choice'),
-    values: Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+    values: Type.Array(ChoiceValue, {
       minItems: 1,
       maxItems: 1000,
       uniqueItems: true,
     }),
+    when: When,
   }),
 ]);
 

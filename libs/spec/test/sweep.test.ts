@@ -235,6 +235,87 @@ describe('validateSweep', () => {
       /≤ elastic.maxWorkers/,
     ],
     [
+      'int log from zero',
+      (s) => {
+        s.spec.parameters.layers = { type: 'int', min: 0, max: 8, log: true };
+      },
+      'spec.parameters.layers.min',
+      /≥ 1 with log: true/,
+    ],
+    [
+      'int log with a step',
+      (s) => {
+        s.spec.parameters.layers = { type: 'int', min: 1, max: 8, step: 2, log: true };
+      },
+      'spec.parameters.layers.step',
+      /must be 1 with log: true/,
+    ],
+    [
+      'condition on an unknown parameter',
+      (s) => {
+        s.spec.parameters.dropout.when = { optimiser: ['sgd'] };
+      },
+      'spec.parameters.dropout.when.optimiser',
+      /names no parameter \(expected one of lr, dropout, layers, optimizer\)/,
+    ],
+    [
+      'condition on itself',
+      (s) => {
+        s.spec.parameters.optimizer.when = { optimizer: ['sgd'] };
+      },
+      'spec.parameters.optimizer.when.optimizer',
+      /cannot be conditional on itself/,
+    ],
+    [
+      'condition on a continuous parameter',
+      (s) => {
+        s.spec.parameters.dropout.when = { lr: [0.01] };
+      },
+      'spec.parameters.dropout.when.lr',
+      /must name an int or choice parameter, got loguniform/,
+    ],
+    [
+      'condition on a value the choice does not offer',
+      (s) => {
+        s.spec.parameters.dropout.when = { optimizer: ['sgd', 'adagrad'] };
+      },
+      'spec.parameters.dropout.when.optimizer[1]',
+      /"adagrad" is not a value parameter optimizer can take/,
+    ],
+    [
+      'condition on an int value off its range',
+      (s) => {
+        s.spec.parameters.dropout.when = { layers: [2, 9] };
+      },
+      'spec.parameters.dropout.when.layers[1]',
+      /9 is not a value parameter layers can take/,
+    ],
+    [
+      'condition with no values',
+      (s) => {
+        s.spec.parameters.dropout.when = { optimizer: [] };
+      },
+      'spec.parameters.dropout.when.optimizer',
+      /1 to 1000 items/,
+    ],
+    [
+      'conditions in a cycle',
+      (s) => {
+        s.spec.parameters.optimizer.when = { layers: [1] };
+        s.spec.parameters.layers.when = { optimizer: ['adam'] };
+      },
+      'spec.parameters.layers.when',
+      /conditions form a cycle: layers → optimizer → layers/,
+    ],
+    [
+      'condition not an object',
+      (s) => {
+        s.spec.parameters.dropout.when = 'optimizer=sgd';
+      },
+      'spec.parameters.dropout.when',
+      /object/,
+    ],
+    [
       'wrong kind',
       (s) => {
         s.kind = 'TrainingJob';
@@ -257,6 +338,21 @@ describe('validateSweep', () => {
       if (says) assert.match(result.errors[0]?.message ?? '', says);
     });
   }
+
+  it('accepts conditional parameters, nested, and int log', () => {
+    const s = sweep();
+    s.spec.parameters.momentum = { type: 'uniform', min: 0, max: 0.99, when: { optimizer: ['sgd'] } };
+    s.spec.parameters.nesterov = {
+      type: 'choice',
+      values: [true, false],
+      when: { optimizer: ['sgd'], layers: [2, 3] },
+    };
+    s.spec.parameters.dampening = { type: 'uniform', min: 0, max: 1, when: { nesterov: [false] } };
+    s.spec.parameters.batch = { type: 'int', min: 8, max: 1024, log: true };
+    const result = validateSweep(s);
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.deepEqual(result.value.spec.parameters.nesterov, s.spec.parameters.nesterov);
+  });
 
   it('parses a sweep from YAML with positions', () => {
     const text = [

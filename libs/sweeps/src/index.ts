@@ -1,0 +1,5 @@
+// @kiln/sweeps: hyperparameter search, pure and seeded, no I/O. The whole state of a search is its
+// trial list, so the sweep worker rebuilds a search from its Postgres rows with createSearch(spec, rows).
+export { HistoryError } from './history.js';
+export { createSearch } from './search.js';
+export type { ParamValue, PruneDecision, Search, SearchSpec, TrialOutcome, TrialRecord } from './types.js';
