@@ -1,0 +1,110 @@
+'use client';
+// The TrainingJob behind a run: phase, workers, restarts and conditions (polled while it is not
+// finished), with cancel, suspend and resume.
+import { useCallback, useEffect, useState } from 'react';
+import { fmtTime } from '@/lib/format';
+
+interface Job {
+  metadata: { name: string; creationTimestamp?: string };
+  spec: { workers?: number; runPolicy?: { suspend?: boolean } };
+  status?: {
+    phase?: string;
+    workers?: { ready?: number; running?: number; succeeded?: number; failed?: number };
+    restarts?: number;
+    conditions?: {
+      type: string;
+      status: string;
+      reason: string;
+      message: string;
+      lastTransitionTime: string;
+    }[];
+  };
+}
+
+export function JobPanel({ projectId, name }: { projectId: string; name: string }) {
+  const [job, setJob] = useState<Job | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const base = `/api/kiln/projects/${projectId}/jobs/${encodeURIComponent(name)}`;
+
+  const load = useCallback(async () => {
+    const res = await fetch(base);
+    const body = await res.json().catch(() => ({}));
+    if (res.ok) {
+      setJob(body as Job);
+      setMessage(null);
+    } else setMessage(body.message ?? `the API answered ${res.status}`);
+  }, [base]);
+
+  useEffect(() => {
+    void load();
+    const t = setInterval(() => void load(), 5000);
+    return () => clearInterval(t);
+  }, [load]);
+
+  async function act(path: string, method: string, confirmText?: string) {
+    if (confirmText && !window.confirm(confirmText)) return;
+    const res = await fetch(`${base}${path}`, { method });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      setMessage(body.message ?? `the API answered ${res.status}`);
+    }
+    await load();
+  }
+
+  const s = job?.status;
+  const done = s?.phase === 'Succeeded' || s?.phase === 'Failed';
+  return (
+    <section className="panel" aria-label="TrainingJob" data-testid="job-panel">
+      <div className="row">
+        <strong>TrainingJob {name}</strong>
+        <span className="status" data-testid="job-phase">
+          {s?.phase ?? (job ? 'Pending' : '…')}
+        </span>
+        {s?.workers && (
+          <span className="muted">
+            workers: {s.workers.running ?? 0} running, {s.workers.ready ?? 0} ready,{' '}
+            {s.workers.succeeded ?? 0} succeeded, {s.workers.failed ?? 0} failed of {job?.spec.workers ?? 1}
+          </span>
+        )}
+        {s?.restarts ? <span className="muted">restarts: {s.restarts}</span> : null}
+        {job && !done && (
+          <>
+            {job.spec.runPolicy?.suspend ? (
+              <button type="button" onClick={() => act('/resume', 'POST')}>
+                Resume
+              </button>
+            ) : (
+              <button type="button" onClick={() => act('/suspend', 'POST')}>
+                Suspend
+              </button>
+            )}
+            <button
+              type="button"
+              onClick={() => act('', 'DELETE', `Cancel ${name}? Its workers are stopped.`)}
+            >
+              Cancel
+            </button>
+          </>
+        )}
+      </div>
+      {message && <p className="error">{message}</p>}
+      {s?.conditions?.length ? (
+        <table>
+          <caption className="visually-hidden">Conditions</caption>
+          <tbody>
+            {s.conditions.map((c) => (
+              <tr key={c.type}>
+                <td>{fmtTime(c.lastTransitionTime)}</td>
+                <td>
+                  {c.type}={c.status}
+                </td>
+                <td>{c.reason}</td>
+                <td>{c.message}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,457 @@
+// The dashboard end to end: Debian's Chromium (playwright-core) against `next start` of the production
+// build, the real API and Postgres. Sign-in, the runs table, a run's charts (what was drawn and the
+// numbers in the accessible tables), zoom, live points, empty runs, project isolation, one-time links.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import {
+  call,
+  type Dashboard,
+  launchBrowser,
+  type ServedApi,
+  serveApi,
+  signIn,
+  startDashboard,
+  withPage,
+} from './support/platform.js';
+
+let api: ServedApi;
+let web: Dashboard;
+let browser: Browser;
+let ctx: BrowserContext;
+let projectB: { id: string; token: string; runId: string };
+
+const W = 'write';
+
+async function project(name: string) {
+  const p = await call(api, api.admin, 'POST', '/projects', { name, namespace: `ns-${name}` });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const t = await call(api, api.admin, 'POST', `/projects/${p.body.id}/tokens`, { name: 't', scope: W });
+  return { id: p.body.id as string, token: t.body.token as string };
+}
+
+async function run(token: string, projectId: string, body: Record<string, unknown>) {
+  const r = await call(api, token, 'POST', `/projects/${projectId}/runs`, body);
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.id as string;
+}
+
+async function ingest(runId: string, key: string, steps: number[], values: number[], t0 = Date.now()) {
+  const r = await call(api, api.projectToken, 'POST', `/runs/${runId}/metrics`, {
+    series: [{ key, steps, values, times: steps.map((s) => t0 + s * 10) }],
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+/** Waits for every chart on the page to have answered its latest query and drawn. */
+async function chartsDrawn(page: Page, count: number) {
+  await page.waitForFunction(
+    (n) => {
+      const charts = [...document.querySelectorAll('[data-testid=metric-chart]')];
+      return charts.length === n && charts.every((c) => c.getAttribute('data-state') === 'drawn');
+    },
+    count,
+    { timeout: 30_000 },
+  );
+}
+
+async function tableRows(page: Page, key: string): Promise<string[][]> {
+  const chart = page.locator(`[data-testid=metric-chart][data-key="${key}"]`);
+  const details = chart.locator('details');
+  if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open)))
+    await chart.locator('summary').click();
+  await chart.locator('[data-testid=chart-table] tbody tr').first().waitFor();
+  return chart
+    .locator('[data-testid=chart-table] tbody tr')
+    .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+}
+
+/** Pixels of the plot canvas that differ from its corner (what uPlot drew), to tell drawn from blank. */
+async function inkedPixels(page: Page, key: string): Promise<number> {
+  return page.locator(`[data-testid=metric-chart][data-key="${key}"] canvas`).evaluate((c) => {
+    const canvas = c as HTMLCanvasElement;
+    const g = canvas.getContext('2d')!;
+    const { data } = g.getImageData(0, 0, canvas.width, canvas.height);
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0) n++;
+    return n;
+  });
+}
+
+before(async () => {
+  api = await serveApi();
+  web = await startDashboard(api.url);
+  browser = await launchBrowser();
+  const b = await project(`b${Date.now()}`);
+  const runId = await run(b.token, b.id, { name: 'secret-b-run', hyperparams: { lr: 9 } });
+  projectB = { ...b, runId };
+});
+
+after(async () => {
+  await ctx?.close();
+  await browser?.close();
+  await web?.stop();
+  await api?.stop();
+});
+
+describe('sign in', () => {
+  test('a wrong token, the admin token and a run token are refused at the field; nothing is kept', async () => {
+    const c = await browser.newContext();
+    try {
+      for (const [token, expect] of [
+        ['not-a-real-token-xyz', /unknown, expired or revoked/],
+        [api.admin, /admin token cannot sign in/],
+        [api.runToken, /run's token cannot sign in/],
+        ['short', /expected a project token/],
+      ] as const)
+        await withPage(c, `signin-refused-${expect.source.slice(0, 10)}`, async (page) => {
+          await page.goto(`${web.url}/signin`);
+          await page.fill('#token', token);
+          await Promise.all([page.waitForURL(/\/signin\?/), page.click('button[type=submit]')]);
+          const err = await page.locator('#token-error').textContent();
+          assert.match(err ?? '', expect);
+          assert.equal(await page.locator('#token').getAttribute('aria-invalid'), 'true');
+          assert.deepEqual(await c.cookies(), [], 'no session cookie after a refused sign-in');
+          // Without a session every page sends you to sign in.
+          await page.goto(`${web.url}/runs`);
+          assert.match(page.url(), /\/signin/);
+        });
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('a project token signs in; the cookie is httpOnly and page scripts never see the token', async () => {
+    ctx = await browser.newContext();
+    await withPage(ctx, 'signin-ok', async (page) => {
+      await signIn(page, web, api.projectToken);
+      const cookies = await ctx.cookies();
+      const session = cookies.find((c) => c.name === 'kiln_session');
+      assert.ok(session, 'session cookie set');
+      assert.equal(session.httpOnly, true);
+      assert.equal(session.sameSite, 'Strict');
+      assert.equal(await page.evaluate(() => document.cookie.includes('kiln')), false);
+      const html = await page.content();
+      assert.equal(html.includes(api.projectToken), false, 'token not in the page');
+      await page.locator('[data-testid=runs-table]').waitFor();
+    });
+  });
+});
+
+describe('runs table', () => {
+  before(async () => {
+    const statuses = ['running', 'succeeded', 'failed'];
+    for (let i = 0; i < 30; i++)
+      await run(api.projectToken, api.projectId, {
+        name: `grid-${String(i).padStart(2, '0')}-${i % 2 ? 'odd' : 'even'}`,
+        status: statuses[i % 3],
+        hyperparams: { lr: 0.001 * (i + 1), layers: i % 4 },
+      });
+  });
+
+  test('filters by status and name and sorts by name, server-side, with the state in the URL', async () => {
+    await withPage(ctx, 'runs-filter-sort', async (page) => {
+      await page.goto(`${web.url}/runs`);
+      // 30 grid runs + the seed run.
+      assert.match((await page.locator('[data-testid=runs-total]').textContent()) ?? '', /^31 runs/);
+      await page.selectOption('select[name=status]', 'failed');
+      await page.waitForURL(/status=failed/);
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid=runs-total]')?.textContent?.startsWith('10 runs'),
+      );
+      const statuses = await page.locator('tbody .status').allTextContents();
+      assert.equal(statuses.length, 10);
+      assert.ok(
+        statuses.every((s) => s === 'failed'),
+        statuses.join(','),
+      );
+
+      await page.fill('input[name=name]', 'odd');
+      await page.press('input[name=name]', 'Enter');
+      await page.waitForURL(/name=odd/);
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid=runs-total]')?.textContent?.startsWith('5 runs'),
+      );
+      await page.click('button[data-sort=name]');
+      await page.waitForURL(/sort=name/);
+      await page.waitForFunction(() => document.querySelector('th[aria-sort=ascending]'));
+      const asc = await page.locator('tbody td:nth-child(2)').allTextContents();
+      assert.deepEqual(asc, ['grid-05-odd', 'grid-11-odd', 'grid-17-odd', 'grid-23-odd', 'grid-29-odd']);
+      await page.click('button[data-sort=name]');
+      await page.waitForURL(/sort=-name/);
+      await page.waitForFunction(() => document.querySelector('th[aria-sort=descending]'));
+      const desc = await page.locator('tbody td:nth-child(2)').allTextContents();
+      assert.deepEqual(desc, [...asc].reverse());
+      // The URL alone reproduces the view.
+      await page.reload();
+      assert.deepEqual(await page.locator('tbody td:nth-child(2)').allTextContents(), desc);
+    });
+  });
+
+  test('pages through the runs 25 at a time and shows chosen hyperparameter columns', async () => {
+    await withPage(ctx, 'runs-pages', async (page) => {
+      await page.goto(`${web.url}/runs?size=25&sort=name&cols=hp.lr`);
+      assert.equal(await page.locator('tbody tr').count(), 25);
+      await page.click('text=Next →');
+      await page.waitForURL(/page=2/);
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 6);
+      const names = await page.locator('tbody td:nth-child(2)').allTextContents();
+      assert.deepEqual(names, [
+        'grid-25-odd',
+        'grid-26-even',
+        'grid-27-odd',
+        'grid-28-even',
+        'grid-29-odd',
+        'run-1',
+      ]);
+      const lr = await page.locator('tbody tr:first-child td:nth-child(6)').textContent();
+      assert.equal(lr, '0.026');
+    });
+  });
+
+  test("project A's token never shows project B's runs", async () => {
+    await withPage(ctx, 'isolation', async (page) => {
+      await page.goto(`${web.url}/runs?name=secret`);
+      assert.match((await page.locator('[data-testid=runs-total]').textContent()) ?? '', /^0 runs/);
+      const res = await page.goto(`${web.url}/runs/${projectB.runId}`);
+      assert.equal(res?.status(), 404);
+      assert.equal((await page.content()).includes('secret-b-run'), false);
+      const proxied = await page.evaluate(
+        async (id) => (await fetch(`/api/kiln/runs/${id}`)).status,
+        projectB.runId,
+      );
+      assert.equal(proxied, 404);
+      const list = await page.evaluate(
+        async (id) => (await fetch(`/api/kiln/projects/${id}/runs`)).status,
+        projectB.id,
+      );
+      assert.equal(list, 404);
+    });
+  });
+});
+
+describe('run page', () => {
+  let runId: string;
+  const spikeStep = 3333;
+  before(async () => {
+    runId = await run(api.projectToken, api.projectId, {
+      name: 'charted',
+      status: 'succeeded',
+      hyperparams: { lr: 0.01, batch: 64 },
+    });
+    const steps = Array.from({ length: 5000 }, (_, i) => i);
+    await ingest(
+      runId,
+      'train/loss',
+      steps,
+      steps.map((s) => (s === spikeStep ? 100 : 2 / (1 + s / 100))),
+    );
+    await ingest(
+      runId,
+      'val/acc',
+      Array.from({ length: 50 }, (_, i) => i * 100),
+      Array.from({ length: 50 }, (_, i) => 0.5 + i / 100),
+    );
+  });
+
+  test('draws one chart per metric from the API series; the tables hold the numbers drawn, spikes kept', async () => {
+    await withPage(ctx, 'run-charts', async (page) => {
+      await page.goto(`${web.url}/runs/${runId}`);
+      await chartsDrawn(page, 2);
+      const acc = page.locator('[data-testid=metric-chart][data-key="val/acc"]');
+      assert.equal(await acc.getAttribute('data-points'), '50');
+      assert.equal(await acc.getAttribute('data-downsampled'), '0');
+      const accRows = await tableRows(page, 'val/acc');
+      assert.equal(accRows.length, 50);
+      assert.deepEqual(accRows[0]!.slice(0, 2), ['0', '0.5']);
+      assert.deepEqual(accRows[49]!.slice(0, 2), ['4900', '0.99']);
+
+      const loss = page.locator('[data-testid=metric-chart][data-key="train/loss"]');
+      assert.equal(await loss.getAttribute('data-total'), '5000');
+      assert.equal(await loss.getAttribute('data-downsampled'), '1');
+      const drawn = Number(await loss.getAttribute('data-points'));
+      assert.ok(drawn > 100 && drawn < 5000, `M4 points drawn: ${drawn}`);
+      const lossRows = await tableRows(page, 'train/loss');
+      assert.equal(lossRows.length, drawn);
+      assert.ok(
+        lossRows.some((r) => r[0] === String(spikeStep) && r[1] === '100'),
+        'the one-step spike survives downsampling',
+      );
+      assert.deepEqual(lossRows[0]!.slice(0, 2), ['0', '2']);
+      assert.equal(lossRows[lossRows.length - 1]![0], '4999');
+      assert.ok((await inkedPixels(page, 'train/loss')) > 500, 'the loss canvas has a line on it');
+      assert.match((await page.locator('[data-testid=hyperparams]').textContent()) ?? '', /lr0\.01/);
+    });
+  });
+
+  test('a drag zooms: every chart re-queries the API for that step range', async () => {
+    await withPage(ctx, 'run-zoom', async (page) => {
+      await page.goto(`${web.url}/runs/${runId}`);
+      await chartsDrawn(page, 2);
+      const loss = page.locator('[data-testid=metric-chart][data-key="train/loss"]');
+      const before = Number(await loss.getAttribute('data-queries'));
+      const over = loss.locator('.u-over');
+      const box = (await over.boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await page.waitForURL(/from=\d+&to=\d+/);
+      const url = new URL(page.url());
+      const from = Number(url.searchParams.get('from'));
+      const to = Number(url.searchParams.get('to'));
+      assert.ok(from > 1500 && to < 2600 && to > from, `zoomed to ${from}-${to}`);
+      await page.waitForFunction(
+        (n) =>
+          Number(
+            document
+              .querySelector('[data-testid=metric-chart][data-key="train/loss"]')
+              ?.getAttribute('data-queries'),
+          ) > n,
+        before,
+      );
+      await chartsDrawn(page, 2);
+      assert.equal(await loss.getAttribute('data-first-step'), String(from));
+      assert.equal(await loss.getAttribute('data-last-step'), String(to));
+      // At most ~500 steps in range: the API answers them all (full resolution), not a sample.
+      assert.equal(await loss.getAttribute('data-downsampled'), '0');
+      assert.equal(Number(await loss.getAttribute('data-points')), to - from + 1);
+      await page.click('text=Reset zoom');
+      await page.waitForURL((u) => !u.searchParams.has('from'));
+    });
+  });
+
+  test('x axis, smoothing and log y are view state in the URL', async () => {
+    await withPage(ctx, 'run-view-state', async (page) => {
+      await page.goto(`${web.url}/runs/${runId}?x=relative&smooth=0.9&logy=1`);
+      await chartsDrawn(page, 2);
+      assert.equal(await page.locator('select').first().inputValue(), 'relative');
+      assert.equal(await page.locator('input[type=range]').inputValue(), '0.9');
+      assert.ok(await page.locator('text=log y').locator('input').isChecked());
+      assert.match((await page.locator('.u-axis').first().textContent()) ?? '', /./);
+    });
+  });
+
+  test('a live run: new points and its status arrive over server-sent events', async () => {
+    const live = await run(api.projectToken, api.projectId, { name: 'live', status: 'running' });
+    await ingest(
+      live,
+      'loss',
+      Array.from({ length: 10 }, (_, i) => i),
+      Array.from({ length: 10 }, (_, i) => 1 / (i + 1)),
+    );
+    await withPage(ctx, 'run-live', async (page) => {
+      await page.goto(`${web.url}/runs/${live}`);
+      await chartsDrawn(page, 1);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=live-state]')?.textContent === '● live',
+      );
+      await ingest(
+        live,
+        'loss',
+        Array.from({ length: 10 }, (_, i) => i + 10),
+        Array.from({ length: 10 }, (_, i) => 1 / (i + 11)),
+      );
+      await ingest(live, 'lr', [0, 19], [0.1, 0.05]);
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('[data-testid=metric-chart][data-key="loss"]')
+            ?.getAttribute('data-last-step') === '19',
+        undefined,
+        { timeout: 30_000 },
+      );
+      await chartsDrawn(page, 2);
+      const rows = await tableRows(page, 'loss');
+      assert.equal(rows.length, 20);
+      assert.deepEqual(rows[19]!.slice(0, 2), ['19', '0.05']);
+      const done = await call(api, api.projectToken, 'PATCH', `/runs/${live}`, {
+        status: 'succeeded',
+        progress: { step: 20, totalSteps: 20 },
+      });
+      assert.equal(done.status, 200);
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=run-status]')?.textContent === 'succeeded',
+      );
+      await page.waitForFunction(() =>
+        /step 20 of 20/.test(document.querySelector('[data-testid=run-progress]')?.textContent ?? ''),
+      );
+    });
+  });
+
+  test('a run with no points says why it is empty', async () => {
+    const failed = await run(api.projectToken, api.projectId, { name: 'empty', status: 'failed' });
+    await call(api, api.projectToken, 'PATCH', `/runs/${failed}`, { exitReason: 'OOMKilled on worker 0' });
+    const queued = await run(api.projectToken, api.projectId, { name: 'queued', status: 'queued' });
+    await withPage(ctx, 'run-empty', async (page) => {
+      await page.goto(`${web.url}/runs/${failed}`);
+      assert.match(
+        (await page.locator('[data-testid=empty-run]').textContent()) ?? '',
+        /failed before logging any metric: OOMKilled on worker 0/,
+      );
+      await page.goto(`${web.url}/runs/${queued}`);
+      assert.match(
+        (await page.locator('[data-testid=empty-run]').textContent()) ?? '',
+        /queued: it has not started/,
+      );
+      const res = await page.goto(`${web.url}/runs/not-a-uuid`);
+      assert.equal(res?.status(), 404);
+    });
+  });
+});
+
+describe('one-time sign-in links', () => {
+  test('a link opens the page it names, signed in, once; bad requests are refused', async () => {
+    const make = (token: string | null, body?: unknown) =>
+      fetch(`${web.url}/auth/links`, {
+        method: 'POST',
+        headers: { ...(token && { authorization: `Bearer ${token}` }), 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    assert.equal((await make(null)).status, 401);
+    assert.equal((await make(api.admin)).status, 403);
+    const bad = await make(api.projectToken, { next: 'https://evil.example/' });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { message: string }).message, /body\.next/);
+    const res = await make(api.projectToken, { next: `/runs/${api.runId}` });
+    assert.equal(res.status, 201);
+    const { url } = (await res.json()) as { url: string };
+    const c = await browser.newContext();
+    try {
+      await withPage(c, 'one-time-link', async (page) => {
+        await page.goto(url);
+        await page.waitForURL(new RegExp(`/runs/${api.runId}`));
+        await page.locator('[data-testid=run-status]').waitFor();
+        const again = await browser.newContext();
+        try {
+          const p2 = await again.newPage();
+          await p2.goto(url);
+          assert.match(p2.url(), /\/signin\?error=/);
+          assert.match((await p2.locator('#token-error').textContent()) ?? '', /already used or has expired/);
+        } finally {
+          await again.close();
+        }
+      });
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('the API proxy refuses cross-origin writes and requests without a session', async () => {
+    const noSession = await fetch(`${web.url}/api/kiln/projects`);
+    assert.equal(noSession.status, 401);
+    const cookie = (await ctx.cookies()).find((c) => c.name === 'kiln_session')!;
+    const cross = await fetch(`${web.url}/api/kiln/projects/${api.projectId}/runs`, {
+      method: 'POST',
+      headers: {
+        cookie: `kiln_session=${cookie.value}`,
+        origin: 'https://evil.example',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name: 'csrf' }),
+    });
+    assert.equal(cross.status, 403);
+    const runs = await call(api, api.projectToken, 'GET', `/projects/${api.projectId}/runs?name=csrf`);
+    assert.equal(runs.body.total, 0, 'nothing created');
+  });
+});
