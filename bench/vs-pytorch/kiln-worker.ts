@@ -2,7 +2,8 @@
 // load). `--mode kiln` trains through the Trainer; `--mode tfjs` is a hand-written tfjs loop on the
 // same backend, to tell the Trainer's cost from the backend's. Prints one JSON line.
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/kiln-worker.ts \
-//     --model mlp --mode kiln --threads 2 --warmup 20 --steps 200 [--backend tensorflow] [--optimizer kiln|tfjs]
+//     --model mlp --mode kiln --threads 2 --warmup 20 --steps 200 [--backend tensorflow|webgpu|wasm|cpu]
+//     [--optimizer kiln|tfjs] [--batch N]
 import { parseArgs } from 'node:util';
 import {
   Callback,
@@ -32,6 +33,7 @@ const { values: a } = parseArgs({
     steps: { type: 'string', default: '200' },
     backend: { type: 'string', default: 'tensorflow' },
     optimizer: { type: 'string', default: 'kiln' },
+    batch: { type: 'string' },
   },
 });
 const model = a.model as ModelName;
@@ -43,7 +45,9 @@ if (!OPTIMIZERS.includes(optimizer))
 const threads = Number(a.threads);
 const warmup = Number(a.warmup);
 const steps = Number(a.steps);
-const backend = a.backend as 'tensorflow' | 'cpu' | 'wasm';
+const backend = a.backend as 'tensorflow' | 'webgpu' | 'cpu' | 'wasm';
+const accelerator = backend === 'webgpu' ? 'gpu' : 'cpu';
+const batch = a.batch === undefined ? BATCH[model] : Number(a.batch);
 
 /** Times the steps after the warm-up ones, from inside the loop (start-up and compilation excluded). */
 class Clock extends Callback {
@@ -67,7 +71,7 @@ async function runKiln(): Promise<[number, number]> {
   const clock = new Clock();
   const trainer = new Trainer({
     backend,
-    accelerator: 'cpu',
+    accelerator,
     intraOpThreads: threads,
     interOpThreads: 1,
     maxSteps: warmup + steps,
@@ -78,15 +82,15 @@ async function runKiln(): Promise<[number, number]> {
     numSanityValSteps: 0,
     callbacks: [clock],
   });
-  await trainer.fit(makeModule(model, optimizer), { train: makeLoader(model) });
+  await trainer.fit(makeModule(model, optimizer), { train: makeLoader(model, batch) });
   return [(clock.t1 - clock.t0) / 1000, (clock.c1 - clock.c0) / 1000];
 }
 
 /** The same model, data and optimizer, stepped by hand: what the Trainer is measured against. */
 async function runTfjs(): Promise<[number, number]> {
-  await selectBackend({ backend, accelerator: 'cpu', intraOpThreads: threads, interOpThreads: 1 });
+  await selectBackend({ backend, accelerator, intraOpThreads: threads, interOpThreads: 1 });
   const module = makeModule(model) as Module & { trainingStep(b: tf.Tensor[]): tf.Scalar };
-  const loader = makeLoader(model);
+  const loader = makeLoader(model, batch);
   const opt = makeOptimizer(optimizer);
   const vars = module.parameters();
   module.log = () => {}; // no Trainer attached: logging is the Trainer's job
@@ -114,12 +118,12 @@ console.log(
     optimizer,
     backend: tf.getBackend(),
     model,
-    batch: BATCH[model],
+    batch,
     steps,
     seconds,
-    samples_per_s: (steps * BATCH[model]) / seconds,
+    samples_per_s: (steps * batch) / seconds,
     cpu_seconds: cpuSeconds,
-    samples_per_cpu_s: (steps * BATCH[model]) / cpuSeconds,
+    samples_per_cpu_s: (steps * batch) / cpuSeconds,
     threads,
   }),
 );

@@ -168,10 +168,13 @@ export function makeData(name: ModelName): { x: tf.Tensor; y: tf.Tensor } {
   return { x, y };
 }
 
-export function makeLoader(name: ModelName): DataLoader {
+/** `batch` overrides BATCH (bench/vs-pytorch-gpu trains at GPU-sized batches, up to SAMPLES). */
+export function makeLoader(name: ModelName, batch = BATCH[name]): DataLoader {
+  if (!Number.isInteger(batch) || batch < 1 || batch > SAMPLES)
+    throw new Error(`batch must be an integer in [1, ${SAMPLES}], got ${batch}`);
   const { x, y } = makeData(name);
   return new DataLoader(new TensorDataset(x, y), {
-    batchSize: BATCH[name],
+    batchSize: batch,
     shuffle: true,
     dropLast: true,
     seed: 0,

@@ -1,7 +1,7 @@
 """One timed PyTorch training run for bench/vs-pytorch: a plain loop or PyTorch Lightning.
 
   python torch_worker.py --model mlp|cnn|transformer --mode plain|lightning --threads 2 \
-      --warmup 20 --steps 200
+      --warmup 20 --steps 200 [--device cpu|cuda] [--batch N]
 
 Prints one JSON line: {"framework": ..., "model": ..., "samples_per_s": ..., ...}. The models, batch
 sizes, optimizer (Adam 1e-3), data shapes and thread counts mirror bench/vs-pytorch/models.ts.
@@ -94,15 +94,24 @@ def loss_fn(logits, y):
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
 
-def run_plain(net, x, y, batch, warmup, steps):
+def sync(device):
+    """Waits for queued GPU work, so a clock read covers the steps before it (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def run_plain(net, x, y, batch, warmup, steps, device):
+    # the whole data set lives on the device, as Kiln's TensorDataset does on its backend
+    net, x, y = net.to(device), x.to(device), y.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     n = x.shape[0] // batch
     step = 0
     t0 = None
     while step < warmup + steps:
-        perm = torch.randperm(x.shape[0])
+        perm = torch.randperm(x.shape[0], device=device)
         for i in range(n):
             if step == warmup:
+                sync(device)
                 t0 = time.perf_counter()
                 c0 = time.process_time()
             if step == warmup + steps:
@@ -117,7 +126,7 @@ def run_plain(net, x, y, batch, warmup, steps):
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_lightning(net, x, y, batch, warmup, steps):
+def run_lightning(net, x, y, batch, warmup, steps, device):
     import lightning as L
 
     class Lit(L.LightningModule):
@@ -139,7 +148,10 @@ def run_lightning(net, x, y, batch, warmup, steps):
 
         def on_train_batch_end(self, trainer, *_a):
             if trainer.global_step == warmup:
+                sync(device)
                 Clock.t0, Clock.c0 = time.perf_counter(), time.process_time()
+            if trainer.global_step == warmup + steps:
+                sync(device)
             Clock.t1, Clock.c1 = time.perf_counter(), time.process_time()
 
     data = torch.utils.data.DataLoader(
@@ -147,7 +159,7 @@ def run_lightning(net, x, y, batch, warmup, steps):
     )
     trainer = L.Trainer(
         max_steps=warmup + steps,
-        accelerator="cpu",
+        accelerator="gpu" if device.type == "cuda" else "cpu",
         devices=1,
         logger=False,
         enable_checkpointing=False,
@@ -167,14 +179,19 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--batch", type=int, help="overrides BATCH[model] (GPU-sized batches), at most SAMPLES")
     a = p.parse_args()
+    if a.batch is not None and not 1 <= a.batch <= SAMPLES:
+        raise SystemExit(f"--batch must be in [1, {SAMPLES}], got {a.batch}")
+    device = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(0)
     net, x, y = make(a.model)
-    batch = BATCH[a.model]
+    batch = a.batch or BATCH[a.model]
     fn = run_plain if a.mode == "plain" else run_lightning
-    seconds, cpu_seconds = fn(net, x, y, batch, a.warmup, a.steps)
+    seconds, cpu_seconds = fn(net, x, y, batch, a.warmup, a.steps, device)
     print(
         json.dumps(
             {
@@ -188,6 +205,7 @@ def main():
                 "samples_per_cpu_s": a.steps * batch / cpu_seconds,
                 "threads": torch.get_num_threads(),
                 "torch": torch.__version__,
+                "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
                 "params": sum(p.numel() for p in net.parameters()),
             }
         )
