@@ -5,12 +5,14 @@
 //   run     run it in the foreground until SIGINT/SIGTERM (what `up` starts in the background)
 // State lives in $KILN_CLUSTER_HOME (default ${KILN_CACHE:-~/.cache/kiln}/local-cluster): state.json,
 // the kubeconfig at <home>/kubeconfig, logs under <home>/logs. Nodes: $KILN_CLUSTER_NODES as JSON
-// (NodeSpec[]), default two nodes, one of them with 2 GPUs.
+// (NodeSpec[]), default two nodes, one of them with 2 GPUs. Autoscaled pools: $KILN_CLUSTER_POOLS as JSON
+// (NodePoolSpec[]; `[]` turns the Cluster Autoscaler off), default one GPU pool of 0..4 nodes.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeSpec } from './agent/node-agent.js';
+import { type NodePoolSpec, validatePools } from './cloud/pools.js';
 import { startCluster } from './cluster.js';
 
 const home =
@@ -51,13 +53,36 @@ function defaultNodes(): NodeSpec[] {
   return nodes as NodeSpec[];
 }
 
+function defaultPools(): NodePoolSpec[] {
+  const raw = process.env.KILN_CLUSTER_POOLS;
+  if (!raw) {
+    return [
+      { id: 'gpu-pool', min: 0, max: 4, bootDelayMs: 2000, template: { cpu: '8', memory: '64Gi', gpus: 2 } },
+    ];
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(
+      `KILN_CLUSTER_POOLS: expected a JSON array of node pools, got invalid JSON (${(err as Error).message})`,
+    );
+  }
+  return validatePools(parsed, 'KILN_CLUSTER_POOLS');
+}
+
 async function run(): Promise<void> {
   mkdirSync(home, { recursive: true });
   const dir = join(home, 'state');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const t0 = Date.now();
-  const cluster = await startCluster({ dir, nodes: defaultNodes() });
+  const pools = defaultPools();
+  const cluster = await startCluster({
+    dir,
+    nodes: defaultNodes(),
+    autoscaling: pools.length > 0 ? { pools } : undefined,
+  });
   const kubeconfigPath = join(home, 'kubeconfig');
   writeFileSync(kubeconfigPath, readFileSync(cluster.kubeconfigPath));
   const state: State = {
@@ -69,6 +94,10 @@ async function run(): Promise<void> {
   };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   console.log(`local cluster ready in ${state.startedMs} ms at ${cluster.server}`);
+  if (cluster.autoscaling) {
+    const pools = cluster.autoscaling.cloud.pools.map((p) => `${p.id} (${p.min}..${p.max})`).join(', ');
+    console.log(`cluster autoscaler: pools ${pools}; log ${cluster.autoscaling.autoscaler.logFile}`);
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

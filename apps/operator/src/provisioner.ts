@@ -1,0 +1,122 @@
+// Capacity provisioning at run time: a cache of the operator's ProvisioningRequests (their status changes
+// requeue the job), the policy of provisioning.ts applied to the API, and cleanup. Off (every method a
+// no-op) where the cluster has no ProvisioningRequest CRD.
+import type { TrainingJob } from '@kiln/spec';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import type { Decision } from './admission.js';
+import { Cache } from './informer.js';
+import type { KubeClient } from './kube.js';
+import type { Logger } from './log.js';
+import {
+  CLASS_ANNOTATION,
+  CONSUME_ANNOTATION,
+  JOB_LABEL,
+  PR_CLASS,
+  PR_GROUP,
+  PR_PLURAL,
+  PR_VERSION,
+  type ProvisioningOptions,
+  type ProvisioningRequest,
+  planProvisioning,
+  requestsDone,
+} from './provisioning.js';
+import {
+  createProvisioning,
+  deleteProvisioning,
+  listProvisioningRequests,
+  PROVISIONING_SELECTOR,
+  provisioningApiAvailable,
+} from './provisioning-requests.js';
+
+export interface ProvisionedDecision {
+  decision: Decision | undefined;
+  /** annotations the admitted pods carry (consume the request), when admitted on provisioned capacity */
+  podAnnotations?: Record<string, string>;
+}
+
+export class Provisioner {
+  private cache?: Cache<ProvisioningRequest>;
+  enabled = false;
+
+  constructor(
+    private readonly config: KubeConfig,
+    private readonly kube: KubeClient,
+    private readonly log: Logger,
+    private readonly requeue: (key: string) => void,
+    private readonly options?: ProvisioningOptions,
+  ) {}
+
+  /** Turns provisioning on if the API serves ProvisioningRequests; fills the cache. */
+  async start(): Promise<void> {
+    this.enabled = await provisioningApiAvailable(this.kube);
+    this.log.info({ enabled: this.enabled }, 'capacity provisioning (ProvisioningRequest API)');
+    if (!this.enabled) return;
+    const requeue = (pr: ProvisioningRequest) => {
+      const job = pr.metadata.labels?.[JOB_LABEL];
+      if (job) this.requeue(`${pr.metadata.namespace}/${job}`);
+    };
+    this.cache = new Cache<ProvisioningRequest>(
+      this.config,
+      `/apis/${PR_GROUP}/${PR_VERSION}/${PR_PLURAL}`,
+      () => listProvisioningRequests(this.kube),
+      { onAdd: requeue, onUpdate: requeue, onDelete: requeue },
+      this.log,
+      PROVISIONING_SELECTOR,
+    );
+    await this.cache.start();
+    await this.cache.synced;
+  }
+
+  async stop(): Promise<void> {
+    await this.cache?.stop();
+  }
+
+  requestsOf(job: TrainingJob): ProvisioningRequest[] {
+    if (!this.cache) return [];
+    return this.cache
+      .list(job.metadata.namespace)
+      .filter((pr) => pr.metadata.labels?.[JOB_LABEL] === job.metadata.name);
+  }
+
+  /**
+   * For a waiting job: applies the provisioning plan (create the next request, delete the ones no longer
+   * needed) and returns the decision to act on. `worker` is the pod a worker of the gang would be.
+   */
+  async decide(
+    job: TrainingJob,
+    decision: Decision | undefined,
+    workers: number,
+    worker: () => V1Pod,
+    now: number,
+  ): Promise<ProvisionedDecision> {
+    if (!this.enabled) return { decision };
+    const plan = planProvisioning(job, decision, workers, this.requestsOf(job), now, this.options);
+    const ns = job.metadata.namespace!;
+    if (plan.create) {
+      await createProvisioning(
+        this.kube,
+        job,
+        worker(),
+        plan.create.name,
+        plan.create.workers,
+        plan.create.attempt,
+      );
+      this.log.info({ job: `${ns}/${job.metadata.name}`, request: plan.create.name }, 'asked for capacity');
+    }
+    for (const name of plan.remove) await deleteProvisioning(this.kube, ns, name);
+    return {
+      decision: plan.decision ?? decision,
+      podAnnotations: plan.consume
+        ? { [CONSUME_ANNOTATION]: plan.consume, [CLASS_ANNOTATION]: PR_CLASS }
+        : undefined,
+    };
+  }
+
+  /** Deletes the job's requests once they have served (pods bound) or the job no longer needs them. */
+  async release(job: TrainingJob, podsBound: boolean): Promise<void> {
+    if (!this.enabled) return;
+    const requests = this.requestsOf(job);
+    if (requests.length === 0 || !requestsDone(job, podsBound)) return;
+    for (const pr of requests) await deleteProvisioning(this.kube, job.metadata.namespace!, pr.metadata.name);
+  }
+}
