@@ -5,12 +5,13 @@
 // synchronously, so two reconciles in one process never admit against the same free capacity. A job
 // released by its gang timeout sits out for as long as that timeout before it is admitted again, and
 // blocks no one meanwhile: the room it could not use goes to the jobs behind it.
+
+import type { TrainingJob } from '@kiln/spec';
 import type { V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
 import { demandOf, freeRoom, holdsResources, type NodeRoom, place, shortage } from './capacity.js';
 import { WORLD_LABEL } from './children.js';
 import { findCondition } from './conditions.js';
 import { resolvePriority } from './priority.js';
-import type { TrainingJob } from './spec.js';
 
 export interface Decision {
   workers: number;

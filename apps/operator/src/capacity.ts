@@ -2,8 +2,9 @@
 // first-fit placement of identical workers, honouring node selectors, taints and readiness. The
 // scheduler still places the pods; this lets the operator admit a gang only when all of it fits, so two
 // half-placed gangs never hold each other's resources.
+
+import { parseQuantity } from '@kiln/spec';
 import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
-import { parseQuantity } from './spec.js';
 
 export type ResourceMap = Map<string, number>;
 

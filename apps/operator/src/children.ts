@@ -1,5 +1,18 @@
 // The objects the operator creates for a TrainingJob: one headless Service (stable DNS names for the
 // workers) and one Pod per worker, `<job>-worker-<i>`, with the environment contract of ARCHITECTURE.md.
+
+import {
+  API_GROUP_VERSION,
+  DEFAULT_MASTER_PORT,
+  ENV,
+  LABELS,
+  masterAddr,
+  RESUME_AUTO,
+  serviceName,
+  TRAININGJOB_KIND,
+  type TrainingJob,
+  workerName,
+} from '@kiln/spec';
 import type {
   V1EnvVar,
   V1OwnerReference,
@@ -9,27 +22,11 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import {
-  API_GROUP_VERSION,
-  DEFAULT_MASTER_PORT,
-  ENV,
-  KIND,
-  LABELS,
-  masterAddr,
-  RESUME_AUTO,
-  serviceName,
-  type TrainingJob,
-  workerName,
-} from './spec.js';
 
 /** Labels on worker pods beyond those in @kiln/spec: the gang's size and which launch a pod belongs to. */
 export const WORLD_LABEL = 'kiln.dev/workers';
 export const RESTART_LABEL = 'kiln.dev/restart';
 export const MANAGER = 'kiln-operator';
-/** Rank 0 serves its progress on this port (GET /progress, JSON); the operator reads it into status. */
-export const ENV_PROGRESS_PORT = 'KILN_PROGRESS_PORT';
-/** The pod's own IP (downward API), so host-process workers can bind to it and not to every address. */
-export const ENV_POD_IP = 'KILN_POD_IP';
 export const CONTAINER_NAME = 'trainer';
 const CHECKPOINT_VOLUME = 'checkpoints';
 
@@ -50,7 +47,7 @@ export const defaultChildOptions: ChildOptions = {
 export function ownerReference(job: TrainingJob): V1OwnerReference {
   return {
     apiVersion: API_GROUP_VERSION,
-    kind: KIND,
+    kind: TRAININGJOB_KIND,
     name: job.metadata.name,
     uid: job.metadata.uid!,
     controller: true,
@@ -118,8 +115,8 @@ export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: 
     { name: ENV.namespace, value: namespace },
     { name: ENV.hparams, value: JSON.stringify(spec.hyperparameters ?? {}) },
     { name: ENV.checkpointDir, value: checkpointDir(job, options) },
-    { name: ENV_PROGRESS_PORT, value: String(options.progressPort) },
-    { name: ENV_POD_IP, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    { name: ENV.progressPort, value: String(options.progressPort) },
+    { name: ENV.podIP, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     // Minted by the API for this run only; optional so jobs created without the API still start.
     {
       name: ENV.trackingToken,

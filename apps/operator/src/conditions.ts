@@ -1,7 +1,7 @@
 // Phases and their conditions. Each phase has a condition of the same type; entering a phase sets its
 // condition True (with a fresh lastTransitionTime: the gang timeout and the restart backoff are measured
 // from it, which keeps that state in the object and not in the operator's memory) and the others False.
-import type { Condition, TrainingJobPhase } from './spec.js';
+import type { Condition, TrainingJobPhase } from '@kiln/spec';
 
 export const PHASE_CONDITIONS: readonly TrainingJobPhase[] = [
   'Queued',

@@ -1,4 +1,14 @@
 // Wires the caches, the work queue, the reconciler, leader election and the health server together.
+
+import {
+  API_GROUP,
+  API_VERSION,
+  LABELS,
+  serviceName,
+  TRAININGJOB_KIND,
+  TRAININGJOB_PLURAL,
+  type TrainingJob,
+} from '@kiln/spec';
 import {
   KubeConfig,
   type V1Node,
@@ -17,7 +27,6 @@ import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './log.js';
 import { OperatorMetrics } from './metrics.js';
 import { type ReconcileContext, Reconciler, type ReconcilerOptions } from './reconcile.js';
-import { GROUP, KIND, LABELS, PLURAL, serviceName, type TrainingJob, VERSION } from './spec.js';
 import { WorkQueue } from './workqueue.js';
 
 export interface OperatorOptions extends ReconcilerOptions {
@@ -64,7 +73,7 @@ const unschedulable = (pod: V1Pod) =>
   pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') === true;
 
 function ownerKey(child: { metadata?: V1ObjectMeta }): string | undefined {
-  const owner = child.metadata?.ownerReferences?.find((o) => o.controller && o.kind === KIND);
+  const owner = child.metadata?.ownerReferences?.find((o) => o.controller && o.kind === TRAININGJOB_KIND);
   return owner ? `${child.metadata!.namespace}/${owner.name}` : undefined;
 }
 
@@ -103,7 +112,7 @@ export class Operator {
     this.kube = new KubeClient(kc, this.metrics);
     this.jobs = new Cache<TrainingJob>(
       kc,
-      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      `/apis/${API_GROUP}/${API_VERSION}/${TRAININGJOB_PLURAL}`,
       () => this.kube.listJobs(),
       {
         onAdd: (j) => {

@@ -1,8 +1,9 @@
 // Kubernetes Events on the TrainingJob for every phase transition (`kubectl describe tj` shows them).
 // Recording never blocks or fails a reconcile: an Event is a courtesy, the status is the record.
+
+import { API_GROUP_VERSION, TRAININGJOB_KIND, type TrainingJob } from '@kiln/spec';
 import type { KubeClient } from './kube.js';
 import type { Logger } from './log.js';
-import { API_GROUP_VERSION, KIND, type TrainingJob } from './spec.js';
 
 export class EventRecorder {
   constructor(
@@ -18,7 +19,7 @@ export class EventRecorder {
         metadata: { generateName: `${job.metadata.name}.`, namespace: job.metadata.namespace },
         involvedObject: {
           apiVersion: API_GROUP_VERSION,
-          kind: KIND,
+          kind: TRAININGJOB_KIND,
           name: job.metadata.name,
           namespace: job.metadata.namespace,
           uid: job.metadata.uid,

@@ -1,5 +1,7 @@
 // The operator's few calls to the Kubernetes API, through @kubernetes/client-node, each counted in the
 // metrics (the benchmark reports API requests per job from these counters).
+
+import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, type TrainingJob } from '@kiln/spec';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -14,7 +16,6 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { OperatorMetrics } from './metrics.js';
-import { GROUP, PLURAL, type TrainingJob, VERSION } from './spec.js';
 
 /** HTTP status of a failed API call, or undefined for other errors. */
 export function statusCode(err: unknown): number | undefined {
@@ -52,7 +53,11 @@ export class KubeClient {
 
   listJobs(): Promise<{ items: TrainingJob[]; metadata?: { resourceVersion?: string } }> {
     this.count('list', 'trainingjobs');
-    return this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
+    return this.custom.listClusterCustomObject({
+      group: API_GROUP,
+      version: API_VERSION,
+      plural: TRAININGJOB_PLURAL,
+    });
   }
 
   listPods(labelSelector?: string) {
@@ -86,7 +91,7 @@ export class KubeClient {
     const body: Record<string, unknown> = { status };
     if (resourceVersion) body.metadata = { resourceVersion };
     return this.custom.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body },
+      { group: API_GROUP, version: API_VERSION, plural: TRAININGJOB_PLURAL, namespace, name, body },
       mergePatch,
     );
   }
@@ -95,9 +100,9 @@ export class KubeClient {
     this.count('delete', 'trainingjobs');
     try {
       await this.custom.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
+        group: API_GROUP,
+        version: API_VERSION,
+        plural: TRAININGJOB_PLURAL,
         namespace,
         name,
         propagationPolicy: 'Background',

@@ -1,8 +1,9 @@
 // A job's priority, resolved as Kubernetes' Priority admission resolves a pod's: the value of the
 // PriorityClass named in spec.scheduling.priorityClassName; with no name, the globalDefault class (the
 // lowest one, should there be several) or 0. Queued jobs are admitted highest priority first.
+
+import type { TrainingJob } from '@kiln/spec';
 import type { V1PriorityClass } from '@kubernetes/client-node';
-import type { TrainingJob } from './spec.js';
 
 export type Priority = { value: number } | { error: string };
 

@@ -1,50 +1,39 @@
 // Progress comes from the job's rank 0, which serves it over HTTP at
-// http://<worker-0 pod IP>:$KILN_PROGRESS_PORT/progress (JSON: step, totalSteps, epoch, percent,
-// etaSeconds, metrics, checkpoint {step, path, time}). The operator pulls it, so workers need no API
-// credentials or RBAC and progress reaches `kubectl get tj` even when the Kiln API is down; a pull per
+// http://<worker-0 pod IP>:$KILN_PROGRESS_PORT/progress (the worker contract's ProgressReport, in
+// @kiln/spec). The operator pulls it, so workers need no API credentials or RBAC and progress reaches `kubectl get tj` even when the Kiln API is down; a pull per
 // running job every few seconds is a trivial load. Missing fields are derived (percent from step and
 // totalSteps, ETA from the step rate between two reads).
-import type { TrainingJobStatus } from './spec.js';
+import { readProgressReport, type TrainingJobStatus } from '@kiln/spec';
 
 type Progress = NonNullable<TrainingJobStatus['progress']>;
 type Checkpoint = NonNullable<TrainingJobStatus['lastCheckpoint']>;
 
-const int = (v: unknown) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : undefined;
-
-/** Keeps only well-formed fields, so a buggy worker cannot make the status write fail validation. */
-export function sanitizeProgress(raw: unknown): { progress: Progress; checkpoint?: Checkpoint } | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
-  const r = raw as Record<string, unknown>;
+/**
+ * The status fields from rank 0's report. Fields that do not match the worker contract's
+ * ProgressReportSchema are dropped one by one, so a buggy worker cannot make the status write fail
+ * validation; percent is derived from step and totalSteps when missing.
+ */
+export function progressFromReport(
+  raw: unknown,
+): { progress: Progress; checkpoint?: Checkpoint } | undefined {
+  const report = readProgressReport(raw);
+  if (!report) return undefined;
   const progress: Progress = {};
-  const step = int(r.step);
+  const { step, totalSteps, epoch, percent, etaSeconds, metrics } = report;
   if (step !== undefined) progress.step = step;
-  const total = int(r.totalSteps);
-  if (total !== undefined) progress.totalSteps = total;
-  const epoch = int(r.epoch);
+  if (typeof totalSteps === 'number') progress.totalSteps = totalSteps;
   if (epoch !== undefined) progress.epoch = epoch;
-  if (typeof r.percent === 'number' && r.percent >= 0 && r.percent <= 100)
-    progress.percent = round(r.percent);
-  else if (step !== undefined && total) progress.percent = round(Math.min(100, (100 * step) / total));
-  const eta = int(r.etaSeconds);
-  if (eta !== undefined) progress.etaSeconds = eta;
-  if (r.metrics && typeof r.metrics === 'object') {
-    const metrics: Record<string, number> = {};
-    for (const [k, v] of Object.entries(r.metrics).slice(0, 256)) {
-      if (typeof v === 'number' && Number.isFinite(v)) metrics[k] = v;
-    }
-    progress.metrics = metrics;
-  }
+  if (typeof percent === 'number') progress.percent = round(percent);
+  else if (step !== undefined && totalSteps)
+    progress.percent = round(Math.min(100, (100 * step) / totalSteps));
+  if (typeof etaSeconds === 'number') progress.etaSeconds = etaSeconds;
+  if (metrics) progress.metrics = metrics;
   let checkpoint: Checkpoint | undefined;
-  const c = r.checkpoint as Record<string, unknown> | undefined;
-  if (c && int(c.step) !== undefined && typeof c.path === 'string' && c.path) {
-    const time =
-      typeof c.time === 'string' && !Number.isNaN(Date.parse(c.time)) ? c.time : new Date().toISOString();
-    checkpoint = {
-      step: int(c.step)!,
-      path: c.path,
-      time: new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    };
+  const c = report.checkpoint;
+  if (c) {
+    const time = Number.isNaN(Date.parse(c.time)) ? new Date() : new Date(c.time);
+    // status times are RFC 3339 without fractions, like every other Kubernetes time
+    checkpoint = { step: c.step, path: c.path, time: time.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   }
   return { progress, checkpoint };
 }

@@ -48,8 +48,9 @@ export class Provisioner {
 
   /** Turns provisioning on if the API serves ProvisioningRequests; fills the cache. */
   async start(): Promise<void> {
-    this.enabled = await provisioningApiAvailable(this.kube);
-    this.log.info({ enabled: this.enabled }, 'capacity provisioning (ProvisioningRequest API)');
+    const { available, why } = await provisioningApiAvailable(this.kube);
+    this.enabled = available;
+    this.log.info({ enabled: available, why }, 'capacity provisioning through ProvisioningRequests');
     if (!this.enabled) return;
     const requeue = (pr: ProvisioningRequest) => {
       const job = pr.metadata.labels?.[JOB_LABEL];

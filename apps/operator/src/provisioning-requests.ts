@@ -52,8 +52,13 @@ export function buildProvisioningRequest(
   };
 }
 
-/** Whether the API server serves ProvisioningRequests (the CRD is installed). */
-export async function provisioningApiAvailable(kube: KubeClient): Promise<boolean> {
+/**
+ * Whether the operator can use ProvisioningRequests: the CRD is installed (else 404) and its role may
+ * list them (else 403, e.g. RBAC from before autoscaling); `why` says what turned it off.
+ */
+export async function provisioningApiAvailable(
+  kube: KubeClient,
+): Promise<{ available: boolean; why: string }> {
   try {
     await kube.custom.listClusterCustomObject({
       group: PR_GROUP,
@@ -61,9 +66,15 @@ export async function provisioningApiAvailable(kube: KubeClient): Promise<boolea
       plural: PR_PLURAL,
       limit: 1,
     });
-    return true;
+    return { available: true, why: `${PR_PLURAL}.${PR_GROUP} is served` };
   } catch (err) {
-    if (isNotFound(err)) return false;
+    if (isNotFound(err)) return { available: false, why: `no ${PR_PLURAL}.${PR_GROUP} CRD in the cluster` };
+    if (statusCode(err) === 403) {
+      return {
+        available: false,
+        why: `the operator may not list ${PR_PLURAL}.${PR_GROUP} (see deploy/operator/rbac.yaml)`,
+      };
+    }
     throw err;
   }
 }
@@ -108,8 +119,17 @@ export async function createProvisioning(
   }
 }
 
-/** The request first (CA stops acting on it), then its template. */
+/**
+ * The template first, then the request: a crash in between leaves the request (still listed, so the
+ * next pass deletes it), never an orphaned template.
+ */
 export async function deleteProvisioning(kube: KubeClient, namespace: string, name: string): Promise<void> {
+  kube.count('delete', 'podtemplates');
+  try {
+    await kube.core.deleteNamespacedPodTemplate({ namespace, name });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
   kube.count('delete', PR_PLURAL);
   try {
     await kube.custom.deleteNamespacedCustomObject({
@@ -119,12 +139,6 @@ export async function deleteProvisioning(kube: KubeClient, namespace: string, na
       namespace,
       name,
     });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  kube.count('delete', 'podtemplates');
-  try {
-    await kube.core.deleteNamespacedPodTemplate({ namespace, name });
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }

@@ -3,6 +3,15 @@
 // after a crash is in the job's status (phase, restarts, condition times) and its pods' labels. Status
 // is written with the job's resourceVersion as a precondition, so a pass working from a stale cache
 // cannot count a restart twice; children have deterministic names, so creating one twice is harmless.
+
+import {
+  EXIT_CODE,
+  LABELS,
+  RESTART_EXIT_CODES_DEFAULT,
+  type TrainingJob,
+  type TrainingJobPhase,
+  type TrainingJobStatus,
+} from '@kiln/spec';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import {
   type ClusterView,
@@ -18,14 +27,7 @@ import type { EventRecorder } from './events.js';
 import { isConflict, isNotFound, type KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
-import { EtaEstimator, readProgress, sanitizeProgress } from './progress.js';
-import {
-  LABELS,
-  RESTART_EXIT_CODES_DEFAULT,
-  type TrainingJob,
-  type TrainingJobPhase,
-  type TrainingJobStatus,
-} from './spec.js';
+import { EtaEstimator, progressFromReport, readProgress } from './progress.js';
 
 export interface ReconcilerOptions extends ChildOptions {
   /** First delay before a gang restart; doubles with each restart. */
@@ -62,12 +64,6 @@ const CAUSE_GRACE_MS = 3_000;
 /** How long a created pod may take to show up in the cache before it is created again. */
 const CREATE_EXPECTATION_MS = 10_000;
 
-/**
- * The Trainer's exit code for "a DDP peer went away" (EX_TEMPFAIL, libs/trainer distributed/errors.ts):
- * the effect of another worker's failure, never its cause, and always worth a restart.
- */
-export const PEER_LOST_EXIT_CODE = 75;
-
 interface Failure {
   code?: number;
   pod: string;
@@ -100,7 +96,7 @@ function podFailure(
       const reason = pod.status?.reason ?? 'PodFailed';
       return { pod: name, retryable: true, reason: 'WorkerLost', message: `${name} failed: ${reason}`, at };
     }
-    const retryable = retryOn.includes(code) || code === PEER_LOST_EXIT_CODE;
+    const retryable = retryOn.includes(code) || code === EXIT_CODE.peerLost;
     return {
       code,
       pod: name,
@@ -317,7 +313,7 @@ export class Reconciler {
     if (failures.length > 0 || (phase === 'Running' && missing.length > 0)) {
       // The first failure is the cause; peers failing because it left (exit 75) are its effect, and
       // failures within a second of it count as simultaneous (a preemption taking several workers).
-      const causes = failures.filter((f) => f.code !== PEER_LOST_EXIT_CODE);
+      const causes = failures.filter((f) => f.code !== EXIT_CODE.peerLost);
       // Only effects so far: the peer that left may not have reported its exit yet (pod statuses arrive
       // in any order). Wait a moment for it, so a permanent failure is not taken for a retryable one.
       const effectSince = failures.length > 0 ? now.getTime() - failures[0]!.at : 0;
@@ -515,7 +511,7 @@ export class Reconciler {
     const ip = rank0?.status?.podIP;
     if (!ip) return;
     this.progressReadAt.set(key, now.getTime());
-    const read = sanitizeProgress(await readProgress(ip, this.options.progressPort));
+    const read = progressFromReport(await readProgress(ip, this.options.progressPort));
     if (!read) return;
     this.eta.apply(key, read.progress, now.getTime());
     status.progress = read.progress;

@@ -1,10 +1,10 @@
 // Gang admission against cluster views built from plain objects (the same shapes the caches hold).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TrainingJob } from '@kiln/spec';
 import type { V1Node, V1Pod, V1PriorityClass } from '@kubernetes/client-node';
 import { type ClusterView, elasticTarget, keyOf, planAdmission } from '../src/admission.js';
 import { freeRoom, podDemand } from '../src/capacity.js';
-import type { TrainingJob } from '../src/spec.js';
 
 const node = (
   name: string,

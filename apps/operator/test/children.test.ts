@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TrainingJob } from '@kiln/spec';
 import { buildService, buildWorkerPod, defaultChildOptions } from '../src/children.js';
 import { enterPhase, trueSince } from '../src/conditions.js';
 import { parseSettings } from '../src/config.js';
-import { EtaEstimator, sanitizeProgress } from '../src/progress.js';
-import type { TrainingJob } from '../src/spec.js';
+import { EtaEstimator, progressFromReport } from '../src/progress.js';
 
 const job = {
   apiVersion: 'kiln.dev/v1alpha1',
@@ -111,7 +111,7 @@ test('phase conditions: entering a phase sets its condition True and the previou
 });
 
 test('progress from rank 0 is sanitized and gets percent and ETA derived', () => {
-  const r = sanitizeProgress({
+  const r = progressFromReport({
     step: 50,
     totalSteps: 200,
     metrics: { 'train/loss': 0.5, bad: 'x' },
@@ -120,7 +120,7 @@ test('progress from rank 0 is sanitized and gets percent and ETA derived', () =>
   });
   assert.deepEqual(r?.progress, { step: 50, totalSteps: 200, percent: 25, metrics: { 'train/loss': 0.5 } });
   assert.deepEqual(r?.checkpoint, { step: 40, path: '/c', time: '2026-01-01T00:00:00Z' });
-  assert.equal(sanitizeProgress('nope'), undefined);
+  assert.equal(progressFromReport('nope'), undefined);
   const eta = new EtaEstimator();
   eta.apply('k', { step: 50, totalSteps: 200 }, 0);
   const p = { step: 60, totalSteps: 200 };

@@ -8,10 +8,10 @@ import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
 import type { NodeSpec } from '@kiln/local-cluster';
 import { clusterForTests, type TestCluster, waitFor } from '@kiln/local-cluster/test-helper';
+import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, type TrainingJob } from '@kiln/spec';
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { defaultOperatorOptions, Operator, type OperatorOptions } from '../src/controller.js';
-import { GROUP, PLURAL, type TrainingJob, VERSION } from '../src/spec.js';
 
 export { waitFor };
 
@@ -199,18 +199,22 @@ export function trainingJob(ns: string, name: string, o: JobOptions = {}): Train
 
 export async function createJob(c: OperatorTestCluster, job: TrainingJob): Promise<void> {
   await c.custom().createNamespacedCustomObject({
-    group: GROUP,
-    version: VERSION,
-    plural: PLURAL,
+    group: API_GROUP,
+    version: API_VERSION,
+    plural: TRAININGJOB_PLURAL,
     namespace: job.metadata.namespace!,
     body: job,
   });
 }
 
 export async function getJob(c: OperatorTestCluster, ns: string, name: string): Promise<TrainingJob> {
-  return c
-    .custom()
-    .getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name });
+  return c.custom().getNamespacedCustomObject({
+    group: API_GROUP,
+    version: API_VERSION,
+    plural: TRAININGJOB_PLURAL,
+    namespace: ns,
+    name,
+  });
 }
 
 export async function waitPhase(

@@ -6,14 +6,11 @@ export { EarlyStopping, type EarlyStoppingOptions } from './callbacks/early-stop
 export { LearningRateMonitor } from './callbacks/lr-monitor.js';
 export { ModelCheckpoint, type ModelCheckpointOptions } from './callbacks/model-checkpoint.js';
 export { ModelSummary, type SummaryRow, summarize } from './callbacks/model-summary.js';
-export { PREEMPTED_EXIT_CODE, PreemptionHandler } from './callbacks/preemption.js';
+export { PreemptionHandler } from './callbacks/preemption.js';
 export { ProgressBar } from './callbacks/progress-bar.js';
 export {
-  POD_IP_ENV,
-  PROGRESS_PORT_ENV,
   ProgressEndpoint,
   type ProgressEndpointOptions,
-  type ProgressReport,
   progressEndpointFromEnv,
 } from './callbacks/progress-endpoint.js';
 export { Timer } from './callbacks/timer.js';

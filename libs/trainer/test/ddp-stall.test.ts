@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CollectiveTimeoutError, DistributedConfigError, EXIT_PEER_LOST } from '../src/distributed/errors.js';
+import { EXIT_CODE } from '@kiln/spec';
+import { CollectiveTimeoutError, DistributedConfigError } from '../src/distributed/errors.js';
 import {
   collectiveTimeoutMs,
   DEFAULT_COLLECTIVE_TIMEOUT_MS,
@@ -31,7 +32,7 @@ async function stopAndWatch(ranks: RankProcess[], victim: number, expect: RegExp
     for (const [i, e] of exits.entries()) {
       const r = others[i] as RankProcess;
       const log = r.err.join('');
-      assert.equal(e.code, EXIT_PEER_LOST, `rank ${r.rank} exit ${JSON.stringify(e)}: ${log}`);
+      assert.equal(e.code, EXIT_CODE.peerLost, `rank ${r.rank} exit ${JSON.stringify(e)}: ${log}`);
       const took = e.at - stoppedAt;
       assert.ok(took < TIMEOUT_S * 1000 + MARGIN_MS, `rank ${r.rank} took ${took} ms`);
       assert.match(log, expect, `rank ${r.rank}'s error`);
@@ -91,7 +92,7 @@ describe('a DDP group never hangs on a stopped or stuck peer', { timeout: 240_00
       const exits = await Promise.all(ranks.map((r) => r.exit));
       for (const [i, e] of exits.entries()) {
         const r = ranks[i] as RankProcess;
-        assert.equal(e.code, EXIT_PEER_LOST, `rank ${r.rank}: ${r.err.join('')}`);
+        assert.equal(e.code, EXIT_CODE.peerLost, `rank ${r.rank}: ${r.err.join('')}`);
         assert.match(
           r.err.join(''),
           /allReduce #6 did not finish within 3s on rank [01], waiting on rank 2 \(rank 2 answers but has not reached allReduce #6 \(it is idle after 6 collectives\)\)/,
@@ -164,6 +165,6 @@ describe('collective timeout settings and diagnosis', () => {
     assert.match(link.detail, /no data arrives from rank 2: a stalled connection/);
     assert.deepEqual(diagnose(undefined, 7, c, 2, 3).waitingOn, [0]);
     const err = new CollectiveTimeoutError([1], c, 0, 3000, 'x');
-    assert.equal(err.exitCode, EXIT_PEER_LOST);
+    assert.equal(err.exitCode, EXIT_CODE.peerLost);
   });
 });

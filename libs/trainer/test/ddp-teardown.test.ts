@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { EXIT_PEER_LOST } from '../src/distributed/errors.js';
+import { EXIT_CODE } from '@kiln/spec';
 import { alive, fixture, killAll, type RankProcess, startRanks } from './distributed-fixtures/ranks.js';
 
 after(killAll);
@@ -56,7 +56,7 @@ describe('DDP teardown leaves the group cleanly', { timeout: 240_000 }, () => {
       assert.equal(exits[1]?.code, 0, logs(ranks[1] as RankProcess));
       for (const r of [ranks[0], ranks[2]] as RankProcess[]) {
         const e = exits[r.rank];
-        assert.equal(e?.code, EXIT_PEER_LOST, logs(r));
+        assert.equal(e?.code, EXIT_CODE.peerLost, logs(r));
         assert.match(
           r.err.join(''),
           /rank 1 is gone \(it left the group after 2 collectives while rank [02] runs allReduce #2: it failed \(see its log\) or ran fewer collectives than this rank\)/,

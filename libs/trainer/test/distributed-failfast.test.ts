@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { EXIT_CONFIG_ERROR, EXIT_PEER_LOST } from '../src/distributed/errors.js';
+import { EXIT_CODE } from '@kiln/spec';
 import { alive, fixture, killAll, startRanks } from './distributed-fixtures/ranks.js';
 
 const worker = fixture('steps-worker.ts');
@@ -8,7 +8,7 @@ after(killAll);
 
 describe('a DDP group fails fast instead of hanging', { timeout: 180_000 }, () => {
   for (const victim of [1, 0]) {
-    it(`killing rank ${victim} of 3 mid-run makes the others exit ${EXIT_PEER_LOST} within 10 s, naming rank ${victim}`, async () => {
+    it(`killing rank ${victim} of 3 mid-run makes the others exit ${EXIT_CODE.peerLost} within 10 s, naming rank ${victim}`, async () => {
       const ranks = await startRanks(worker, 3);
       try {
         await Promise.all(ranks.map((r) => r.waitFor(/^step 5$/)));
@@ -18,7 +18,11 @@ describe('a DDP group fails fast instead of hanging', { timeout: 180_000 }, () =
         const exits = await Promise.all(others.map((r) => r.exit));
         for (const [i, e] of exits.entries()) {
           const r = others[i]!;
-          assert.equal(e.code, EXIT_PEER_LOST, `rank ${r.rank} exit: ${JSON.stringify(e)} ${r.err.join('')}`);
+          assert.equal(
+            e.code,
+            EXIT_CODE.peerLost,
+            `rank ${r.rank} exit: ${JSON.stringify(e)} ${r.err.join('')}`,
+          );
           assert.ok(e.at - killedAt < 10_000, `rank ${r.rank} took ${e.at - killedAt} ms`);
           assert.match(r.err.join(''), new RegExp(`rank ${victim} is gone`));
         }
@@ -35,7 +39,7 @@ describe('a DDP group fails fast instead of hanging', { timeout: 180_000 }, () =
     const exits = await Promise.all(ranks.map((r) => r.exit));
     for (const [i, e] of exits.entries()) {
       const r = ranks[i]!;
-      assert.equal(e.code, EXIT_PEER_LOST, r.err.join(''));
+      assert.equal(e.code, EXIT_CODE.peerLost, r.err.join(''));
       assert.match(r.err.join(''), /rank 2 of 3 never arrived/);
     }
   });
@@ -45,7 +49,7 @@ describe('a DDP group fails fast instead of hanging', { timeout: 180_000 }, () =
     const ranks = await startRanks(worker, 2, { RDZV_TIMEOUT_MS: '20000' }, [0, 1, 1]);
     try {
       const first = await Promise.race(ranks.map((r) => r.exit.then((e) => ({ r, e }))));
-      assert.equal(first.e.code, EXIT_CONFIG_ERROR, first.r.err.join(''));
+      assert.equal(first.e.code, EXIT_CODE.configError, first.r.err.join(''));
       assert.equal(first.r.rank, 1);
       assert.match(first.r.err.join(''), /RANK=1 joined twice/);
     } finally {

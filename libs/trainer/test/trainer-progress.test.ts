@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
+import { type ProgressReport, ProgressReportSchema } from '@kiln/spec';
+import { Value } from '@sinclair/typebox/value';
 import {
   Callback,
   ModelCheckpoint,
   type Module,
   ProgressEndpoint,
-  type ProgressReport,
   SingleDeviceStrategy,
   type Strategy,
   Trainer,
@@ -60,7 +61,13 @@ class Probe extends Callback {
     const res = await fetch(this.url, { signal: AbortSignal.timeout(30_000) });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-    this.reports.set(trainer.globalStep, (await res.json()) as ProgressReport);
+    const report: unknown = await res.json();
+    // the worker contract's schema, the one the operator reads with
+    assert.ok(
+      Value.Check(ProgressReportSchema, report),
+      JSON.stringify([...Value.Errors(ProgressReportSchema, report)]),
+    );
+    this.reports.set(trainer.globalStep, report as ProgressReport);
   }
 }
 

@@ -1,5 +1,6 @@
 import { link, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { defaultCheckpointDir } from '@kiln/spec';
 import type { Module } from '../core/module.js';
 import type { Trainer } from '../trainer/trainer.js';
 import { Callback } from './callback.js';
@@ -23,6 +24,11 @@ export interface ModelCheckpointOptions {
   trainTimeInterval?: number;
   /** `{epoch}` → `epoch=3` (default true) */
   autoInsertMetricName?: boolean;
+  /**
+   * save at the end of each training epoch (true) or after each validation run (false); default: at epoch
+   * end when fit validates once per epoch at its end, or not at all (Lightning's `save_on_train_epoch_end`)
+   */
+  saveOnTrainEpochEnd?: boolean;
 }
 
 const KNOWN = new Set([
@@ -36,6 +42,7 @@ const KNOWN = new Set([
   'everyNEpochs',
   'trainTimeInterval',
   'autoInsertMetricName',
+  'saveOnTrainEpochEnd',
 ]);
 
 /**
@@ -59,6 +66,7 @@ export class ModelCheckpoint extends Callback {
   /** path → score of the checkpoints kept (score is the step for unmonitored ones) */
   bestKModels: Record<string, number> = {};
   lastModelPath = '';
+  readonly saveOnTrainEpochEnd: boolean | undefined;
   private lastSavedStep = -1;
   private lastTimeSave = performance.now();
 
@@ -92,6 +100,16 @@ export class ModelCheckpoint extends Callback {
     const stepOrTime = this.everyNTrainSteps > 0 || this.trainTimeInterval !== undefined;
     this.everyNEpochs = nonNegInt('everyNEpochs', opts.everyNEpochs ?? (stepOrTime ? 0 : 1));
     this.autoInsertMetricName = opts.autoInsertMetricName ?? true;
+    if (opts.saveOnTrainEpochEnd !== undefined && typeof opts.saveOnTrainEpochEnd !== 'boolean') {
+      throw new Error(
+        `ModelCheckpoint saveOnTrainEpochEnd must be a boolean, got ${JSON.stringify(opts.saveOnTrainEpochEnd)}`,
+      );
+    }
+    this.saveOnTrainEpochEnd = opts.saveOnTrainEpochEnd;
+  }
+
+  override get monitorsMetrics(): boolean {
+    return true;
   }
 
   override get stateKey(): string {
@@ -100,9 +118,7 @@ export class ModelCheckpoint extends Callback {
 
   override setup(trainer: Trainer): void {
     if (this.dirpath === undefined) {
-      this.dirpath = process.env.KILN_CHECKPOINT_DIR
-        ? resolve(process.env.KILN_CHECKPOINT_DIR)
-        : join(trainer.defaultRootDir, 'checkpoints');
+      this.dirpath = defaultCheckpointDir(trainer.defaultRootDir, { join, resolve }, process.env);
     }
   }
 
@@ -121,7 +137,32 @@ export class ModelCheckpoint extends Callback {
     if (byStep || byTime) await this.save(trainer, module, false);
   }
 
+  /** Lightning's `_should_save_on_train_epoch_end`: after validation whenever fit validates other than once per epoch. */
+  private savesOnTrainEpochEnd(trainer: Trainer): boolean {
+    if (this.saveOnTrainEpochEnd !== undefined) return this.saveOnTrainEpochEnd;
+    const c = trainer.config;
+    if (c.checkValEveryNEpoch !== 1) return false;
+    if (trainer.fitLoop.numValBatches === 0) return true;
+    return c.valCheckInterval === 1;
+  }
+
+  private skip(trainer: Trainer): boolean {
+    return (
+      trainer.stage !== 'fit' ||
+      trainer.sanityChecking ||
+      trainer.fastDevRun > 0 ||
+      trainer.globalStep === this.lastSavedStep
+    );
+  }
+
   override async onTrainEpochEnd(trainer: Trainer, module: Module): Promise<void> {
+    if (this.skip(trainer) || !this.savesOnTrainEpochEnd(trainer)) return;
+    if (this.everyNEpochs > 0 && (trainer.currentEpoch + 1) % this.everyNEpochs === 0)
+      await this.save(trainer, module, true);
+  }
+
+  override async onValidationEnd(trainer: Trainer, module: Module): Promise<void> {
+    if (this.skip(trainer) || this.savesOnTrainEpochEnd(trainer)) return;
     if (this.everyNEpochs > 0 && (trainer.currentEpoch + 1) % this.everyNEpochs === 0)
       await this.save(trainer, module, true);
   }
@@ -149,7 +190,12 @@ export class ModelCheckpoint extends Callback {
     this.lastSavedStep = trainer.globalStep;
     this.lastTimeSave = performance.now();
     const dir = this.dirpath!;
-    const metrics = trainer.callbackMetrics;
+    // like Lightning's monitor candidates: `epoch` and `step` can be monitored and put in names
+    const metrics: Record<string, number> = {
+      ...trainer.callbackMetrics,
+      epoch: trainer.currentEpoch,
+      step: trainer.globalStep,
+    };
     let saved: string | null = null;
     if (this.saveTopK !== 0) {
       const path = join(dir, `${this.formatName(metrics, trainer.currentEpoch, trainer.globalStep)}.ckpt`);

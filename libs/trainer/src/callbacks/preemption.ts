@@ -1,17 +1,13 @@
+import { EXIT_CODE } from '@kiln/spec';
 import type { Module } from '../core/module.js';
 import type { Trainer } from '../trainer/trainer.js';
 import { Callback } from './callback.js';
 
 /**
- * Exit code of a run stopped by SIGTERM after saving `last.ckpt`: "preempted, checkpoint saved,
- * retryable" (128 + SIGTERM). The operator retries 137 and 143 and the run resumes from `last`.
- */
-export const PREEMPTED_EXIT_CODE = 143;
-
-/**
  * On SIGTERM (a node drain, a spot reclaim, `kubectl delete pod`) finishes the current optimizer step,
- * saves `last.ckpt`, finalizes loggers, and exits with 143. A second signal exits at once (the last
- * complete checkpoint still stands: saves are atomic).
+ * saves `last.ckpt`, finalizes loggers, and exits with EXIT_CODE.preempted (143, retryable: the operator
+ * restarts the gang and the run resumes from `last`). A second signal exits at once (the last complete
+ * checkpoint still stands: saves are atomic).
  */
 export class PreemptionHandler extends Callback {
   readonly signals: NodeJS.Signals[];
@@ -23,7 +19,7 @@ export class PreemptionHandler extends Callback {
   constructor(opts: { signals?: NodeJS.Signals[]; exitCode?: number; exit?: boolean } = {}) {
     super();
     this.signals = opts.signals ?? ['SIGTERM'];
-    this.exitCode = opts.exitCode ?? PREEMPTED_EXIT_CODE;
+    this.exitCode = opts.exitCode ?? EXIT_CODE.preempted;
     this.exit = opts.exit ?? true;
   }
 

@@ -1,37 +1,15 @@
 // The progress endpoint the operator reads into a TrainingJob's status (and so into `kubectl get tj`):
-// GET http://$KILN_POD_IP:$KILN_PROGRESS_PORT/progress on global rank 0, JSON with step, totalSteps,
-// epoch, percent, etaSeconds, metrics and the last checkpoint. Every answer is built from the Trainer's
+// GET http://$KILN_POD_IP:$KILN_PROGRESS_PORT/progress on global rank 0, answering the worker contract's
+// ProgressReport (@kiln/spec): step, totalSteps, epoch, percent, etaSeconds, metrics, last checkpoint. Every answer is built from the Trainer's
 // fields when the request arrives, so training pays nothing per step; requests are served in the
 // macrotask turns the loop already yields (every ~50 ms), so a slow or stuck client never blocks it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ENV, type ProgressReport } from '@kiln/spec';
 import type { Module } from '../core/module.js';
 import type { Stage } from '../data/datamodule.js';
 import type { Trainer } from '../trainer/trainer.js';
 import { Callback } from './callback.js';
-
-export const PROGRESS_PORT_ENV = 'KILN_PROGRESS_PORT';
-export const POD_IP_ENV = 'KILN_POD_IP';
-
-/** What GET /progress answers (the operator keeps the fields it knows and ignores the rest). */
-export interface ProgressReport {
-  status: string;
-  epoch: number;
-  step: number;
-  /** optimizer steps the run takes if nothing stops it early; null when unbounded */
-  totalSteps: number | null;
-  maxSteps: number | null;
-  maxEpochs: number | null;
-  /** step / totalSteps, 0..1; null when totalSteps is unknown */
-  fraction: number | null;
-  percent: number | null;
-  /** from the step rate since training started (this process); null until a step has been timed */
-  etaSeconds: number | null;
-  elapsedSeconds: number;
-  /** the latest value of everything logged (finite numbers only), plus `loss` of the last step */
-  metrics: Record<string, number>;
-  checkpoint?: { step: number; path: string; time: string };
-}
 
 export interface ProgressEndpointOptions {
   /** TCP port; 0 takes any free one (see `address`). */
@@ -43,16 +21,18 @@ export interface ProgressEndpointOptions {
 }
 
 /** Reads KILN_PROGRESS_PORT (and KILN_POD_IP); undefined when the port is not set. */
-export function progressEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): ProgressEndpoint | undefined {
-  const raw = env[PROGRESS_PORT_ENV];
+export function progressEndpointFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ProgressEndpoint | undefined {
+  const raw = env[ENV.progressPort];
   if (raw === undefined || raw.trim() === '') return undefined;
   const port = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || port > 65535) {
     throw new Error(
-      `${PROGRESS_PORT_ENV}=${JSON.stringify(raw)}: expected a TCP port, an integer from 0 to 65535 (0: any free port)`,
+      `${ENV.progressPort}=${JSON.stringify(raw)}: expected a TCP port, an integer from 0 to 65535 (0: any free port)`,
     );
   }
-  return new ProgressEndpoint({ port, host: env[POD_IP_ENV] || undefined });
+  return new ProgressEndpoint({ port, host: env[ENV.podIP] || undefined });
 }
 
 /**
@@ -109,7 +89,7 @@ export class ProgressEndpoint extends Callback {
       });
     } catch (err) {
       this.warn(
-        `progress endpoint: cannot listen on ${this.host}:${this.port} (${POD_IP_ENV}, ${PROGRESS_PORT_ENV}): ${(err as Error).message}; training goes on without it`,
+        `progress endpoint: cannot listen on ${this.host}:${this.port} (${ENV.podIP}, ${ENV.progressPort}): ${(err as Error).message}; training goes on without it`,
       );
       return;
     }
@@ -141,7 +121,7 @@ export class ProgressEndpoint extends Callback {
     await closed;
   }
 
-  /** The report as of now. */
+  /** The report as of now; `metrics` holds the latest value of everything logged plus the last step's `loss`. */
   report(): ProgressReport {
     const t = this.trainer;
     if (!t) throw new Error('ProgressEndpoint.report() before fit started');

@@ -1,18 +1,12 @@
-/**
- * Exit codes a rank uses so the operator can tell a retryable failure from a permanent one.
- * 143 (SIGTERM, "preempted, checkpoint saved") belongs to the trainer core; 137 is the kernel's SIGKILL.
- * EXIT_PEER_LOST is EX_TEMPFAIL from sysexits.h: the job itself is fine, a peer went away (node lost,
- * pod evicted, OOM-killed), so the whole gang should restart from the last checkpoint.
- * EXIT_CONFIG_ERROR is EX_CONFIG: the job is misconfigured (bad env contract, duplicate ranks) and a
- * restart cannot fix it. Any other non-zero code (1 for an uncaught exception) is a permanent failure.
- */
-export const EXIT_PEER_LOST = 75;
-export const EXIT_CONFIG_ERROR = 78;
+// Each error carries the exit code its rank leaves with, from the worker contract (@kiln/spec EXIT_CODE):
+// peerLost (75) when the job itself is fine but a peer went away, so the gang restarts from the last
+// checkpoint; configError (78) when a restart cannot fix it.
+import { EXIT_CODE } from '@kiln/spec';
 
 /** A rank (or the rendezvous store on rank 0) went away; every collective after this rejects. */
 export class PeerLostError extends Error {
   readonly code = 'KILN_PEER_LOST';
-  readonly exitCode = EXIT_PEER_LOST;
+  readonly exitCode = EXIT_CODE.peerLost;
   constructor(
     readonly lostRank: number,
     readonly detectedBy: number,
@@ -30,7 +24,7 @@ export class PeerLostError extends Error {
  */
 export class CollectiveTimeoutError extends Error {
   readonly code = 'KILN_DDP_COLLECTIVE_TIMEOUT';
-  readonly exitCode = EXIT_PEER_LOST;
+  readonly exitCode = EXIT_CODE.peerLost;
   constructor(
     /** The ranks the group was waiting on. */
     readonly waitingOn: number[],
@@ -56,7 +50,7 @@ export type GroupFailure = PeerLostError | CollectiveTimeoutError;
 /** Not every rank arrived at the rendezvous in time. Retryable: pods may still be scheduling. */
 export class RendezvousTimeoutError extends Error {
   readonly code = 'KILN_RENDEZVOUS_TIMEOUT';
-  readonly exitCode = EXIT_PEER_LOST;
+  readonly exitCode = EXIT_CODE.peerLost;
   constructor(
     readonly missingRanks: number[],
     worldSize: number,
@@ -74,7 +68,7 @@ export class RendezvousTimeoutError extends Error {
 /** The distributed setup is wrong in a way a restart cannot fix. */
 export class DistributedConfigError extends Error {
   readonly code = 'KILN_DDP_CONFIG';
-  readonly exitCode = EXIT_CONFIG_ERROR;
+  readonly exitCode = EXIT_CODE.configError;
   constructor(message: string) {
     super(message);
     this.name = 'DistributedConfigError';

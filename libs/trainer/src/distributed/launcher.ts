@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
+import { ENV } from '@kiln/spec';
 import { distributedEnvVars } from './env.js';
 import { DistributedConfigError } from './errors.js';
 
@@ -132,7 +133,7 @@ export async function launch(opts: LaunchOptions): Promise<LaunchResult> {
         localRank,
         nodeRank,
         localWorldSize: devices,
-        runId: opts.env?.KILN_RUN_ID ?? process.env.KILN_RUN_ID,
+        runId: opts.env?.[ENV.runId] ?? process.env[ENV.runId],
       }),
     };
     const child = spawn(

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { ENV, EXIT_CODE } from '@kiln/spec';
 import { type DistributedEnv, readDistributedEnv } from './env.js';
 import {
   CollectiveTimeoutError,
   DistributedConfigError,
-  EXIT_PEER_LOST,
   type GroupFailure,
   PeerLostError,
   RendezvousTimeoutError,
@@ -36,7 +36,7 @@ export interface ProcessGroupOptions {
   storeBindHost?: string;
   /**
    * What to do when a peer is lost, after pending collectives were rejected. The default prints the
-   * error and exits with EXIT_PEER_LOST after `exitGraceMs`, so no rank ever hangs on a dead ring.
+   * error and exits with EXIT_CODE.peerLost after `exitGraceMs`, so no rank ever hangs on a dead ring.
    */
   onPeerLost?: (err: GroupFailure) => void;
   exitGraceMs?: number;
@@ -63,7 +63,7 @@ function envSeconds(name: string, fallbackMs: number): number {
 
 /** The collective timeout: the option when given, else KILN_DDP_COLLECTIVE_TIMEOUT_S, else 600 s. */
 export function collectiveTimeoutMs(option?: number): number {
-  if (option === undefined) return envSeconds('KILN_DDP_COLLECTIVE_TIMEOUT_S', DEFAULT_COLLECTIVE_TIMEOUT_MS);
+  if (option === undefined) return envSeconds(ENV.ddpCollectiveTimeoutSeconds, DEFAULT_COLLECTIVE_TIMEOUT_MS);
   if (typeof option !== 'number' || !Number.isFinite(option) || option <= 0) {
     throw new DistributedConfigError(
       `collectiveTimeoutMs=${JSON.stringify(option)}: expected a positive number of milliseconds`,
@@ -114,7 +114,7 @@ export class ProcessGroup {
    */
   static async init(opts: ProcessGroupOptions = {}): Promise<ProcessGroup> {
     const env = opts.env ?? readDistributedEnv();
-    const timeoutMs = opts.timeoutMs ?? envSeconds('KILN_DDP_TIMEOUT_S', 300_000);
+    const timeoutMs = opts.timeoutMs ?? envSeconds(ENV.ddpTimeoutSeconds, 300_000);
     const opTimeoutMs = collectiveTimeoutMs(opts.collectiveTimeoutMs);
     const { rank, worldSize } = env;
     const where = `${env.masterAddr}:${env.masterPort}`;
@@ -122,7 +122,7 @@ export class ProcessGroup {
     let storeServer: StoreServer | undefined;
     if (rank === 0) {
       storeServer = await StoreServer.listen(
-        opts.storeBindHost ?? process.env.KILN_STORE_BIND ?? '0.0.0.0',
+        opts.storeBindHost ?? process.env[ENV.storeBind] ?? '0.0.0.0',
         env.masterPort,
         worldSize,
         generation,
@@ -300,13 +300,13 @@ export class ProcessGroup {
       this.opts.onPeerLost(err);
       return;
     }
-    console.error(`[rank ${this.rank}] ${err.message}; exiting with code ${EXIT_PEER_LOST} (retryable)`);
+    console.error(`[rank ${this.rank}] ${err.message}; exiting with code ${EXIT_CODE.peerLost} (retryable)`);
     // However the process ends from here (the training loop's rejection surfacing as an uncaught
     // error would give 1), it ends with the retryable code, and within the grace period.
     process.once('exit', () => {
-      process.exitCode = EXIT_PEER_LOST;
+      process.exitCode = EXIT_CODE.peerLost;
     });
-    setTimeout(() => process.exit(EXIT_PEER_LOST), this.opts.exitGraceMs ?? 1000);
+    setTimeout(() => process.exit(EXIT_CODE.peerLost), this.opts.exitGraceMs ?? 1000);
   }
 
   /** The loss or timeout that ended this group, if any. */
@@ -437,7 +437,7 @@ async function agreeOnRunId(store: StoreClient, env: DistributedEnv, timeoutMs: 
     const [id] = await store.wait(['run_id'], timeoutMs);
     if (env.runId && id !== env.runId) {
       throw new DistributedConfigError(
-        `KILN_RUN_ID=${env.runId} on rank ${env.rank} but rank 0 runs ${id}: ranks from different runs met at ${env.masterAddr}:${env.masterPort}`,
+        `${ENV.runId}=${env.runId} on rank ${env.rank} but rank 0 runs ${id}: ranks from different runs met at ${env.masterAddr}:${env.masterPort}`,
       );
     }
     return id as string;

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { ENV } from '@kiln/spec';
 import { CollectiveMismatchError } from './errors.js';
 import { type FloatArray, type Kernel, kernelFor, type ReduceOp } from './reduce-kernels.js';
 import { arenaOf } from './simd-add.js';
@@ -384,7 +385,7 @@ export class Ring {
         // Buffers from allocReduceBuffer are summed in place with SIMD. Others use the JS loop:
         // copying them into WebAssembly memory and back costs more than the loop saves (bench/ddp).
         // KILN_DDP_ADD=js forces the loop everywhere, for comparison.
-        const simdSum = reduceOp === 'sum' && dtype === 'float32' && process.env.KILN_DDP_ADD !== 'js';
+        const simdSum = reduceOp === 'sum' && dtype === 'float32' && process.env[ENV.ddpAdd] !== 'js';
         let arena = simdSum ? arenaOf(buf) : undefined;
         if (arena && arena.stagingBytes < this.chunkBytes) arena = undefined;
         const timer = this.opts.collectiveTimeoutMs

@@ -1,5 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENV } from '@kiln/spec';
 import { stringify } from 'yaml';
 import type { Logger, LoggerContext, RunStatus } from './logger.js';
 import { claimRunDir, sharedRunDir } from './run-dir.js';
@@ -42,7 +43,7 @@ export abstract class FileLogger implements Logger {
   /** True where this process writes: rank 0. */
   get isWriter(): boolean {
     if (this.ctx) return this.ctx.isGlobalZero;
-    return Number(process.env.RANK ?? '0') === 0;
+    return Number(process.env[ENV.rank] ?? '0') === 0;
   }
 
   get logDir(): string | undefined {

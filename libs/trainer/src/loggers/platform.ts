@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { ENV } from '@kiln/spec';
 import type { CheckpointInfo, Logger, Progress, RunStatus } from './logger.js';
 import { Journal, type JournalEntry } from './platform-journal.js';
 
@@ -42,30 +43,30 @@ export interface PlatformLoggerOptions {
 
 /** A PlatformLogger configured from the environment, or undefined when KILN_TRACKING_URL is not set. */
 export function platformLoggerFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
+  env: Readonly<Record<string, string | undefined>> = process.env,
   overrides: Partial<PlatformLoggerOptions> = {},
 ): PlatformLogger | undefined {
-  const url = env.KILN_TRACKING_URL;
+  const url = env[ENV.trackingUrl];
   if (!url) return undefined;
-  const token = env.KILN_TRACKING_TOKEN;
+  const token = env[ENV.trackingToken];
   if (!token)
     throw new Error(
-      'KILN_TRACKING_URL is set but KILN_TRACKING_TOKEN is not: the platform logger needs a token',
+      `${ENV.trackingUrl} is set but ${ENV.trackingToken} is not: the platform logger needs a token`,
     );
-  const runId = env.KILN_RUN_ID || undefined;
-  const project = env.KILN_PROJECT || undefined;
+  const runId = env[ENV.runId] || undefined;
+  const project = env[ENV.project] || undefined;
   if (!runId && !project)
-    throw new Error('KILN_TRACKING_URL is set but neither KILN_RUN_ID nor KILN_PROJECT is');
-  const base = env.KILN_CHECKPOINT_DIR
-    ? join(env.KILN_CHECKPOINT_DIR, '.kiln-spool')
-    : join('.kiln', 'spool');
+    throw new Error(`${ENV.trackingUrl} is set but neither ${ENV.runId} nor ${ENV.project} is`);
+  // the spool sits beside the checkpoints, so a restarted pod on the same volume sends what was left
+  const checkpointDir = env[ENV.checkpointDir];
+  const base = checkpointDir ? join(checkpointDir, '.kiln-spool') : join('.kiln', 'spool');
   return new PlatformLogger({
     url,
     token,
     runId,
     project,
     // KILN_RUN_NAME: `kiln fit --run-name`; in a pod the run is named after its TrainingJob
-    runName: env.KILN_RUN_NAME || env.KILN_JOB,
+    runName: env[ENV.runName] || env[ENV.job],
     spoolDir: base,
     ...overrides,
   });
