@@ -197,6 +197,18 @@ export function trainingJobCrd(): Json {
               description: 'Whole-gang restarts so far',
             },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            {
+              name: 'Reason',
+              type: 'string',
+              jsonPath: '.status.conditions[?(@.status=="True")].reason',
+              description: 'Why the job is in its phase (e.g. ProvisioningCapacity: waiting for nodes)',
+            },
+            {
+              name: 'Since',
+              type: 'date',
+              jsonPath: '.status.conditions[?(@.status=="True")].lastTransitionTime',
+              description: 'How long the job has been in its phase for that reason',
+            },
             { name: 'Desired', type: 'integer', jsonPath: '.spec.workers', priority: 1 },
             { name: 'Step', type: 'integer', jsonPath: '.status.progress.step', priority: 1 },
             { name: 'Run', type: 'string', jsonPath: '.status.runId', priority: 1 },

@@ -44,10 +44,13 @@ describe('the TrainingJob CRD', () => {
     assert.deepEqual(version.subresources, { status: {} });
   });
 
-  it('prints NAME PHASE WORKERS PROGRESS ETA RESTARTS AGE, each from a field the schema has', () => {
+  it('prints NAME PHASE WORKERS PROGRESS ETA RESTARTS AGE REASON SINCE, each from a field the schema has', () => {
     const columns = version.additionalPrinterColumns as Loose[];
     const shown = columns.filter((c) => !c.priority).map((c) => c.name.toUpperCase());
-    assert.deepEqual(['NAME', ...shown], ['NAME', 'PHASE', 'WORKERS', 'PROGRESS', 'ETA', 'RESTARTS', 'AGE']);
+    assert.deepEqual(
+      ['NAME', ...shown],
+      ['NAME', 'PHASE', 'WORKERS', 'PROGRESS', 'ETA', 'RESTARTS', 'AGE', 'REASON', 'SINCE'],
+    );
     for (const column of columns) {
       if (column.jsonPath === '.metadata.creationTimestamp') continue;
       const node = schemaAt(root, column.jsonPath);
@@ -271,6 +274,14 @@ function walk(node: Loose, path: string, visit: (node: Loose, path: string) => v
 
 function schemaAt(node: Loose, jsonPath: string): Loose {
   let at = node;
-  for (const key of jsonPath.split('.').slice(1)) at = at?.properties?.[key];
+  // A filter (`conditions[?(@.status=="True")]`) selects array items: step into `items`.
+  for (const part of jsonPath
+    .replace(/\[\?\(.*?\)\]/g, '[]')
+    .split('.')
+    .slice(1)) {
+    const key = part.replace('[]', '');
+    at = at?.properties?.[key];
+    if (part.endsWith('[]')) at = at?.items;
+  }
   return at;
 }
