@@ -11,6 +11,13 @@ import type { Trainer } from '../trainer/trainer.js';
  * under `stateKey` (unique per Trainer).
  */
 export abstract class Callback {
+  /**
+   * A callback that acts on a monitored metric (ModelCheckpoint, EarlyStopping): at train-epoch end it runs
+   * after the module's hook, so it sees what the module logged there (Lightning's order).
+   */
+  get monitorsMetrics(): boolean {
+    return false;
+  }
   get stateKey(): string {
     return this.constructor.name;
   }
@@ -35,11 +42,19 @@ export abstract class Callback {
     _outputs: { loss: number | null },
     _batchIdx: number,
   ): void | Promise<void> {}
+  onSanityCheckStart(_trainer: Trainer, _module: Module): void | Promise<void> {}
+  onSanityCheckEnd(_trainer: Trainer, _module: Module): void | Promise<void> {}
+  /** also around the sanity check (`trainer.sanityChecking` tells) */
   onValidationStart(_trainer: Trainer, _module: Module): void | Promise<void> {}
   onValidationEnd(_trainer: Trainer, _module: Module): void | Promise<void> {}
+  onValidationEpochStart(_trainer: Trainer, _module: Module): void | Promise<void> {}
+  /** before the epoch's logged values are reduced: a `log` here reaches callbackMetrics and loggers */
+  onValidationEpochEnd(_trainer: Trainer, _module: Module): void | Promise<void> {}
   onValidationBatchEnd(_trainer: Trainer, _module: Module, _batchIdx: number): void | Promise<void> {}
   onTestStart(_trainer: Trainer, _module: Module): void | Promise<void> {}
   onTestEnd(_trainer: Trainer, _module: Module): void | Promise<void> {}
+  onTestEpochStart(_trainer: Trainer, _module: Module): void | Promise<void> {}
+  onTestEpochEnd(_trainer: Trainer, _module: Module): void | Promise<void> {}
   onTestBatchEnd(_trainer: Trainer, _module: Module, _batchIdx: number): void | Promise<void> {}
   onPredictStart(_trainer: Trainer, _module: Module): void | Promise<void> {}
   onPredictEnd(_trainer: Trainer, _module: Module): void | Promise<void> {}

@@ -16,6 +16,11 @@ export interface EarlyStoppingOptions {
   stoppingThreshold?: number;
   /** stop as soon as the metric is worse than this */
   divergenceThreshold?: number;
+  /**
+   * check at the end of each training epoch (true) or after each validation run (false); default: at
+   * epoch end only when fit validates once per epoch, at its end (Lightning's `check_on_train_epoch_end`)
+   */
+  checkOnTrainEpochEnd?: boolean;
 }
 
 const KNOWN = new Set([
@@ -27,9 +32,14 @@ const KNOWN = new Set([
   'checkFinite',
   'stoppingThreshold',
   'divergenceThreshold',
+  'checkOnTrainEpochEnd',
 ]);
 
-/** Stops fit when a monitored metric stops improving, checked at the end of every training epoch. */
+/**
+ * Stops fit when a monitored metric stops improving: checked after every validation run, or at the end of
+ * each training epoch when fit validates once per epoch (see `checkOnTrainEpochEnd`). Never during the
+ * sanity check, outside fit, or in a fastDevRun.
+ */
 export class EarlyStopping extends Callback {
   readonly monitor: string;
   readonly minDelta: number;
@@ -43,6 +53,7 @@ export class EarlyStopping extends Callback {
   bestScore: number;
   stoppedEpoch = -1;
   stoppingReason: string | null = null;
+  private checkOnTrainEpochEnd: boolean | undefined;
 
   constructor(opts: EarlyStoppingOptions) {
     super();
@@ -68,6 +79,12 @@ export class EarlyStopping extends Callback {
     this.checkFinite = opts.checkFinite ?? true;
     this.stoppingThreshold = opts.stoppingThreshold;
     this.divergenceThreshold = opts.divergenceThreshold;
+    if (opts.checkOnTrainEpochEnd !== undefined && typeof opts.checkOnTrainEpochEnd !== 'boolean') {
+      throw new Error(
+        `EarlyStopping checkOnTrainEpochEnd must be a boolean, got ${JSON.stringify(opts.checkOnTrainEpochEnd)}`,
+      );
+    }
+    this.checkOnTrainEpochEnd = opts.checkOnTrainEpochEnd;
     this.bestScore = this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   }
 
@@ -79,7 +96,28 @@ export class EarlyStopping extends Callback {
     return this.mode === 'min' ? a < b : a > b;
   }
 
+  override get monitorsMetrics(): boolean {
+    return true;
+  }
+
+  override setup(trainer: Trainer): void {
+    const c = trainer.config;
+    this.checkOnTrainEpochEnd ??= c.valCheckInterval === 1 && c.checkValEveryNEpoch === 1;
+  }
+
+  private skip(trainer: Trainer): boolean {
+    return trainer.stage !== 'fit' || trainer.sanityChecking || trainer.fastDevRun > 0;
+  }
+
   override onTrainEpochEnd(trainer: Trainer): void {
+    if (this.checkOnTrainEpochEnd && !this.skip(trainer)) this.check(trainer);
+  }
+
+  override onValidationEnd(trainer: Trainer): void {
+    if (!this.checkOnTrainEpochEnd && !this.skip(trainer)) this.check(trainer);
+  }
+
+  private check(trainer: Trainer): void {
     const current = trainer.callbackMetrics[this.monitor];
     if (current === undefined) {
       const logged = Object.keys(trainer.callbackMetrics).join(', ') || 'none';

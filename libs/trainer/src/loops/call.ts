@@ -46,15 +46,26 @@ type ModuleArgs<K extends ModuleHook> = Module[K] extends (...a: infer A) => unk
 export class HookDispatcher {
   constructor(private readonly trainer: Trainer) {}
 
-  /** The module's hook, then every callback's. */
+  /** Every callback's hook, then the module's: Lightning's order (test_hooks.py). */
   async call<K extends ModuleHook & CallbackHook>(
     name: K,
     module: Module,
     ...args: CallbackArgs<K> & ModuleArgs<K>
   ): Promise<void> {
     if (this.trainer.barebones) return;
-    await this.module(name, module, ...(args as ModuleArgs<K>));
     await this.callbacks(name, module, ...(args as CallbackArgs<K>));
+    await this.module(name, module, ...(args as ModuleArgs<K>));
+  }
+
+  /**
+   * Train-epoch end as Lightning orders it: callbacks that monitor no metric, the module, then the
+   * monitoring ones (checkpointing, early stopping), which thus see what the module's hook logged.
+   */
+  async trainEpochEnd(module: Module): Promise<void> {
+    if (this.trainer.barebones) return;
+    await this.each('onTrainEpochEnd', module, [], false);
+    await this.module('onTrainEpochEnd', module);
+    await this.each('onTrainEpochEnd', module, [], true);
   }
 
   /** The module's hook alone; returns what it returned. */
@@ -68,10 +79,20 @@ export class HookDispatcher {
   }
 
   /** Every callback's hook, in list order. */
-  async callbacks<K extends CallbackHook>(name: K, module: Module, ...args: CallbackArgs<K>): Promise<void> {
+  callbacks<K extends CallbackHook>(name: K, module: Module, ...args: CallbackArgs<K>): Promise<void> {
+    return this.each(name, module, args, null);
+  }
+
+  private async each<K extends CallbackHook>(
+    name: K,
+    module: Module,
+    args: CallbackArgs<K>,
+    monitors: boolean | null,
+  ): Promise<void> {
     if (this.trainer.barebones) return;
     const prof = this.trainer.profiler;
     for (const cb of this.trainer.callbacks) {
+      if (monitors !== null && cb.monitorsMetrics !== monitors) continue;
       const label = prof ? `${cb.constructor.name}.${name}` : '';
       prof?.start(label);
       await (cb[name] as (t: Trainer, m: Module, ...a: CallbackArgs<K>) => unknown).call(

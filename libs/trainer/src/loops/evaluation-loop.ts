@@ -11,12 +11,17 @@ export type EvalKind = 'validate' | 'test';
 export class EvaluationLoop {
   constructor(private readonly trainer: Trainer) {}
 
-  /** One pass of validationStep or testStep; returns the epoch-level metrics it logged. */
+  /**
+   * One pass of validationStep or testStep with Lightning's hooks: start, epoch start, batches, epoch end
+   * (whose `log` calls count), then the epoch's values are reduced and logged, then end. Returns the
+   * epoch-level metrics.
+   */
   async run(
     module: Module,
     kind: EvalKind,
     loader: DataLoader,
     limit: BatchLimit,
+    limitName: string,
   ): Promise<Record<string, number>> {
     const t = this.trainer;
     const step = kind === 'validate' ? module.validationStep : module.testStep;
@@ -24,22 +29,15 @@ export class EvaluationLoop {
       if (kind === 'test') throw new Error(`${module.constructor.name} has no testStep(batch, batchIdx)`);
       return {};
     }
-    const hooks = !t.sanityChecking;
+    const val = kind === 'validate';
     module.training = false;
     t.metrics.kind = kind;
     t.metrics.resetEpoch(kind);
-    if (hooks) {
-      if (kind === 'validate') {
-        await t.hooks.call('onValidationStart', module);
-        await t.hooks.module('onValidationEpochStart', module);
-      } else {
-        await t.hooks.call('onTestStart', module);
-        await t.hooks.module('onTestEpochStart', module);
-      }
-    }
+    await t.hooks.call(val ? 'onValidationStart' : 'onTestStart', module);
+    await t.hooks.call(val ? 'onValidationEpochStart' : 'onTestEpochStart', module);
     // read by index: a loader shared with training (or overfitBatches) keeps its training position
     const order = loader.epochIndices(0);
-    const n = limitBatches(limit, loader.batchCount(order.length));
+    const n = limitBatches(limit, loader.batchCount(order.length), limitName);
     const label = `${kind}Step`;
     for (let i = 0; i < n; i++) {
       const done = tf.tidy(() => {
@@ -52,34 +50,32 @@ export class EvaluationLoop {
         return false;
       });
       if (done) break;
-      if (hooks) {
-        if (kind === 'validate') await t.hooks.callbacks('onValidationBatchEnd', module, i);
-        else await t.hooks.callbacks('onTestBatchEnd', module, i);
-      }
+      await t.hooks.callbacks(val ? 'onValidationBatchEnd' : 'onTestBatchEnd', module, i);
     }
+    await t.hooks.call(val ? 'onValidationEpochEnd' : 'onTestEpochEnd', module);
     const logs = await t.metrics.endEpoch(kind, (v, op) => t.strategy.reduceNumbers(v, op));
-    if (hooks) {
-      await t.logToLoggers({ ...logs, epoch: t.fitLoop.state.epoch });
-      if (kind === 'validate') {
-        await t.hooks.module('onValidationEpochEnd', module);
-        await t.hooks.call('onValidationEnd', module);
-      } else {
-        await t.hooks.module('onTestEpochEnd', module);
-        await t.hooks.call('onTestEnd', module);
-      }
-    }
+    // the sanity check's values reach no logger (Lightning: test_sanity_metrics_are_reset)
+    if (!t.sanityChecking) await t.logToLoggers({ ...logs, epoch: t.fitLoop.state.epoch });
+    await t.hooks.call(val ? 'onValidationEnd' : 'onTestEnd', module);
     return logs;
   }
 
-  /** A few validation batches before training, so a broken validationStep fails in seconds, not hours. */
-  async sanityCheck(module: Module, loader: DataLoader): Promise<void> {
+  /**
+   * A few validation batches before training, with every validation hook, so a broken validationStep
+   * fails in seconds, not hours. `numSanityValSteps` is capped by `limitValBatches`; what it logs is
+   * dropped afterwards.
+   */
+  async sanityCheck(module: Module, loader: DataLoader, numValBatches: number): Promise<void> {
     const t = this.trainer;
-    const steps = t.config.numSanityValSteps;
+    const wanted = t.config.numSanityValSteps;
+    const steps = wanted < 0 ? numValBatches : Math.min(wanted, numValBatches);
     if (steps === 0 || !module.validationStep) return;
     t.sanityChecking = true;
     const saved = { ...t.metrics.callbackMetrics };
     try {
-      await this.run(module, 'validate', loader, steps < 0 ? { fraction: 1 } : { count: steps });
+      await t.hooks.callbacks('onSanityCheckStart', module);
+      await this.run(module, 'validate', loader, { count: steps }, 'numSanityValSteps');
+      await t.hooks.callbacks('onSanityCheckEnd', module);
     } finally {
       t.sanityChecking = false;
       for (const k of Object.keys(t.metrics.callbackMetrics)) delete t.metrics.callbackMetrics[k];
@@ -92,10 +88,16 @@ export class EvaluationLoop {
     const t = this.trainer;
     const predictStep = module.predictStep;
     if (!predictStep) throw new Error(`${module.constructor.name} has no predictStep(batch, batchIdx)`);
+    // eval mode (no dropout), whatever a fit before left it in
+    module.training = false;
     await t.hooks.call('onPredictStart', module);
     const out: unknown[] = [];
     const order = loader.epochIndices(0);
-    const n = limitBatches(t.config.limitPredictBatches, loader.batchCount(order.length));
+    const n = limitBatches(
+      t.config.limitPredictBatches,
+      loader.batchCount(order.length),
+      'limitPredictBatches',
+    );
     for (let i = 0; i < n; i++) {
       let ended = false;
       const r = tf.tidy(() => {

@@ -109,9 +109,9 @@ export class Optimization {
       disposeReplaced(grads, g);
     }
     if (!t.barebones && t.module) {
-      // the module sees the gradients too; callbacks see the optimizer
-      await t.hooks.module('onBeforeOptimizerStep', t.module, opt, g);
+      // callbacks first, then the module (which also sees the gradients), as Lightning calls them
       await t.hooks.callbacks('onBeforeOptimizerStep', t.module, opt);
+      await t.hooks.module('onBeforeOptimizerStep', t.module, opt, g);
     }
     const clip = t.config.gradientClipVal;
     if (clip !== null) {
@@ -131,10 +131,15 @@ export class Optimization {
     }
   }
 
-  /** Steps the epoch-interval schedulers due after epoch `epoch`. */
-  stepEpochSchedulers(epoch: number): void {
+  /**
+   * Steps the epoch-interval schedulers due after epoch `epoch`: the plain ones after the epoch's last
+   * batch (before its validation), the monitored ones (`monitored`) after the epoch-end hooks, when the
+   * metric they read is final. Lightning's `update_lr_schedulers` split.
+   */
+  stepEpochSchedulers(epoch: number, monitored: boolean): void {
     for (const s of this.schedulers) {
-      if (s.interval === 'epoch' && (epoch + 1) % s.frequency === 0) this.stepScheduler(s);
+      if (s.interval === 'epoch' && Boolean(s.monitor) === monitored && (epoch + 1) % s.frequency === 0)
+        this.stepScheduler(s);
     }
   }
 

@@ -21,6 +21,11 @@ export class TrainingEpochLoop {
     return p % this.trainer.config.accumulateGradBatches === 0 || p >= this.numBatches;
   }
 
+  /**
+   * Runs epoch `state.epoch` from `state.batchPosition`. Validation runs after the batches it is due at
+   * (and when the run stops early); non-monitored epoch LR schedulers step after the last batch, before
+   * that validation; the epoch-end hooks follow, then the epoch's logged values reach the loggers.
+   */
   async run(module: Module): Promise<void> {
     const t = this.trainer;
     const fit = t.fitLoop;
@@ -29,20 +34,21 @@ export class TrainingEpochLoop {
     const prof = t.profiler;
     const n = this.numBatches;
     const accum = t.config.accumulateGradBatches;
+    const maxSteps = t.config.maxSteps;
     const bare = t.barebones;
-    const valEvery = this.valCheckBatches(n);
-    const valThisEpoch =
-      fit.valLoader !== null && (loop.epoch + 1) % (t.config.checkValEveryNEpoch ?? 1) === 0;
     module.training = true;
     t.metrics.kind = 'train';
     await t.hooks.call('onTrainEpochStart', module);
     const engine = tf.engine();
     loader.beginEpoch();
+    let endedByHook = false;
+    // resumed from a checkpoint taken after the epoch's last batch: its validation is still due
+    if (loop.batchPosition >= n && n > 0 && !bare && this.validationDue(n - 1, n)) await fit.validate(module);
     for (let batchIdx = loop.batchPosition; batchIdx < n; batchIdx++) {
+      if (t.shouldStop && fit.canStopEarly(loop.epoch)) break;
       const isLast = batchIdx + 1 === n;
       const stepEnd = (batchIdx + 1) % accum === 0 || isLast;
       let loss: number | null = null;
-      let endEpoch = false;
       engine.startScope();
       try {
         prof?.start('getTrainBatch');
@@ -51,10 +57,10 @@ export class TrainingEpochLoop {
         if (!batch) break;
         if (!bare) {
           t.metrics.batchSize = batchSizeOf(batch);
-          if ((await t.hooks.module('onTrainBatchStart', module, batch, batchIdx)) === -1) endEpoch = true;
           await t.hooks.callbacks('onTrainBatchStart', module, batch, batchIdx);
+          if ((await t.hooks.module('onTrainBatchStart', module, batch, batchIdx)) === -1) endedByHook = true;
         }
-        if (!endEpoch) {
+        if (!endedByHook) {
           loss = module.automaticOptimization
             ? await t.optimization.automatic(module, batch, batchIdx, stepEnd)
             : await t.optimization.manual(module, batch, batchIdx);
@@ -66,7 +72,8 @@ export class TrainingEpochLoop {
         engine.endScope();
       }
       loop.batchPosition = batchIdx + 1;
-      if (endEpoch) break;
+      if (endedByHook) break;
+      if (isLast) t.optimization.stepEpochSchedulers(loop.epoch, false);
       if (!bare) {
         if (stepEnd) {
           prof?.start('afterOptimizerStep');
@@ -80,36 +87,40 @@ export class TrainingEpochLoop {
           prof?.stop('syncStopFlags');
         }
         if (stepEnd && t.preemptRequested) await this.preempt();
-        if (valThisEpoch && valEvery.interval > 0 && (batchIdx + 1) % valEvery.interval === 0 && !isLast)
+        if (t.status === 'preempted') return;
+        const stopping = stepEnd && t.shouldStop && fit.canStopEarly(loop.epoch);
+        if (this.validationDue(batchIdx, n) || (stopping && fit.validationThisEpoch()))
           await fit.validate(module);
       }
       if (performance.now() - this.lastYield > YIELD_EVERY_MS) await this.yieldToEventLoop();
-      if (t.status === 'preempted') return;
-      if (t.config.maxSteps >= 0 && loop.globalStep >= t.config.maxSteps) {
-        t.shouldStop = true;
-        break;
-      }
-      if (t.shouldStop && stepEnd) break;
+      // maxSteps ends the run, not the epoch: it is no stop, and a resume continues at the next batch
+      if (maxSteps >= 0 && loop.globalStep >= maxSteps) break;
+      if (t.shouldStop && stepEnd && fit.canStopEarly(loop.epoch)) break;
     }
+    loop.epochFinished = loop.batchPosition >= n || endedByHook;
     if (bare) return;
-    const finishedAll = loop.batchPosition >= n;
-    if (valThisEpoch && (finishedAll || t.shouldStop) && valEvery.atEnd) await fit.validate(module);
     module.training = true;
     t.metrics.kind = 'train';
     const epochLogs = await t.metrics.endEpoch('train', (v, op) => t.strategy.reduceNumbers(v, op));
-    t.optimization.stepEpochSchedulers(loop.epoch);
-    loop.epochFinished = true;
-    await t.logToLoggers({ ...epochLogs, epoch: loop.epoch });
-    await t.hooks.call('onTrainEpochEnd', module);
+    t.metrics.inEpochEndHook = true;
+    try {
+      await t.hooks.trainEpochEnd(module);
+    } finally {
+      t.metrics.inEpochEndHook = false;
+    }
+    const hookLogs = await t.metrics.endEpoch('train', (v, op) => t.strategy.reduceNumbers(v, op));
+    if (loop.epochFinished) t.optimization.stepEpochSchedulers(loop.epoch, true);
+    await t.logToLoggers({ ...epochLogs, ...hookLogs, epoch: loop.epoch });
   }
 
-  private valCheckBatches(n: number): { interval: number; atEnd: boolean } {
-    const v = this.trainer.config.valCheckInterval;
-    if (v <= 1) {
-      const every = v >= 1 ? 0 : Math.max(1, Math.floor(n * v));
-      return { interval: every, atEnd: true };
-    }
-    return { interval: v, atEnd: n % v === 0 };
+  /** Lightning's val_check_batch: after batch `batchIdx` of `n`, by epoch position or, without epochs, by total batches. */
+  private validationDue(batchIdx: number, n: number): boolean {
+    const t = this.trainer;
+    const fit = t.fitLoop;
+    if (!fit.validationThisEpoch()) return false;
+    const every = fit.valCheckBatch;
+    if (t.config.checkValEveryNEpoch === null) return (fit.state.epoch * n + batchIdx + 1) % every === 0;
+    return (batchIdx + 1) % every === 0;
   }
 
   /** after every optimizer step when not barebones: step logging and the progress report */

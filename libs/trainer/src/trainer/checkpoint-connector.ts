@@ -86,7 +86,11 @@ export class CheckpointConnector {
     return state;
   }
 
-  /** `full`: weights, optimizers, schedulers, loop, data order, RNG and callbacks; `weights`: weights only. */
+  /**
+   * `full`: weights, callbacks, then optimizers, schedulers, loop, data order and RNG; `weights`: weights
+   * only. Lightning's order: the module's onLoadCheckpoint first (it may adapt the checkpoint), then the
+   * callbacks' hooks and state, and only then the optimizer and scheduler state.
+   */
   async restore(
     module: Module,
     state: CheckpointState,
@@ -94,9 +98,16 @@ export class CheckpointConnector {
     what: 'full' | 'weights',
   ): Promise<void> {
     const t = this.trainer;
+    if (what === 'full') await t.hooks.module('onLoadCheckpoint', module, state);
     restoreWeights(module, state, path);
     t.loadedCheckpointPath = path;
     if (what === 'weights') return;
+    if (state.dataModule && t.datamodule?.loadStateDict) t.datamodule.loadStateDict(state.dataModule);
+    await t.hooks.callbacks('onLoadCheckpoint', module, state);
+    for (const cb of t.callbacks) {
+      const s = state.callbacks[cb.stateKey];
+      if (s !== undefined) cb.loadStateDict(s as Record<string, unknown>);
+    }
     const opt = t.optimization;
     await restoreOptimizers(opt.optimizers, state, path);
     if (state.schedulers.length !== opt.schedulers.length) {
@@ -112,16 +123,10 @@ export class CheckpointConnector {
     Object.assign(t.metrics.callbackMetrics, state.metrics);
     const loader = t.fitLoop.trainLoader;
     if (state.dataLoader && loader) loader.loadState(state.dataLoader);
-    if (state.dataModule && t.datamodule?.loadStateDict) t.datamodule.loadStateDict(state.dataModule);
     if (state.rng.global) {
       if (!getGlobalRng()) seedEverything(0);
       getGlobalRng()!.setState(state.rng.global);
     }
-    for (const cb of t.callbacks) {
-      const s = state.callbacks[cb.stateKey];
-      if (s !== undefined) cb.loadStateDict(s as Record<string, unknown>);
-    }
-    await t.hooks.call('onLoadCheckpoint', module, state);
   }
 
   /** Writes the full state to `path` atomically (rank 0; other ranks return null) and tells the loggers. */

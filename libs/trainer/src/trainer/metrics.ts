@@ -20,6 +20,8 @@ export type LoopKind = 'train' | 'validate' | 'test' | 'predict';
  */
 export class MetricsCollector implements LogSink {
   kind: LoopKind = 'train';
+  /** true inside epoch-end hooks: `log` there defaults to an epoch value, as in Lightning */
+  inEpochEndHook = false;
   /** size of the batch being processed (default weight of epoch means) */
   batchSize = 1;
   /** latest value of everything: what monitors and filename templates read */
@@ -35,12 +37,14 @@ export class MetricsCollector implements LogSink {
   };
 
   log(name: string, value: number, opts: LogOptions): void {
-    const training = this.kind === 'train';
-    const onStep = opts.onStep ?? training;
-    const onEpoch = opts.onEpoch ?? !training;
+    const stepwise = this.kind === 'train' && !this.inEpochEndHook;
+    const onStep = opts.onStep ?? stepwise;
+    const onEpoch = opts.onEpoch ?? !stepwise;
     const logger = opts.logger ?? true;
     if (onStep) {
       this.callbackMetrics[name] = value;
+      // Lightning's callback_metrics hold both forms of a value logged per step and per epoch
+      if (onEpoch) this.callbackMetrics[`${name}_step`] = value;
       if (logger) this.pendingStep[onEpoch ? `${name}_step` : name] = value;
       if (opts.progBar) this.progressBarMetrics[name] = value;
     }
@@ -66,6 +70,8 @@ export class MetricsCollector implements LogSink {
       if (fx === 'max') a.value = Math.max(a.value, value);
       else if (fx === 'min') a.value = Math.min(a.value, value);
       else if (fx === 'sum') a.value += value;
+      // an epoch-end hook's value is final now: monitors called after the hook must see it
+      if (this.inEpochEndHook) this.callbackMetrics[name] = fx === 'mean' ? a.sum / a.weight : a.value;
     }
   }
 
@@ -93,6 +99,7 @@ export class MetricsCollector implements LogSink {
         } else v = (await reduce([v], a.fx))[0]!;
       }
       this.callbackMetrics[name] = v;
+      if (a.both) this.callbackMetrics[`${name}_epoch`] = v;
       if (a.progBar) this.progressBarMetrics[name] = v;
       if (a.logger) out[a.both ? `${name}_epoch` : name] = v;
     }

@@ -184,6 +184,14 @@ export function validateTrainerOptions(opts: unknown): TrainerOptions {
     );
   }
   if (
+    o.checkValEveryNEpoch === null &&
+    (o.valCheckInterval === undefined || !Number.isInteger(o.valCheckInterval))
+  ) {
+    throw new TrainerOptionError(
+      `Trainer option "valCheckInterval" must be a batch count when "checkValEveryNEpoch" is null (validation by total training batches), got ${o.valCheckInterval === undefined ? 'none' : o.valCheckInterval}`,
+    );
+  }
+  if (
     o.minEpochs !== undefined &&
     o.maxEpochs !== undefined &&
     o.maxEpochs >= 0 &&

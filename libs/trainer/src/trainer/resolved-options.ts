@@ -92,8 +92,9 @@ export function resolveOptions(o: TrainerOptions): ResolvedOptions {
     limitPredictBatches: dev ?? limitOf(o.limitPredictBatches),
     fastDevRun: devRun,
     overfitBatches: overfit,
-    valCheckInterval: o.valCheckInterval ?? 1,
-    checkValEveryNEpoch: o.checkValEveryNEpoch === undefined ? 1 : o.checkValEveryNEpoch,
+    // a fastDevRun validates once, after its batches (Lightning resets both)
+    valCheckInterval: devRun > 0 ? 1 : (o.valCheckInterval ?? 1),
+    checkValEveryNEpoch: devRun > 0 || o.checkValEveryNEpoch === undefined ? 1 : o.checkValEveryNEpoch,
     numSanityValSteps: devRun > 0 ? 0 : (o.numSanityValSteps ?? 2),
     logEveryNSteps: o.logEveryNSteps ?? 50,
     accumulateGradBatches: o.accumulateGradBatches ?? 1,
@@ -121,9 +122,19 @@ export function resolveOptions(o: TrainerOptions): ResolvedOptions {
   };
 }
 
-/** Batches a loop runs out of `available` under `limit`. */
-export function limitBatches(limit: BatchLimit, available: number): number {
+/**
+ * Batches a loop runs out of `available` under `limit`. A fraction that selects no batch is an error
+ * naming the option (Lightning's `_parse_num_batches`), not a silently skipped loop.
+ */
+export function limitBatches(limit: BatchLimit, available: number, option: string): number {
   if ('count' in limit) return Math.min(available, limit.count);
   if (limit.fraction === 0) return 0;
-  return Math.max(1, Math.floor(available * limit.fraction));
+  const n = Math.floor(available * limit.fraction);
+  if (n === 0 && available > 0) {
+    throw new Error(
+      `${option}: ${limit.fraction} of ${available} batches is less than one batch; ` +
+        `use at least ${option}: ${(1 / available).toPrecision(3)}, a batch count, or 0 to skip the loop`,
+    );
+  }
+  return n;
 }

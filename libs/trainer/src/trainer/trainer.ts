@@ -10,7 +10,7 @@ import type { CheckpointInfo, Logger } from '../loggers/logger.js';
 import { PlatformLogger, platformLoggerFromEnv } from '../loggers/platform.js';
 import { HookDispatcher } from '../loops/call.js';
 import { EvaluationLoop } from '../loops/evaluation-loop.js';
-import { emptyLoopState, FitLoop } from '../loops/fit-loop.js';
+import { FitLoop } from '../loops/fit-loop.js';
 import { Optimization } from '../loops/optimization.js';
 import type { ResolvedScheduler } from '../optim/config.js';
 import type { PrecisionPlan } from '../precision/support.js';
@@ -111,8 +111,9 @@ export class Trainer {
   get globalStep(): number {
     return this.fitLoop.state.globalStep;
   }
+  /** the epoch running now; after a fit, the number of epochs run (one that a stop cut short counts) */
   get currentEpoch(): number {
-    return this.fitLoop.state.epoch;
+    return this.fitLoop.state.epoch + (this.fitLoop.endedMidEpoch ? 1 : 0);
   }
   /** the loop position; saved in and restored from checkpoints */
   get loop() {
@@ -206,19 +207,23 @@ export class Trainer {
         val = trainLoader;
       }
       const fit = this.fitLoop;
-      fit.trainLoader = trainLoader;
-      fit.valLoader = val;
-      for (const l of [trainLoader, val]) l?.setShard((idx, epoch) => this.strategy.shardIndices(idx, epoch));
+      fit.attach(module, trainLoader, val);
+      for (const l of [trainLoader, fit.valLoader])
+        l?.setShard((idx, epoch) => this.strategy.shardIndices(idx, epoch));
       this.optimization.configure(module);
-      fit.state = emptyLoopState();
       this.metrics.resetEpoch('train');
+      // without a checkpoint the loop goes on from where the last fit left it (fresh: epoch 0, step 0)
       const ckpt = await this.checkpointConnector.resolve(opts.ckptPath);
       if (ckpt) await this.checkpointConnector.restore(module, ckpt.state, ckpt.path, 'full');
+      else if (fit.state.batchPosition > 0 && !fit.state.epochFinished) {
+        const { epoch, batchPosition } = fit.state; // a second fit: on at the next batch of that epoch
+        trainLoader.loadState({ ...trainLoader.state(), epoch, position: batchPosition });
+      }
       // every variable, not only trainable ones: normalization statistics must match across ranks too
       await this.strategy.broadcastVariables(module.namedVariables().map((v) => v.variable));
       await this.hooks.call('onFitStart', module);
-      if (val && !ckpt && !this.barebones && this.fastDevRun === 0)
-        await this.evaluationLoop.sanityCheck(module, val);
+      if (fit.valLoader && !ckpt && !this.barebones)
+        await this.evaluationLoop.sanityCheck(module, fit.valLoader, fit.numValBatches);
       await this.hooks.call('onTrainStart', module);
       await fit.run(module);
       await this.hooks.call('onTrainEnd', module);
@@ -233,7 +238,13 @@ export class Trainer {
       if (!loader)
         throw new Error('validate needs data: a DataModule with valDataloader() or { val: DataLoader }');
       await this.checkpointConnector.loadWeights(module, opts.ckptPath);
-      return this.evaluationLoop.run(module, 'validate', loader, this.config.limitValBatches);
+      return this.evaluationLoop.run(
+        module,
+        'validate',
+        loader,
+        this.config.limitValBatches,
+        'limitValBatches',
+      );
     });
   }
 
@@ -243,7 +254,13 @@ export class Trainer {
       if (!loader)
         throw new Error('test needs data: a DataModule with testDataloader() or { test: DataLoader }');
       await this.checkpointConnector.loadWeights(module, opts.ckptPath);
-      return this.evaluationLoop.run(module, 'test', loader, this.config.limitTestBatches);
+      return this.evaluationLoop.run(
+        module,
+        'test',
+        loader,
+        this.config.limitTestBatches,
+        'limitTestBatches',
+      );
     });
   }
 
