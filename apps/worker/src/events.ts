@@ -1,9 +1,10 @@
 // "Something changed for sweep X" on BullMQ: the API sends it when a sweep is created or edited, the
 // worker's re-scan for every active sweep. One job per sweep at a time (deduplicated by sweep id); an
 // event arriving while that sweep's pass runs is kept and runs after it, so no change goes unseen.
+import { SWEEP_QUEUE } from '@kiln/spec';
 import { Queue } from 'bullmq';
 
-export const SWEEP_QUEUE = 'kiln-sweeps';
+export { SWEEP_QUEUE };
 
 export interface SweepEventData {
   sweepId: string;

@@ -28,3 +28,9 @@ export const LABEL_JOB_NAME = LABELS.jobName;
 export const LABEL_REPLICA_INDEX = LABELS.replicaIndex;
 
 // The worker contract (environment names, exit codes, the progress report) is in worker-contract.ts.
+
+/**
+ * The BullMQ queue that carries "sweep X changed" events (job data `{ sweepId }`, one job per sweep at a
+ * time: deduplicated by sweep id, the last event kept while a pass runs) from the API to the sweep worker.
+ */
+export const SWEEP_QUEUE = 'kiln-sweeps';
