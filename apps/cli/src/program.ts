@@ -3,6 +3,7 @@ import { completionCommand } from './commands/completion.js';
 import { fitCommand } from './commands/fit.js';
 import { jobControlCommands } from './commands/job-control.js';
 import { loginCommand } from './commands/login.js';
+import { logsCommand } from './commands/logs.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
@@ -22,6 +23,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void = () => {})
   loginCommand(program, out);
   submitCommand(program, out);
   statusCommand(program, out, setExit);
+  logsCommand(program, out);
   jobControlCommands(program, out);
   runsCommand(program, out);
   completionCommand(program, out);

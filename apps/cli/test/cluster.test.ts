@@ -14,7 +14,8 @@ import { configPath } from '../src/api/credentials.js';
 import { main } from '../src/main.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
-const k = clusterForTests({ nodes: [] });
+// one node, so the log test's pods run (no operator runs here: the test makes the worker pods itself)
+const k = clusterForTests({ nodes: [{ name: 'node-1' }] });
 const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-cluster-'));
 let api: TestApi;
 let ns = '';
@@ -199,6 +200,39 @@ describe('kiln cluster commands', () => {
     assert.match(again.err, /TrainingJob digits not found/);
   });
 
+  test('logs prints a worker pod’s log, follows it, tails it; bad workers are named', async () => {
+    assert.equal((await kiln('submit', '-f', jobFile('logjob.yaml', JOB('logjob')))).code, 0);
+    await k.core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'logjob-worker-0' },
+        spec: {
+          restartPolicy: 'Never',
+          containers: [
+            {
+              name: 'trainer',
+              image: 'busybox',
+              command: ['sh', '-c', 'echo epoch 1; sleep 1; echo epoch 2'],
+            },
+          ],
+        },
+      },
+    });
+    const followed = await kiln('logs', 'logjob', '-f');
+    assert.equal(followed.code, 0, followed.err);
+    assert.equal(followed.out, 'epoch 1\nepoch 2\n', 'follow waits for the pod to end');
+    const tail = await kiln('logs', 'logjob', '--tail', '1');
+    assert.equal(tail.out, 'epoch 2\n');
+    const noPod = await kiln('logs', 'logjob', '--worker', '1');
+    assert.equal(noPod.code, 2);
+    assert.match(noPod.err, /worker 1 of TrainingJob logjob has no pod now/);
+    const outOfRange = await kiln('logs', 'logjob', '--worker', '2');
+    assert.match(outOfRange.err, /query\.worker: must be below the job's 2 workers \(got 2\)/);
+    assert.match((await kiln('logs', 'logjob', '--worker', 'x')).err, /--worker: expected a worker index/);
+    assert.match((await kiln('logs', 'logjob', '--tail', '0')).err, /--tail: expected a positive number/);
+    assert.match((await kiln('logs', 'nope')).err, /TrainingJob nope not found/);
+  });
+
   test('runs lists the recorded runs; flags are checked', async () => {
     const r = await kiln('runs');
     assert.equal(r.code, 0, r.err);
@@ -213,7 +247,7 @@ describe('kiln cluster commands', () => {
   test('completion prints a bash script that knows every command and its flags', async () => {
     const r = await kiln('completion', 'bash');
     assert.equal(r.code, 0);
-    for (const c of ['fit', 'login', 'submit', 'status', 'cancel', 'runs'])
+    for (const c of ['fit', 'login', 'submit', 'status', 'logs', 'cancel', 'runs'])
       assert.match(r.out, new RegExp(`\\b${c}\\b`));
     assert.match(r.out, /submit\) opts="-f --file --api --token --project -o --output --help"/);
     assert.match((await kiln('completion', 'fish')).err, /<shell>: expected bash or zsh, got "fish"/);

@@ -1,11 +1,13 @@
 // TrainingJob resources in Kubernetes, behind a small interface so the API can run without a cluster
 // (job endpoints then answer 503) and so the cluster-facing code is in one file.
 
+import type { Writable } from 'node:stream';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL } from '@kiln/spec';
 import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
+  Log,
   PatchStrategy,
   setHeaderOptions,
   Watch,
@@ -39,6 +41,16 @@ export interface JobBackend {
   putSecret(namespace: string, name: string, data: Record<string, string>): Promise<void>;
   /** Watches every TrainingJob; returns a function that stops watching. */
   watch(onEvent: (e: JobWatchEvent) => void, onError: (e: unknown) => void): Promise<() => void>;
+  /**
+   * Streams a pod's log (its one container) into `out`; with `follow`, until the pod ends or the
+   * returned controller aborts. Null when the pod does not exist.
+   */
+  podLog(
+    namespace: string,
+    pod: string,
+    out: Writable,
+    opts: { follow: boolean; tailLines?: number },
+  ): Promise<AbortController | null>;
 }
 
 const isNotFound = (e: unknown) => (e as { code?: number }).code === 404;
@@ -129,6 +141,22 @@ export class KubeJobBackend implements JobBackend {
       if ((e as { code?: number }).code !== 409) throw e;
       await this.core.replaceNamespacedSecret({ namespace, name, body });
     }
+  }
+
+  async podLog(namespace: string, pod: string, out: Writable, opts: { follow: boolean; tailLines?: number }) {
+    let container: string | undefined;
+    try {
+      const p = await this.core.readNamespacedPod({ name: pod, namespace });
+      container = p.spec?.containers[0]?.name;
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+    if (!container) return null;
+    return new Log(this.kc).log(namespace, pod, container, out, {
+      follow: opts.follow,
+      ...(opts.tailLines !== undefined && { tailLines: opts.tailLines }),
+    });
   }
 
   async watch(onEvent: (e: JobWatchEvent) => void, onError: (e: unknown) => void) {

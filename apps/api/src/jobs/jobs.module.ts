@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { JobLogsController } from './job-logs.controller.js';
 import { JobsController } from './jobs.controller.js';
 import { JobsService } from './jobs.service.js';
 
-@Module({ controllers: [JobsController], providers: [JobsService], exports: [JobsService] })
+@Module({
+  controllers: [JobsController, JobLogsController],
+  providers: [JobsService],
+  exports: [JobsService],
+})
 export class JobsModule {}

@@ -52,6 +52,20 @@ export class ApiClient {
     }
   }
 
+  /** A streamed plain-text GET (a log): yields the text as it arrives. */
+  async *text(path: string): AsyncGenerator<string> {
+    const res = await this.fetch('GET', path, undefined, { accept: 'text/plain' }, undefined, false);
+    if (!res.ok || !res.body) {
+      const body = await res.text().catch(() => '');
+      let parsed: unknown = body;
+      try {
+        parsed = JSON.parse(body);
+      } catch {}
+      throw new UsageError(describeFailure('GET', path, res.status, parsed));
+    }
+    yield* res.body.pipeThrough(new TextDecoderStream());
+  }
+
   /** The project an id or name refers to, among those the token may see; or the token's only one. */
   async project(idOrName: string | undefined, flag = '--project'): Promise<ProjectRef> {
     const visible = await this.request<ProjectRef[]>('GET', '/api/v1/projects');

@@ -15,7 +15,7 @@ interface LoginFlags {
 export function loginCommand(program: Command, io: () => Io): void {
   program
     .command('login')
-    .description('save the Kiln API URL, a project token and the project for submit, status and runs')
+    .description('save the Kiln API URL, a project token and the project for submit, status, logs and runs')
     .argument('<api-url>', 'the API, e.g. http://127.0.0.1:4000')
     .option('--token <token>', 'a project token (default $KILN_TOKEN)')
     .option('--project <id-or-name>', 'the project (default: the token’s only project)')
