@@ -3,7 +3,9 @@
 // endpoints off, weights ramping down the oldest observations past 25).
 import type { Rng } from './rng.js';
 import type { Dimension } from './space.js';
-import { logGaussMass, truncLogPdf, truncSample } from './truncnorm.js';
+import { logGaussMass, truncSample } from './truncnorm.js';
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 const PRIOR_WEIGHT = 1;
 
@@ -27,6 +29,9 @@ interface Numerical {
   sigmas: Float64Array;
   /** log mass of each kernel inside [low, high]. */
   logMass: Float64Array;
+  /** Per kernel: 1/sigma and −log(√(2π)·sigma·mass), so a log-density is one multiply-add away. */
+  invSigma: Float64Array;
+  logNorm: Float64Array;
 }
 
 interface Categorical {
@@ -76,7 +81,9 @@ export function numerical(d: Dimension, obs: readonly number[]): Numerical {
       (high - (mus[i] as number)) / (sigmas[i] as number),
     );
   }
-  return { kind: 'numerical', dim: d, low, high, mus, sigmas, logMass };
+  const invSigma = sigmas.map((x) => 1 / x);
+  const logNorm = sigmas.map((x, i) => -LOG_SQRT_2PI - Math.log(x) - (logMass[i] as number));
+  return { kind: 'numerical', dim: d, low, high, mus, sigmas, logMass, invSigma, logNorm };
 }
 
 function categorical(d: Dimension, obs: readonly number[]): Categorical {
@@ -177,10 +184,10 @@ export class ParzenEstimator {
           return;
         }
         const t = transform(d, xj);
+        const { mus, invSigma, logNorm } = ker;
         for (let k = 0; k < nk; k++) {
-          terms[k] =
-            (terms[k] as number) +
-            truncLogPdf(t, ker.mus[k] as number, ker.sigmas[k] as number, ker.logMass[k] as number);
+          const z = (t - (mus[k] as number)) * (invSigma[k] as number);
+          terms[k] = (terms[k] as number) + (logNorm[k] as number) - 0.5 * z * z;
         }
       });
       let max = Number.NEGATIVE_INFINITY;

@@ -2,7 +2,6 @@
 // tiny log-densities rather than 0 - 0. Mirrors optuna/samplers/_tpe/_truncnorm.py.
 import type { Rng } from './rng.js';
 
-const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 const LN2 = Math.LN2;
 
 /** log erfc(z) for z ≥ 0 (Numerical Recipes' erfcc, fractional error < 1.2e-7 everywhere). */
@@ -56,12 +55,6 @@ function erf(x: number): number {
     sum += term / (2 * n + 1);
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
-}
-
-/** log density at x of N(mu, sigma) truncated to [low, high], given logMass = logGaussMass of the bounds. */
-export function truncLogPdf(x: number, mu: number, sigma: number, logMass: number): number {
-  const z = (x - mu) / sigma;
-  return -0.5 * z * z - LOG_SQRT_2PI - Math.log(sigma) - logMass;
 }
 
 /** A draw of N(mu, sigma) truncated to [low, high]; mu lies inside, so acceptance is ≥ ~1/3. */

@@ -61,9 +61,9 @@ describe('createSearch', () => {
     });
 
     it(`${name}: every suggestion lies in its bounds, conditional parameters only when active`, () => {
-      const s = createSearch(spec(algorithm, { maxTrials: 300 }));
-      drive(s, 75, 4, 2);
-      assert.equal(s.trials.length, 300);
+      const s = createSearch(spec(algorithm, { maxTrials: 160 }));
+      drive(s, 40, 4, 2);
+      assert.equal(s.trials.length, 160);
       for (const t of s.trials) inBounds(t);
       const optimizers = new Set(s.trials.map((t) => t.params.optimizer));
       assert.equal(optimizers.size, 3);
