@@ -1,0 +1,67 @@
+// Small statistics for the quality table: medians and a Mann–Whitney U test (two-sided, normal
+// approximation with tie correction), so "matches or beats" is judged rather than eyeballed.
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = (s.length - 1) / 2;
+  return ((s[Math.floor(m)] as number) + (s[Math.ceil(m)] as number)) / 2;
+}
+
+function erfc(x: number): number {
+  // Numerical Recipes erfcc: fractional error < 1.2e-7.
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+export interface Comparison {
+  /** P(a value from `a` is lower than one from `b`), ties counting half: U / (n·m). */
+  pLower: number;
+  /** Two-sided p-value of "same distribution". */
+  p: number;
+}
+
+/** Mann–Whitney U of a against b (lower is better). */
+export function mannWhitney(a: readonly number[], b: readonly number[]): Comparison {
+  const all = [...a.map((v) => ({ v, g: 0 })), ...b.map((v) => ({ v, g: 1 }))].sort((x, y) => x.v - y.v);
+  const ranks = new Array<number>(all.length);
+  let tieTerm = 0;
+  for (let i = 0; i < all.length; ) {
+    let j = i;
+    while (j + 1 < all.length && (all[j + 1] as { v: number }).v === (all[i] as { v: number }).v) j++;
+    const r = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) ranks[k] = r;
+    const t = j - i + 1;
+    tieTerm += t ** 3 - t;
+    i = j + 1;
+  }
+  const n1 = a.length;
+  const n2 = b.length;
+  let r1 = 0;
+  all.forEach((x, i) => {
+    if (x.g === 0) r1 += ranks[i] as number;
+  });
+  const u1 = r1 - (n1 * (n1 + 1)) / 2; // pairs where a ranks above b (a larger)
+  const uLower = n1 * n2 - u1;
+  const n = n1 + n2;
+  const sigma = Math.sqrt(((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1))));
+  const z = sigma === 0 ? 0 : (Math.abs(u1 - (n1 * n2) / 2) - 0.5) / sigma;
+  return { pLower: uLower / (n1 * n2), p: Math.min(1, erfc(Math.max(0, z) / Math.SQRT2)) };
+}
