@@ -7,6 +7,7 @@ import { logsCommand } from './commands/logs.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
+import { sweepCommand } from './commands/sweep.js';
 import type { Io } from './main.js';
 
 /**
@@ -26,6 +27,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void = () => {})
   logsCommand(program, out);
   jobControlCommands(program, out);
   runsCommand(program, out);
+  sweepCommand(program, out);
   completionCommand(program, out);
   return program;
 }

@@ -4,6 +4,7 @@ export * from './kube-launcher.js';
 export * from './labels.js';
 export * from './launcher.js';
 export * from './local-launcher.js';
+export * from './local-sweep.js';
 export * from './objective.js';
 export * from './reconcile.js';
 export * from './store.js';

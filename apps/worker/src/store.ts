@@ -28,6 +28,7 @@ export interface TrialRow {
   state: TrialState;
   value: number | null;
   intermediate: { step: number; value: number }[];
+  reason: string | null;
   jobName: string;
   jobUid: string | null;
   runId: string | null;
@@ -35,7 +36,7 @@ export interface TrialRow {
 
 const sweepColumns = `id, project_id AS "projectId", name, namespace, spec, executor, max_trials AS "maxTrials",
   parallelism, status`;
-const trialColumns = `id, number, params, state, value, intermediate, job_name AS "jobName", job_uid AS "jobUid",
+const trialColumns = `id, number, params, state, value, intermediate, reason, job_name AS "jobName", job_uid AS "jobUid",
   run_id AS "runId"`;
 
 export class SweepStore {
