@@ -1,3 +1,4 @@
+import { ENV } from '@kiln/spec';
 import { explainKernelError, selectBackend } from '../backend/index.js';
 import type { Module } from '../core/module.js';
 import { seedEverything } from '../core/rng.js';
@@ -61,7 +62,7 @@ async function setUpAndRun<T>(
   const c = t.config;
   const backend = t.backend!;
   if (!t.strategyReady) {
-    if (c.strategy === 'ddp' || (c.strategy === 'auto' && Number(process.env.WORLD_SIZE ?? 1) > 1)) {
+    if (c.strategy === 'ddp' || (c.strategy === 'auto' && Number(process.env[ENV.worldSize] ?? 1) > 1)) {
       t.strategy = await loadDdpStrategy();
     }
     t.strategyReady = true; // set before setup: a setup that fails half-way is torn down too

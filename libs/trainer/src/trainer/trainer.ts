@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { defaultCheckpointDir } from '@kiln/spec';
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../backend/index.js';
 import type { Callback } from '../callbacks/callback.js';
@@ -166,9 +167,7 @@ export class Trainer {
       const dir = (cb as { dirpath?: unknown }).dirpath;
       if (typeof dir === 'string') return dir;
     }
-    return process.env.KILN_CHECKPOINT_DIR
-      ? resolve(process.env.KILN_CHECKPOINT_DIR)
-      : join(this.defaultRootDir, 'checkpoints');
+    return defaultCheckpointDir(this.defaultRootDir, { join, resolve }, process.env);
   }
   /** total optimizer steps the run will take if nothing stops it early (null when unbounded) */
   estimatedTotalSteps(): number | null {

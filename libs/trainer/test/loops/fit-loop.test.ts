@@ -49,7 +49,12 @@ test('limitValBatches: 0 disables validation: no sanity check, no validation hoo
 // Behaviour 5: test_trainer.py::test_num_sanity_val_steps — the sanity check takes
 // min(num_sanity_val_steps, limit_val_batches) batches; -1 takes them all (test_num_sanity_val_steps_neg_one).
 test('numSanityValSteps is capped by limitValBatches; -1 means all of them (test_num_sanity_val_steps)', async () => {
-  const capped = await run({ maxEpochs: 1, limitTrainBatches: 1, numSanityValSteps: 5, limitValBatches: 0.5 });
+  const capped = await run({
+    maxEpochs: 1,
+    limitTrainBatches: 1,
+    numSanityValSteps: 5,
+    limitValBatches: 0.5,
+  });
   assert.equal(capped.model.sanityBatches, 1);
   const all = await run({ maxEpochs: 1, limitTrainBatches: 1, numSanityValSteps: -1 });
   assert.equal(all.model.sanityBatches, 2, 'the 2 batches of the validation set');
@@ -195,7 +200,7 @@ test('a second fit continues from where the first ended (test_restore.py::test_f
 test('resuming after a maxSteps stop continues the same epoch at the next batch', async () => {
   const seen: number[][] = [];
   class Rec extends TinyRegressor {
-    override trainingStep(batch: Batch, i: number) {
+    override trainingStep(batch: Batch, i = -1) {
       seen.push([this.trainer.currentEpoch, i]);
       return this.trainLoss(batch);
     }

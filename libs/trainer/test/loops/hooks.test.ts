@@ -89,11 +89,11 @@ class HookedModel extends TinyRegressor {
   override onTrainBatchEnd(_o: unknown, i: number): void {
     this.called.push(`onTrainBatchEnd ${i}`);
   }
-  override trainingStep(batch: Batch, i: number): StepOutput {
+  override trainingStep(batch: Batch, i = -1): StepOutput {
     this.called.push(`trainingStep ${i}`);
     return this.trainLoss(batch);
   }
-  override validationStep(batch: Batch, i: number): void {
+  override validationStep(batch: Batch, i = -1): void {
     this.called.push(`validationStep ${i}`);
     super.validationStep(batch);
   }

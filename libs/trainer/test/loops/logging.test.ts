@@ -24,7 +24,7 @@ class RecordingLogger implements Logger {
     this.records.push({ m, step });
   }
   logHyperparams(): void {}
-  finalize(_s: RunStatus): void {}
+  async finalize(_s: RunStatus): Promise<void> {}
   /** every key any record carried */
   keys(): Set<string> {
     return new Set(this.records.flatMap((r) => Object.keys(r.m)).filter((k) => k !== 'epoch'));
