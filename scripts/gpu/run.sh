@@ -22,7 +22,7 @@ pack, root = sys.argv[1:]
 with lzma.open(f"{pack}/node.xz") as src, open("/tmp/kiln-node/bin/node", "wb") as dst:
     shutil.copyfileobj(src, dst)
 with tarfile.open(f"{pack}/node_modules.tar.xz") as t:
-    t.extractall(root)
+    t.extractall(root, filter="data")
 PY
 chmod +x /tmp/kiln-node/bin/node
 export PATH="/tmp/kiln-node/bin:$PATH"
