@@ -3,7 +3,8 @@
 // @kiln/spec). The operator pulls it, so workers need no API credentials or RBAC and progress reaches `kubectl get tj` even when the Kiln API is down; a pull per
 // running job every few seconds is a trivial load. Missing fields are derived (percent from step and
 // totalSteps, ETA from the step rate between two reads).
-import { readProgressReport, type TrainingJobStatus } from '@kiln/spec';
+import { LABELS, readProgressReport, type TrainingJobStatus } from '@kiln/spec';
+import type { V1Pod } from '@kubernetes/client-node';
 
 type Progress = NonNullable<TrainingJobStatus['progress']>;
 type Checkpoint = NonNullable<TrainingJobStatus['lastCheckpoint']>;
@@ -76,5 +77,33 @@ export class EtaEstimator {
 
   forget(key: string): void {
     this.last.delete(key);
+  }
+}
+
+/** Reads rank 0's progress into a job's status, at most once per interval per job. */
+export class ProgressPoller {
+  private readonly eta = new EtaEstimator();
+  private readonly readAt = new Map<string, number>();
+
+  constructor(
+    private readonly port: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  async refresh(key: string, pods: readonly V1Pod[], status: TrainingJobStatus, now: number): Promise<void> {
+    if (now - (this.readAt.get(key) ?? 0) < this.intervalMs * 0.9) return;
+    const ip = pods.find((p) => p.metadata?.labels?.[LABELS.replicaIndex] === '0')?.status?.podIP;
+    if (!ip) return;
+    this.readAt.set(key, now);
+    const read = progressFromReport(await readProgress(ip, this.port));
+    if (!read) return;
+    this.eta.apply(key, read.progress, now);
+    status.progress = read.progress;
+    if (read.checkpoint) status.lastCheckpoint = read.checkpoint;
+  }
+
+  forget(key: string): void {
+    this.eta.forget(key);
+    this.readAt.delete(key);
   }
 }
