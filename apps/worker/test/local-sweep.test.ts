@@ -2,7 +2,7 @@
 // local launcher; the cluster variant is sweep-cluster.test.ts). A fake trainer records val/loss.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -37,10 +37,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function spec(o: { maxTrials: number; parallelism: number; env?: Record<string, string>; seed?: number }) {
+function spec(o: {
+  maxTrials: number;
+  parallelism: number;
+  env?: Record<string, string>;
+  seed?: number;
+  algorithm?: Record<string, unknown>;
+}) {
   return {
     objective: { metric: 'val/loss', goal: 'minimize' },
-    algorithm: { type: 'random', seed: o.seed ?? 7 },
+    algorithm: o.algorithm ?? { type: 'random', seed: o.seed ?? 7 },
     parameters: { x: { type: 'uniform', min: 0, max: 1 }, width: { type: 'int', min: 16, max: 128 } },
     maxTrials: o.maxTrials,
     parallelism: o.parallelism,
@@ -74,8 +80,16 @@ async function waitStatus(id: string, status: string, timeoutMs = 90_000) {
   }
 }
 
-test('a 12-trial random sweep with parallelism 3 completes: 12 trials, params as the search asks, never more than 3 running', async () => {
-  const doc = sweepDoc('twelve', spec({ maxTrials: 12, parallelism: 3 }));
+test('a 12-trial ASHA sweep with parallelism 3 completes: ASHA prunes some (their processes stopped), params as the search asks, never more than 3 running', async () => {
+  const doc = sweepDoc(
+    'twelve',
+    spec({
+      maxTrials: 12,
+      parallelism: 3,
+      algorithm: { type: 'asha', seed: 7, minResource: 1, maxResource: 4, reductionFactor: 2 },
+      env: { EPOCHS: '4', EPOCH_MS: '700' },
+    }),
+  );
   const id = await insertSweep(d, doc, { executor: 'local' });
   const w = inProcessWorker('twelve');
   let most = 0;
@@ -85,7 +99,7 @@ test('a 12-trial random sweep with parallelism 3 completes: 12 trials, params as
   }, 50);
   try {
     await w.start();
-    await waitStatus(id, 'completed');
+    await waitStatus(id, 'completed', 180_000);
   } finally {
     clearInterval(sample);
     await w.close();
@@ -95,19 +109,27 @@ test('a 12-trial random sweep with parallelism 3 completes: 12 trials, params as
     rows.map((r) => r.number),
     [...Array(12).keys()],
   );
-  assert.ok(
-    rows.every((r) => r.state === 'complete' && typeof r.value === 'number'),
-    JSON.stringify(rows),
-  );
+  const pruned = rows.filter((r) => r.state === 'pruned');
+  const complete = rows.filter((r) => r.state === 'complete');
+  assert.equal(pruned.length + complete.length, 12, JSON.stringify(rows));
+  assert.ok(pruned.length > 0, `ASHA pruned none: ${JSON.stringify(rows)}`);
+  assert.ok(complete.length > 0);
   const expected = createSearch(searchSpecOf(await new SweepStore(d.db).sweep(id).then((s) => s!))).ask(12);
   assert.deepEqual(
     rows.map((r) => r.params),
     expected.map((t) => t.params),
   );
-  // The recorded value is the run's last val/loss (epoch 3 of the fake trainer).
-  for (const r of rows) {
+  // A complete trial's value is its run's last val/loss (epoch 4 of the fake trainer).
+  for (const r of complete) {
     const p = r.params as { x: number; width: number };
-    assert.ok(Math.abs(r.value! - ((p.x - 0.3) ** 2 + p.width / 1000 + 1 / 3)) < 1e-9);
+    assert.ok(Math.abs(r.value! - ((p.x - 0.3) ** 2 + p.width / 1000 + 1 / 4)) < 1e-9);
+  }
+  // A pruned trial's process was stopped before its last epoch.
+  const launcher = new LocalLauncher({ root: join(dir, 'twelve'), cwd: root });
+  for (const r of pruned) {
+    const dirOf = launcher.trialDir(id, r.number);
+    assert.ok(existsSync(join(dirOf, 'stopped')), `trial ${r.number} was stopped`);
+    assert.ok(!existsSync(join(dirOf, 'exit')) || readFileSync(join(dirOf, 'exit'), 'utf8').trim() !== '0');
   }
   assert.ok(most <= 3, `at most 3 trials ran at once, saw ${most}`);
   const runs = await d.db.pool.query('SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1', [id]);
