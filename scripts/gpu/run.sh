@@ -45,22 +45,27 @@ adapter_rc=${PIPESTATUS[0]}
 
 step "trainer tests on webgpu"
 if ((adapter_rc == 0)); then
-  timeout 150 node "${loader[@]}" --test --test-force-exit libs/trainer/test/backend-webgpu-device.gpu.ts 2>&1 |
+  timeout 120 node "${loader[@]}" --test --test-force-exit libs/trainer/test/backend-webgpu-device.gpu.ts 2>&1 |
     tee "$out/tests.log"
   tests_rc=${PIPESTATUS[0]}
+  step "trainer-core on webgpu (KILN_FORCE_BACKEND, as CI runs it on tensorflow; at most 100 s)"
+  KILN_FORCE_BACKEND=webgpu timeout 100 node scripts/test.mjs libs/trainer/test/trainer-core >"$out/trainer-core.log" 2>&1
+  core_rc=$?
+  grep -E '^# (tests|pass|fail)|^not ok|^    not ok' "$out/trainer-core.log"
 else
   echo "skipped: no adapter (above)"
   tests_rc=1
+  core_rc=1
 fi
 
 step "bench/vs-pytorch-gpu"
 bench_rc=1
 if ((adapter_rc == 0)); then
-  timeout 330 node "${loader[@]}" bench/vs-pytorch-gpu/run.ts --budget-s 300 --json "$out/vs-pytorch-gpu.json" 2>&1 |
+  timeout 270 node "${loader[@]}" bench/vs-pytorch-gpu/run.ts --budget-s 240 --json "$out/vs-pytorch-gpu.json" 2>&1 |
     tee "$out/bench.log"
   bench_rc=${PIPESTATUS[0]}
 fi
 
 step done
-echo "adapter rc=$adapter_rc tests rc=$tests_rc bench rc=$bench_rc"
-((adapter_rc == 0 && tests_rc == 0 && bench_rc == 0))
+echo "adapter rc=$adapter_rc tests rc=$tests_rc trainer-core rc=$core_rc bench rc=$bench_rc"
+((adapter_rc == 0 && tests_rc == 0 && core_rc == 0 && bench_rc == 0))
