@@ -10,6 +10,8 @@ import { TrainingJobSpecSchema } from './trainingjob.js';
 export const SWEEP_ALGORITHMS = ['grid', 'random', 'tpe', 'asha', 'hyperband', 'median-stop'] as const;
 export const PARAMETER_TYPES = ['uniform', 'loguniform', 'int', 'choice'] as const;
 export const OBJECTIVE_GOALS = ['minimize', 'maximize'] as const;
+/** How early-stopping algorithms pick the trials they stop: at random (Katib, the Hyperband paper) or by TPE. */
+export const SWEEP_SAMPLERS = ['random', 'tpe'] as const;
 /** What early-stopping algorithms count as budget: epochs or optimizer steps reported by the Trainer. */
 export const SWEEP_RESOURCES = ['epoch', 'step'] as const;
 
@@ -17,6 +19,11 @@ const Seed = Type.Optional(
   Int(0, 2 ** 32 - 1, { description: 'Seed of the search; same seed, same trials.' }),
 );
 const Resource = StringEnum(SWEEP_RESOURCES, { default: 'epoch' });
+const Sampler = Type.Optional(
+  StringEnum(SWEEP_SAMPLERS, {
+    description: 'Sampler of the trials: random (when absent) or tpe (10 startup trials, 24 candidates).',
+  }),
+);
 
 export const ObjectiveSchema = Strict({
   metric: Type.String({
@@ -31,6 +38,7 @@ const Successive = <T extends 'asha' | 'hyperband'>(type: T) =>
   Strict({
     type: Type.Literal(type),
     seed: Seed,
+    sampler: Sampler,
     resource: Resource,
     minResource: Int(1, undefined, { default: 1, description: 'Budget of the first rung.' }),
     maxResource: Int(1, undefined, { description: 'Most budget any trial gets (e.g. max epochs).' }),
@@ -54,6 +62,7 @@ export const AlgorithmSchema = Type.Union([
   Strict({
     type: Type.Literal('median-stop'),
     seed: Seed,
+    sampler: Sampler,
     resource: Resource,
     startupTrials: Int(1, 1000, { default: 5, description: 'Trials that finish before any is stopped.' }),
     minResource: Int(1, undefined, {

@@ -51,6 +51,9 @@ describe('validateSweep', () => {
       { type: 'tpe', startupTrials: 5 },
       { type: 'hyperband', maxResource: 81, reductionFactor: 3 },
       { type: 'median-stop', startupTrials: 3 },
+      { type: 'asha', maxResource: 9, sampler: 'tpe' },
+      { type: 'hyperband', maxResource: 27, sampler: 'random' },
+      { type: 'median-stop', sampler: 'tpe' },
     ]) {
       const s = sweep();
       s.spec.algorithm = algorithm;
@@ -233,6 +236,14 @@ describe('validateSweep', () => {
       },
       'spec.trialTemplate.elastic.minWorkers',
       /≤ elastic.maxWorkers/,
+    ],
+    [
+      'unknown sampler for asha',
+      (s) => {
+        s.spec.algorithm.sampler = 'bayes';
+      },
+      'spec.algorithm.sampler',
+      /random, tpe/,
     ],
     [
       'int log from zero',

@@ -21,20 +21,44 @@ function seedOf(spec: SearchSpec): number {
   return 'seed' in spec.algorithm && spec.algorithm.seed !== undefined ? spec.algorithm.seed : 0;
 }
 
-function samplerFor(spec: SearchSpec, space: Space, history: readonly TrialRecord[], loss: Loss): Sampler {
+/** TPE's defaults where an early-stopping algorithm asks for TPE sampling. */
+const TPE_DEFAULTS = { startupTrials: 10, candidates: 24 };
+
+function samplerFor(
+  spec: SearchSpec,
+  space: Space,
+  history: readonly TrialRecord[],
+  loss: Loss,
+  pruner: Pruner | undefined,
+): Sampler {
   const a = spec.algorithm;
   switch (a.type) {
     case 'grid': {
       const cursor = new GridCursor(space, history.length);
       return { suggest: () => cursor.next() };
     }
+    case 'random':
+      return new RandomSampler(space, seedOf(spec));
     case 'tpe':
       return new TpeSampler(space, seedOf(spec), loss, {
         startupTrials: a.startupTrials,
         candidates: a.candidates,
       });
-    default:
-      return new RandomSampler(space, seedOf(spec));
+    default: {
+      if (a.sampler !== 'tpe') return new RandomSampler(space, seedOf(spec));
+      const tpe = new TpeSampler(space, seedOf(spec), loss, TPE_DEFAULTS);
+      if (!(pruner instanceof Hyperband)) return tpe;
+      // As Optuna's HyperbandPruner does, the sampler sees only the trials of the new trial's bracket.
+      return {
+        suggest: (number, trials) => {
+          const bracket = pruner.bracketOf(number);
+          return tpe.suggest(
+            number,
+            trials.filter((t) => pruner.bracketOf(t.number) === bracket),
+          );
+        },
+      };
+    }
   }
 }
 
@@ -72,8 +96,8 @@ class TrialSearch implements Search {
       throw new RangeError(`maxTrials: is required for ${spec.algorithm.type} search`);
     }
     this.limit = spec.maxTrials ?? Number.POSITIVE_INFINITY;
-    this.sampler = samplerFor(spec, space, this.list, this.loss);
     this.pruner = prunerFor(spec, this.loss);
+    this.sampler = samplerFor(spec, space, this.list, this.loss, this.pruner);
   }
 
   get trials(): readonly TrialRecord[] {

@@ -37,6 +37,32 @@ export const algorithms = {
     reductionFactor: 3,
   },
   'median-stop': { type: 'median-stop', seed: 3, resource: 'epoch', startupTrials: 3, minResource: 1 },
+  'asha+tpe': {
+    type: 'asha',
+    seed: 3,
+    sampler: 'tpe',
+    resource: 'epoch',
+    minResource: 1,
+    maxResource: 9,
+    reductionFactor: 3,
+  },
+  'hyperband+tpe': {
+    type: 'hyperband',
+    seed: 3,
+    sampler: 'tpe',
+    resource: 'epoch',
+    minResource: 1,
+    maxResource: 9,
+    reductionFactor: 3,
+  },
+  'median-stop+tpe': {
+    type: 'median-stop',
+    seed: 3,
+    sampler: 'tpe',
+    resource: 'epoch',
+    startupTrials: 3,
+    minResource: 1,
+  },
 } as const satisfies Record<string, SearchSpec['algorithm']>;
 
 /** A deterministic objective over mixedParameters (any params work: unknown ones are ignored). */

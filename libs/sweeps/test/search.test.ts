@@ -1,10 +1,10 @@
 // createSearch contract: determinism per seed, resume equivalence, bounds, ask counts, tell/report errors.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createSearch, type TrialRecord } from '@kiln/sweeps';
+import { createSearch, type SearchSpec, type TrialRecord } from '@kiln/sweeps';
 import { algorithms, drive, mixedParameters, spec } from './helpers.js';
 
-const available = ['random', 'tpe', 'asha', 'hyperband', 'median-stop'] as const;
+const available = Object.keys(algorithms) as (keyof typeof algorithms)[];
 
 function inBounds(t: TrialRecord): void {
   const p = t.params;
@@ -194,6 +194,39 @@ describe('createSearch', () => {
       assert.throws(() => createSearch(spec(algorithms.random), r), error, name);
     }
     assert.equal(createSearch(spec(algorithms.random), rows()).trials.length, 3);
+  });
+
+  it('maxTrials edited while running: lowering stops asks, raising continues as if it had been higher all along', () => {
+    for (const algorithm of [algorithms.random, algorithms.tpe, algorithms.asha]) {
+      const long = createSearch(spec(algorithm, { maxTrials: 30 }));
+      drive(long, 10, 3, 2);
+      const short = createSearch(spec(algorithm, { maxTrials: 12 }));
+      drive(short, 10, 3, 2);
+      assert.equal(short.trials.length, 12);
+      const lowered = createSearch(spec(algorithm, { maxTrials: 6 }), short.trials);
+      assert.equal(lowered.ask(3).length, 0);
+      const raised = createSearch(spec(algorithm, { maxTrials: 30 }), short.trials);
+      drive(raised, 6, 3, 2);
+      assert.deepEqual(raised.trials, long.trials, algorithm.type);
+    }
+  });
+
+  it('rejects a search space it cannot sample, naming the parameter', () => {
+    const bad = (parameters: SearchSpec['parameters']) => () =>
+      createSearch(spec(algorithms.random, { parameters }));
+    assert.throws(bad({ x: { type: 'uniform', min: 1, max: 1 } }), /parameters\.x: min must be < max/);
+    assert.throws(bad({ k: { type: 'int', min: 3, max: 2 } }), /parameters\.k: min must be ≤ max/);
+    assert.throws(
+      bad({
+        a: { type: 'choice', values: [1], when: { b: [1] } },
+        b: { type: 'choice', values: [1], when: { a: [1] } },
+      }),
+      /conditions form a cycle among a, b/,
+    );
+    assert.throws(
+      () => createSearch(spec(algorithms.random, { maxTrials: undefined })),
+      /maxTrials: is required for random/,
+    );
   });
 
   it('parameter order in the spec does not change the trials (a JSON store may reorder keys)', () => {

@@ -175,4 +175,31 @@ describe('TPE sampling', () => {
     assert.deepEqual(tenth('failed'), randomTenth, '9 finished < 10 startup trials: still random');
     assert.notDeepEqual(tenth('pruned'), randomTenth, '10 finished: the model takes over');
   });
+
+  it('asha, hyperband and median-stop sample by TPE when sampler is tpe, at random otherwise', () => {
+    const f = (p: TrialRecord['params']) => ((p.x as number) - 3) ** 2 + (p.k as number);
+    // Hyperband's TPE sees only the new trial's bracket, so it needs more trials to leave startup.
+    const after = (n: number, algorithm: SearchSpec['algorithm']) => {
+      const s = createSearch({ ...oneDim(4), algorithm });
+      for (const t of s.ask(n)) s.tell(t.number, { value: f(t.params) });
+      return (s.ask(1)[0] as TrialRecord).params;
+    };
+    for (const type of ['asha', 'hyperband', 'median-stop'] as const) {
+      const base =
+        type === 'median-stop'
+          ? ({ type, seed: 4, resource: 'epoch', startupTrials: 5, minResource: 1 } as const)
+          : ({
+              type,
+              seed: 4,
+              resource: 'epoch',
+              minResource: 1,
+              maxResource: 9,
+              reductionFactor: 3,
+            } as const);
+      const n = type === 'hyperband' ? 60 : 12;
+      const random = after(n, { type: 'random', seed: 4 });
+      assert.deepEqual(after(n, base), random, `${type} without sampler samples at random`);
+      assert.notDeepEqual(after(n, { ...base, sampler: 'tpe' }), random, `${type} with sampler tpe`);
+    }
+  });
 });
