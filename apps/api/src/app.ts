@@ -22,6 +22,7 @@ import { LogsModule } from './logs/logs.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { Prometheus } from './prometheus/prometheus.js';
 import { RunsModule } from './runs/runs.module.js';
+import { SweepsModule } from './sweeps/sweeps.module.js';
 
 /** The domain modules, in the order their routes are registered. A new module goes here. */
 export const domainModules = [
@@ -32,6 +33,7 @@ export const domainModules = [
   CheckpointsModule,
   LogsModule,
   JobsModule,
+  SweepsModule,
 ];
 
 export interface App {
