@@ -94,7 +94,12 @@ export interface WorkerLaunch {
   restart: number;
   /** Whether the Trainer should resume from the last checkpoint (any launch after the first). */
   resume: boolean;
+  /** More pod annotations (e.g. consuming the ProvisioningRequest the gang was admitted on). */
+  annotations?: Record<string, string>;
 }
+
+/** The Cluster Autoscaler's scale-down never evicts a gang member: losing one restarts the whole gang. */
+const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 
 export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: ChildOptions): V1Pod {
   const spec = job.spec;
@@ -148,6 +153,7 @@ export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: 
         [WORLD_LABEL]: String(launch.workers),
         [RESTART_LABEL]: String(launch.restart),
       },
+      annotations: { [SAFE_TO_EVICT]: 'false', ...launch.annotations },
       ownerReferences: [ownerReference(job)],
     },
     spec: {

@@ -26,6 +26,7 @@ import { KubeClient } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { createLogger, type Logger } from './log.js';
 import { OperatorMetrics } from './metrics.js';
+import { Provisioner } from './provisioner.js';
 import { type ReconcileContext, Reconciler, type ReconcilerOptions } from './reconcile.js';
 import { WorkQueue } from './workqueue.js';
 
@@ -89,6 +90,7 @@ export class Operator {
   readonly services: Cache<V1Service>;
   readonly priorityClasses: Cache<V1PriorityClass>;
   readonly leader: LeaderElector;
+  readonly provisioner: Provisioner;
   private readonly reconciler: Reconciler;
   private readonly overlay = new Map<string, TrainingJob>();
   private readonly reservations = new Map<string, number>();
@@ -188,6 +190,8 @@ export class Operator {
       },
       this.log,
     );
+    // Requests' status changes (Provisioned, Failed) requeue their job.
+    this.provisioner = new Provisioner(kc, this.kube, this.log, (key) => this.queue.add(key));
     const self = this;
     const ctx: ReconcileContext = {
       get jobs() {
@@ -216,6 +220,7 @@ export class Operator {
         if (workers === undefined) this.reservations.delete(key);
         else this.reservations.set(key, workers);
       },
+      provisioner: this.provisioner,
     };
     this.reconciler = new Reconciler(
       this.kube,
@@ -350,6 +355,7 @@ export class Operator {
     const caches = [this.nodes, this.pods, this.services, this.priorityClasses, this.jobs];
     await Promise.all(caches.map((c) => c.start()));
     await Promise.all(caches.map((c) => c.synced));
+    await this.provisioner.start();
     this.synced = true;
     const leading = await this.leader.acquire(() => {
       this.log.error('leadership lost; stopping so a fresh replica takes over');
@@ -398,7 +404,9 @@ export class Operator {
     await this.leader.release();
     this.metrics.isLeader.set(0);
     await Promise.all(
-      [this.jobs, this.pods, this.nodes, this.services, this.priorityClasses].map((c) => c.stop()),
+      [this.jobs, this.pods, this.nodes, this.services, this.priorityClasses, this.provisioner].map((c) =>
+        c.stop(),
+      ),
     );
     this.health?.close();
     this.log.info('stopped');

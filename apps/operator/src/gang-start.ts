@@ -3,6 +3,7 @@
 // Pure: the reconciler applies the verdict.
 import { LABELS } from '@kiln/spec';
 import type { V1Pod } from '@kubernetes/client-node';
+import { CONSUME_ANNOTATION } from './provisioning.js';
 
 /** The gang's pods by replica index, and the indices below `workers` that have no pod. */
 export function gangMembers(pods: readonly V1Pod[], workers: number) {
@@ -35,7 +36,10 @@ export function judgeGangStart(input: {
   const unschedulable = pods.some((p) =>
     p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'),
   );
-  if (unschedulable && input.fitNow() < workers) {
+  // A gang admitted on capacity the autoscaler provisioned waits for its nodes to register (they are
+  // not there yet, so nothing "fits"); the gang timeout bounds that wait.
+  const awaitingNodes = pods.some((p) => p.metadata?.annotations?.[CONSUME_ANNOTATION]);
+  if (unschedulable && !awaitingNodes && input.fitNow() < workers) {
     return {
       kind: 'release',
       reason: 'CapacityLost',

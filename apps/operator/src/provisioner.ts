@@ -16,6 +16,7 @@ import {
   PR_PLURAL,
   PR_VERSION,
   type ProvisioningOptions,
+  type ProvisioningPlan,
   type ProvisioningRequest,
   planProvisioning,
   requestsDone,
@@ -27,12 +28,6 @@ import {
   PROVISIONING_SELECTOR,
   provisioningApiAvailable,
 } from './provisioning-requests.js';
-
-export interface ProvisionedDecision {
-  decision: Decision | undefined;
-  /** annotations the admitted pods carry (consume the request), when admitted on provisioned capacity */
-  podAnnotations?: Record<string, string>;
-}
 
 export class Provisioner {
   private cache?: Cache<ProvisioningRequest>;
@@ -80,18 +75,34 @@ export class Provisioner {
   }
 
   /**
-   * For a waiting job: applies the provisioning plan (create the next request, delete the ones no longer
-   * needed) and returns the decision to act on. `worker` is the pod a worker of the gang would be.
+   * For a waiting job: what to ask for and the decision to act on (undefined when provisioning is off).
+   * `workers`: the gang size to ask for (elastic: the minimum).
    */
-  async decide(
+  plan(
     job: TrainingJob,
     decision: Decision | undefined,
     workers: number,
-    worker: () => V1Pod,
     now: number,
-  ): Promise<ProvisionedDecision> {
-    if (!this.enabled) return { decision };
-    const plan = planProvisioning(job, decision, workers, this.requestsOf(job), now, this.options);
+  ): ProvisioningPlan | undefined {
+    if (!this.enabled) return undefined;
+    return planProvisioning(job, decision, workers, this.requestsOf(job), now, this.options);
+  }
+
+  /** For any job: its requests, once they have served (pods bound) or are no longer needed. */
+  cleanup(job: TrainingJob, podsBound: boolean): ProvisioningPlan | undefined {
+    if (!this.enabled) return undefined;
+    const requests = this.requestsOf(job);
+    if (requests.length === 0 || !requestsDone(job, podsBound)) return undefined;
+    return { remove: requests.map((r) => r.metadata.name) };
+  }
+
+  /** The annotations admitted pods carry to consume the request the plan admitted them on. */
+  static podAnnotations(plan: ProvisioningPlan | undefined): Record<string, string> | undefined {
+    return plan?.consume ? { [CONSUME_ANNOTATION]: plan.consume, [CLASS_ANNOTATION]: PR_CLASS } : undefined;
+  }
+
+  /** Creates the plan's request (over a template built from `worker`) and deletes the ones it drops. */
+  async apply(job: TrainingJob, plan: ProvisioningPlan, worker: () => V1Pod): Promise<void> {
     const ns = job.metadata.namespace!;
     if (plan.create) {
       await createProvisioning(
@@ -105,19 +116,5 @@ export class Provisioner {
       this.log.info({ job: `${ns}/${job.metadata.name}`, request: plan.create.name }, 'asked for capacity');
     }
     for (const name of plan.remove) await deleteProvisioning(this.kube, ns, name);
-    return {
-      decision: plan.decision ?? decision,
-      podAnnotations: plan.consume
-        ? { [CONSUME_ANNOTATION]: plan.consume, [CLASS_ANNOTATION]: PR_CLASS }
-        : undefined,
-    };
-  }
-
-  /** Deletes the job's requests once they have served (pods bound) or the job no longer needs them. */
-  async release(job: TrainingJob, podsBound: boolean): Promise<void> {
-    if (!this.enabled) return;
-    const requests = this.requestsOf(job);
-    if (requests.length === 0 || !requestsDone(job, podsBound)) return;
-    for (const pr of requests) await deleteProvisioning(this.kube, job.metadata.namespace!, pr.metadata.name);
   }
 }

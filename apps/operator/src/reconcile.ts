@@ -5,7 +5,7 @@
 // crash is in the job's status (phase, restarts, condition times) and its pods' labels. The policies
 // live in their own files: admission.ts, gang-start.ts, failure-policy.ts, finish.ts, expectations.ts.
 import { RESTART_EXIT_CODES_DEFAULT, type TrainingJobPhase } from '@kiln/spec';
-import { elasticTarget, fitNow, gangTimeoutMs, keyOf, planAdmission } from './admission.js';
+import { elasticTarget, fitNow, gangTimeoutMs, keyOf, planAdmission, wantedWorkers } from './admission.js';
 import { WORLD_LABEL } from './children.js';
 import { findCondition, trueSince } from './conditions.js';
 import type { EventRecorder } from './events.js';
@@ -17,6 +17,7 @@ import type { KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import { ProgressPoller } from './progress.js';
+import { Provisioner } from './provisioner.js';
 import {
   beginStep,
   type ReconcileContext,
@@ -73,6 +74,10 @@ export class Reconciler {
     // Deletion: garbage collection removes the children through their owner references.
     if (job.metadata.deletionTimestamp) return {};
     const step = await this.decide(beginStep(job, this.ctx.podsOf(job), new Date()));
+    // ProvisioningRequests go once the gang's pods are bound, or the job no longer waits for capacity.
+    const bound = step.pods.length > 0 && step.pods.every((p) => !!p.spec?.nodeName);
+    const done = this.ctx.provisioner.cleanup({ ...job, status: step.status }, bound);
+    if (done) step.actions.push({ kind: 'provisioning', plan: done, workers: 0 });
     return this.runner.run(step);
   }
 
@@ -123,7 +128,14 @@ export class Reconciler {
       const wait = this.backoff(status.restarts ?? 0) - since;
       if (wait > 0) return { ...step, requeueAfterMs: wait };
     }
-    const decision = planAdmission(this.ctx, now.getTime()).get(keyOf(job));
+    let decision = planAdmission(this.ctx, now.getTime()).get(keyOf(job));
+    // A gang that does not fit asks the Cluster Autoscaler for its capacity, and is admitted on it.
+    const gang = wantedWorkers(job).min;
+    const provisioning = this.ctx.provisioner.plan(job, decision, gang, now.getTime());
+    if (provisioning) {
+      decision = provisioning.decision ?? decision;
+      step.actions.push({ kind: 'provisioning', plan: provisioning, workers: gang });
+    }
     if (!decision || decision.workers === 0) {
       const reason = decision?.reason ?? 'InsufficientCapacity';
       const message = decision?.message ?? 'does not fit';
@@ -140,7 +152,12 @@ export class Reconciler {
     transition(step, 'Starting', decision.reason, decision.message);
     step.actions.push(
       { kind: 'ensureService' },
-      { kind: 'createWorkers', workers: decision.workers, existing: [] },
+      {
+        kind: 'createWorkers',
+        workers: decision.workers,
+        existing: [],
+        annotations: Provisioner.podAnnotations(provisioning),
+      },
     );
     return { ...step, reserve: decision.workers, requeueAfterMs: gangTimeoutMs(job) };
   }

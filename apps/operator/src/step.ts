@@ -12,6 +12,8 @@ import type { Expectations } from './expectations.js';
 import { isConflict, isNotFound, type KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
+import type { Provisioner } from './provisioner.js';
+import type { ProvisioningPlan } from './provisioning.js';
 
 export interface ReconcileContext extends ClusterView {
   job(key: string): TrainingJob | undefined;
@@ -22,6 +24,8 @@ export interface ReconcileContext extends ClusterView {
   failedSince(pod: V1Pod): number | undefined;
   remember(job: TrainingJob): void;
   reserve(key: string, workers: number | undefined): void;
+  /** capacity provisioning through ProvisioningRequests (off where the CRD is missing) */
+  provisioner: Provisioner;
 }
 
 export interface StepRunnerOptions extends ChildOptions {
@@ -32,7 +36,9 @@ export interface StepRunnerOptions extends ChildOptions {
 export type Action =
   | { kind: 'deletePods'; pods: V1Pod[] }
   | { kind: 'ensureService' }
-  | { kind: 'createWorkers'; workers: number; existing: V1Pod[] }
+  | { kind: 'createWorkers'; workers: number; existing: V1Pod[]; annotations?: Record<string, string> }
+  /** create/delete the job's ProvisioningRequests; `workers`: the gang size its pod template is for */
+  | { kind: 'provisioning'; plan: ProvisioningPlan; workers: number }
   | { kind: 'deleteJob' };
 
 export interface Transition {
@@ -123,8 +129,17 @@ export class StepRunner {
       if (action.kind === 'deletePods') await this.deletePods(action.pods);
       else if (action.kind === 'ensureService') await this.ensureService(fresh);
       else if (action.kind === 'createWorkers')
-        await this.createWorkers(fresh, action.workers, action.existing);
-      else {
+        await this.createWorkers(fresh, action.workers, action.existing, action.annotations);
+      else if (action.kind === 'provisioning') {
+        const { workers } = action;
+        await this.ctx.provisioner.apply(fresh, action.plan, () =>
+          buildWorkerPod(
+            fresh,
+            { index: 0, workers, restart: fresh.status?.restarts ?? 0, resume: false },
+            this.options,
+          ),
+        );
+      } else {
         this.log.info({ job: key }, 'ttlSecondsAfterFinished elapsed; deleting the job');
         await this.kube.deleteJob(job.metadata.namespace!, job.metadata.name, job.metadata.uid!);
       }
@@ -184,7 +199,12 @@ export class StepRunner {
     this.expectations.serviceCreated(key, job.metadata.uid!, Date.now());
   }
 
-  private async createWorkers(job: TrainingJob, workers: number, existing: V1Pod[]): Promise<void> {
+  private async createWorkers(
+    job: TrainingJob,
+    workers: number,
+    existing: V1Pod[],
+    annotations?: Record<string, string>,
+  ): Promise<void> {
     const key = keyOf(job);
     const have = new Set(existing.map((p) => p.metadata?.labels?.[LABELS.replicaIndex]));
     const now = Date.now();
@@ -195,7 +215,7 @@ export class StepRunner {
     const creates: Promise<boolean>[] = [];
     for (let index = 0; index < workers; index++) {
       if (have.has(String(index))) continue;
-      const pod = buildWorkerPod(job, { index, workers, restart, resume }, this.options);
+      const pod = buildWorkerPod(job, { index, workers, restart, resume, annotations }, this.options);
       if (this.expectations.podPending(key, pod.metadata!.name!, now)) continue;
       this.expectations.podCreated(key, pod.metadata!.name!, now);
       creates.push(this.kube.createPod(pod));

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TrainingJob } from '@kiln/spec';
 import type { Decision } from '../src/admission.js';
+import { judgeGangStart } from '../src/gang-start.js';
 import {
   ATTEMPT_ANNOTATION,
+  CONSUME_ANNOTATION,
   PR_CLASS,
   PROVISIONED_REASON,
   PROVISIONING_REASON,
@@ -159,4 +161,28 @@ test('requests are done once the gang is bound, or the job ends, is suspended or
   const deleting = job('Queued');
   deleting.metadata.deletionTimestamp = iso(t0);
   assert.equal(requestsDone(deleting, false), true);
+});
+
+test('a gang admitted on provisioned capacity waits for its nodes instead of being released as CapacityLost', () => {
+  const pod = (annotations?: Record<string, string>) =>
+    ({
+      metadata: { name: 'w', annotations },
+      status: {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }],
+      },
+    }) as never;
+  const input = { workers: 2, missing: [], startingForMs: 1000, gangTimeoutMs: 60_000, fitNow: () => 0 };
+  const waiting = judgeGangStart({
+    ...input,
+    pods: [pod({ [CONSUME_ANNOTATION]: 'big-cap-1' }), pod({ [CONSUME_ANNOTATION]: 'big-cap-1' })],
+  });
+  assert.equal(waiting.kind, 'wait');
+  // Without the request, the same pods mean the room went away after admission.
+  assert.equal(judgeGangStart({ ...input, pods: [pod(), pod()] }).kind, 'release');
+  // The gang timeout still bounds the wait for nodes.
+  assert.equal(
+    judgeGangStart({ ...input, startingForMs: 60_000, pods: [pod({ [CONSUME_ANNOTATION]: 'x' })] }).kind,
+    'release',
+  );
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before } from 'node:test';
-import type { NodeSpec } from '@kiln/local-cluster';
+import type { ClusterOptions, NodeSpec } from '@kiln/local-cluster';
 import { clusterForTests, type TestCluster, waitFor } from '@kiln/local-cluster/test-helper';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, type TrainingJob } from '@kiln/spec';
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
@@ -49,9 +49,13 @@ export interface OperatorTestCluster {
 /** The image name whose root is this repository (for workers that run Kiln code from source). */
 export const REPO_IMAGE = 'kiln-repo';
 
-export function operatorCluster(nodes: NodeSpec[]): OperatorTestCluster {
+/** `extra`: more cluster options, e.g. `autoscaling` (node pools and the Cluster Autoscaler). */
+export function operatorCluster(
+  nodes: NodeSpec[],
+  extra: Omit<ClusterOptions, 'nodes'> = {},
+): OperatorTestCluster {
   const volumesRoot = mkdtempSync(join(tmpdir(), 'kiln-op-volumes-'));
-  const k = clusterForTests({ nodes, volumesRoot, images: { [REPO_IMAGE]: { root } } });
+  const k = clusterForTests({ nodes, volumesRoot, images: { [REPO_IMAGE]: { root } }, ...extra });
   const operators: Operator[] = [];
   const children: ChildProcess[] = [];
   // Node 20 runs a file's top-level before() hooks concurrently, so setup waits for the cluster itself.
