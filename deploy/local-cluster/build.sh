@@ -6,8 +6,7 @@
 #   KUBE_VERSION   Kubernetes release (default below); staging modules are pinned to v0.<minor>.<patch>
 #   ETCD_VERSION   etcd release built from go.etcd.io/etcd/server/v3 (default below)
 #   KILN_CACHE     cache root (default $HOME/.cache/kiln); binaries land in $KILN_CACHE/k8s/<v>/bin
-#   GO_VERSION     toolchain fetched from the module proxy when no suitable `go` is on PATH
-#   CA_VERSION     Cluster Autoscaler module version (the one the proxy serves; see below)
+#   GO_VERSION     toolchain got from the module proxy if no suitable `go` is on PATH
 #
 # Prints the bin directory on its last line of stdout, so callers can `bin=$(build.sh | tail -1)`.
 set -euo pipefail
@@ -21,7 +20,7 @@ PROXY="${PROXY%%,*}"
 
 log() { echo "[local-cluster build] $*" >&2; }
 
-# One shared Go module and build cache: a rebuild after a version bump reuses every unchanged package.
+# One shared Go module and build cache: a rebuild after a version bump reuses unchanged packages.
 export GOMODCACHE="$CACHE/go/mod"
 export GOCACHE="$CACHE/go/build"
 export GOFLAGS="-mod=mod -buildvcs=false"
@@ -63,7 +62,6 @@ build_module() { # <dir> <stamp-text> <go.mod text> <ldflags> <packages...>
   printf '%s\n' "$gomod" >"$dir/src/go.mod"
   log "building $* with $GOV into $bin"
   local t0=$SECONDS
-  # niced: the machine is shared, and the build is never what anyone waits on interactively.
   (cd "$dir/src" && nice -n 10 go build -p "$GOMAXPROCS" -trimpath -ldflags="-s -w $ldflags" -o "$bin/" "$@")
   echo "$stamp" >"$dir/stamp"
   log "built in $((SECONDS - t0)) s"
