@@ -1,34 +1,11 @@
 // Small statistics for the quality table: medians and a Mann–Whitney U test (two-sided, normal
 // approximation with tie correction), so "matches or beats" is judged rather than eyeballed.
+import { logNdtr } from '@kiln/sweeps';
 
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = (s.length - 1) / 2;
   return ((s[Math.floor(m)] as number) + (s[Math.ceil(m)] as number)) / 2;
-}
-
-function erfc(x: number): number {
-  // Numerical Recipes erfcc: fractional error < 1.2e-7.
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
 }
 
 export interface Comparison {
@@ -63,5 +40,5 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): Compari
   const n = n1 + n2;
   const sigma = Math.sqrt(((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1))));
   const z = sigma === 0 ? 0 : (Math.abs(u1 - (n1 * n2) / 2) - 0.5) / sigma;
-  return { pLower: uLower / (n1 * n2), p: Math.min(1, erfc(Math.max(0, z) / Math.SQRT2)) };
+  return { pLower: uLower / (n1 * n2), p: Math.min(1, 2 * Math.exp(logNdtr(-Math.max(0, z)))) };
 }
