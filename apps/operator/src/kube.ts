@@ -1,6 +1,7 @@
 // The operator's few calls to the Kubernetes API, through @kubernetes/client-node, each counted in the
 // metrics (the benchmark reports API requests per job from these counters).
 
+import { isConflict, isNotFound } from '@kiln/kube';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, type TrainingJob } from '@kiln/spec';
 import {
   CoordinationV1Api,
@@ -16,18 +17,6 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { OperatorMetrics } from './metrics.js';
-
-/** HTTP status of a failed API call, or undefined for other errors. */
-export function statusCode(err: unknown): number | undefined {
-  if (err && typeof err === 'object') {
-    const e = err as { code?: unknown; statusCode?: unknown };
-    if (typeof e.code === 'number') return e.code;
-    if (typeof e.statusCode === 'number') return e.statusCode;
-  }
-  return undefined;
-}
-export const isNotFound = (err: unknown) => statusCode(err) === 404;
-export const isConflict = (err: unknown) => statusCode(err) === 409;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -120,7 +109,7 @@ export class KubeClient {
       await this.core.createNamespacedPod({ namespace: pod.metadata!.namespace!, body: pod });
       return true;
     } catch (err) {
-      if (statusCode(err) === 409) return false;
+      if (isConflict(err)) return false;
       throw err;
     }
   }
@@ -145,7 +134,7 @@ export class KubeClient {
     try {
       await this.core.createNamespacedService({ namespace: service.metadata!.namespace!, body: service });
     } catch (err) {
-      if (statusCode(err) !== 409) throw err;
+      if (!isConflict(err)) throw err;
     }
   }
 

@@ -4,8 +4,9 @@
 // through the Lease's resourceVersion, so two replicas can never both win. On graceful shutdown the
 // holder releases the Lease so a successor starts at once.
 import { hostname } from 'node:os';
+import { isConflict } from '@kiln/kube';
 import type { V1Lease } from '@kubernetes/client-node';
-import { isConflict, type KubeClient } from './kube.js';
+import type { KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 
 /** The apiserver wants MicroTime (6 fractional digits); client-node would send a Date's 3. */

@@ -1,10 +1,12 @@
 // The API side of capacity provisioning: a job's PodTemplate and ProvisioningRequest (owned by the job,
 // so deleting the job collects them), creating and deleting them, and whether the cluster has the
 // ProvisioningRequest API at all (autoscaling is on only where the CRD is installed).
+
+import { isNotFound, statusCode } from '@kiln/kube';
 import { LABELS, type TrainingJob } from '@kiln/spec';
 import type { V1Pod, V1PodTemplate } from '@kubernetes/client-node';
 import { MANAGER, ownerReference } from './children.js';
-import { isNotFound, type KubeClient, statusCode } from './kube.js';
+import type { KubeClient } from './kube.js';
 import {
   ATTEMPT_ANNOTATION,
   JOB_LABEL,

@@ -2,6 +2,8 @@
 // the actions that follow) and the runner that applies it: status written once, guarded by the job's
 // resourceVersion when the phase changes, then the actions. A step whose write conflicts does nothing
 // else: the next pass decides again from a fresh copy.
+
+import { isConflict, isNotFound } from '@kiln/kube';
 import { LABELS, type TrainingJob, type TrainingJobPhase, type TrainingJobStatus } from '@kiln/spec';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { type ClusterView, keyOf } from './admission.js';
@@ -9,7 +11,7 @@ import { buildService, buildWorkerPod, type ChildOptions } from './children.js';
 import { enterPhase, findCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { Expectations } from './expectations.js';
-import { isConflict, isNotFound, type KubeClient } from './kube.js';
+import type { KubeClient } from './kube.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { Provisioner } from './provisioner.js';

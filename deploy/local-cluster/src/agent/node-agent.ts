@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { isConflict, isNotFound } from '@kiln/kube';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -85,7 +86,6 @@ const heartbeatMs = 10_000;
 
 const microTime = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const code = (err: unknown) => (err as { code?: number }).code;
 
 async function retry<T>(what: string, fn: () => Promise<T>, attempts = 50): Promise<T> {
   for (let i = 1; ; i++) {
@@ -235,7 +235,7 @@ export class NodeAgent {
     try {
       await this.core.createNode({ body: { ...node, status } as unknown as V1Node });
     } catch (err) {
-      if (code(err) !== 409) throw err;
+      if (!isConflict(err)) throw err;
       await this.core.replaceNode({ name: spec.name, body: node });
     }
     await this.core.patchNodeStatus({ name: spec.name, body: { status } }, merge);
@@ -254,7 +254,7 @@ export class NodeAgent {
           },
         });
       } catch (err) {
-        if (code(err) !== 409) throw err;
+        if (!isConflict(err)) throw err;
       }
     });
   }
@@ -271,7 +271,7 @@ export class NodeAgent {
     await Promise.all(victims.map((r) => r.evict((opts.graceSeconds ?? 0) * 1000, name)));
     await this.coordination.deleteNamespacedLease({ name, namespace: leaseNamespace }).catch(() => {});
     await this.core.deleteNode({ name }).catch((err) => {
-      if (code(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     });
   }
 
@@ -379,7 +379,7 @@ export class NodeAgent {
           },
         });
       } catch (err) {
-        if (code(err) !== 409) throw err;
+        if (!isConflict(err)) throw err;
       }
     });
   }
@@ -410,7 +410,7 @@ export class NodeAgent {
         },
       });
     } catch (err) {
-      if (code(err) !== 409) this.log(`provisioning ${ns}/${claim}: ${(err as Error).message}`);
+      if (!isConflict(err)) this.log(`provisioning ${ns}/${claim}: ${(err as Error).message}`);
     }
   }
 

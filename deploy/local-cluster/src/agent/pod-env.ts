@@ -1,5 +1,6 @@
 // A container's environment as the kubelet builds it: envFrom, env (value, fieldRef, resourceFieldRef,
 // configMapKeyRef, secretKeyRef) and $(VAR) references, in the order Kubernetes defines.
+import { isNotFound } from '@kiln/kube';
 import type { CoreV1Api, V1Container, V1EnvVarSource, V1Pod } from '@kubernetes/client-node';
 
 export class EnvError extends Error {}
@@ -10,13 +11,12 @@ type Lookup = {
 };
 
 export function apiLookup(core: CoreV1Api, namespace: string): Lookup {
-  const notFound = (err: unknown) => (err as { code?: number }).code === 404;
   return {
     async configMap(name) {
       try {
         return (await core.readNamespacedConfigMap({ name, namespace })).data ?? {};
       } catch (err) {
-        if (notFound(err)) return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
     },
@@ -27,7 +27,7 @@ export function apiLookup(core: CoreV1Api, namespace: string): Lookup {
           Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
         );
       } catch (err) {
-        if (notFound(err)) return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
     },

@@ -5,6 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
+import { isConflict, isNotFound } from '@kiln/kube';
+import { ENV } from '@kiln/spec';
 import {
   type CoreV1Api,
   PatchStrategy,
@@ -12,11 +14,12 @@ import {
   type V1Container,
   type V1ContainerState,
   type V1Pod,
-  type V1Volume,
 } from '@kubernetes/client-node';
 import { exited, spawnManaged, terminate } from '../process.js';
 import { type ImageMap, type ImageRoot, mapImagePath, resolveImage } from './images.js';
 import { apiLookup, containerEnv, EnvError, expandRefs } from './pod-env.js';
+import { containerStatus, type PodPhase, podConditions, podPhase, podReady } from './pod-status.js';
+import { ConfigError, type Mount, mapMounted, prepareVolumes } from './volumes.js';
 
 export interface PodContext {
   core: CoreV1Api;
@@ -43,7 +46,6 @@ interface ContainerRun {
   state: V1ContainerState;
   lastState?: V1ContainerState;
   logFiles: string[];
-  started: boolean;
   retry?: NodeJS.Timeout;
 }
 
@@ -51,12 +53,10 @@ const now = () => new Date().toISOString();
 const grace = (seconds: number | undefined) => Math.max(0, seconds ?? 30) * 1000;
 const signalNumbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
-class ConfigError extends Error {}
-
 export class PodRunner {
   pod: V1Pod;
   readonly containers = new Map<string, ContainerRun>();
-  private phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' = 'Pending';
+  private phase: PodPhase = 'Pending';
   private reason?: string;
   private message?: string;
   private disruption?: { reason: string; message: string };
@@ -66,7 +66,7 @@ export class PodRunner {
   private publishing?: Promise<void>;
   private dirty = false;
   private initDone = false;
-  private mounts: { mountPath: string; hostPath: string }[] = [];
+  private mounts: Mount[] = [];
 
   constructor(
     private readonly ctx: PodContext,
@@ -92,7 +92,10 @@ export class PodRunner {
 
   /** Every container running (the agent has no readiness probes yet). */
   get ready(): boolean {
-    return this.phase === 'Running' && this.mainRuns().every((c) => c.state.running !== undefined);
+    return podReady(
+      this.phase,
+      this.mainRuns().map((run) => this.view(run)),
+    );
   }
 
   get finished(): boolean {
@@ -115,7 +118,6 @@ export class PodRunner {
       restartCount: 0,
       state: { waiting: { reason: 'PodInitializing' } },
       logFiles: [],
-      started: false,
     };
   }
 
@@ -131,7 +133,7 @@ export class PodRunner {
     mkdirSync(join(this.ctx.podDir, 'logs'), { recursive: true });
     this.publish();
     try {
-      this.mounts = await this.prepareVolumes();
+      this.mounts = await prepareVolumes(this.pod, this.ctx.podDir, this.ctx.core);
     } catch (err) {
       // e.g. an unbound claim: say why and try again, as the kubelet does.
       for (const run of this.containers.values()) {
@@ -175,8 +177,8 @@ export class PodRunner {
         body: { gracePeriodSeconds: 0, preconditions: { uid: this.pod.metadata?.uid } },
       });
     } catch (err) {
-      const code = (err as { code?: number }).code;
-      if (code !== 404 && code !== 409) this.ctx.log(`deleting pod ${this.namespace}/${this.name}: ${err}`);
+      if (!isNotFound(err) && !isConflict(err))
+        this.ctx.log(`deleting pod ${this.namespace}/${this.name}: ${err}`);
     }
     this.ctx.onGone();
   }
@@ -233,7 +235,6 @@ export class PodRunner {
       return;
     }
     run.child = child;
-    run.started = true;
     const startedAt = now();
     run.state = { running: { startedAt: startedAt as unknown as Date } };
     child.once('error', (err) =>
@@ -294,77 +295,8 @@ export class PodRunner {
     run.retry.unref();
   }
 
-  /** Volumes mapped to host directories: the container sees them by rewriting paths (see README). */
-  private async prepareVolumes(): Promise<{ mountPath: string; hostPath: string }[]> {
-    const hostDirs = new Map<string, string>();
-    for (const volume of this.pod.spec?.volumes ?? []) {
-      hostDirs.set(volume.name, await this.volumeDir(volume));
-    }
-    const mounts: { mountPath: string; hostPath: string }[] = [];
-    for (const c of [...(this.pod.spec?.initContainers ?? []), ...(this.pod.spec?.containers ?? [])]) {
-      for (const m of c.volumeMounts ?? []) {
-        const dir = hostDirs.get(m.name);
-        if (!dir) throw new ConfigError(`volumeMounts[${m.name}]: no volume of that name in the pod`);
-        const hostPath = m.subPath ? join(dir, m.subPath) : dir;
-        mkdirSync(hostPath, { recursive: true });
-        if (!mounts.some((x) => x.mountPath === m.mountPath))
-          mounts.push({ mountPath: m.mountPath, hostPath });
-      }
-    }
-    // Longest mount path first, so nested mounts win.
-    return mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
-  }
-
-  private async volumeDir(volume: V1Volume): Promise<string> {
-    const ns = this.namespace;
-    const own = join(this.ctx.podDir, 'volumes', volume.name);
-    if (volume.hostPath) {
-      mkdirSync(volume.hostPath.path, { recursive: true });
-      return volume.hostPath.path;
-    }
-    if (volume.persistentVolumeClaim) {
-      const claim = volume.persistentVolumeClaim.claimName;
-      const pvc = await this.ctx.core.readNamespacedPersistentVolumeClaim({ name: claim, namespace: ns });
-      const pvName = pvc.spec?.volumeName;
-      if (!pvName || pvc.status?.phase !== 'Bound')
-        throw new ConfigError(`persistentvolumeclaim "${claim}" is not bound`);
-      const pv = await this.ctx.core.readPersistentVolume({ name: pvName });
-      const path = pv.spec?.hostPath?.path ?? pv.spec?.local?.path;
-      if (!path)
-        throw new ConfigError(
-          `persistentvolume "${pvName}" is neither hostPath nor local: no host directory`,
-        );
-      mkdirSync(path, { recursive: true });
-      return path;
-    }
-    mkdirSync(own, { recursive: true });
-    const source = volume.configMap ?? volume.secret;
-    if (source) {
-      const lookup = apiLookup(this.ctx.core, ns);
-      const name = volume.configMap ? volume.configMap.name! : volume.secret!.secretName!;
-      const data = await (volume.configMap ? lookup.configMap(name) : lookup.secret(name));
-      if (data === undefined) {
-        if (source.optional) return own;
-        throw new ConfigError(`${volume.configMap ? 'configmap' : 'secret'} "${name}" not found`);
-      }
-      const items = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
-      for (const item of items) {
-        if (!(item.key in data)) continue;
-        const file = join(own, item.path);
-        mkdirSync(join(file, '..'), { recursive: true });
-        writeFileSync(file, data[item.key]!);
-      }
-    }
-    // emptyDir and the rest (projected service-account tokens, downwardAPI) get a private directory.
-    return own;
-  }
-
   private mapMounted(value: string): string {
-    for (const m of this.mounts) {
-      if (value === m.mountPath) return m.hostPath;
-      if (value.startsWith(`${m.mountPath}/`)) return m.hostPath + value.slice(m.mountPath.length);
-    }
-    return value;
+    return mapMounted(this.mounts, value);
   }
 
   private async plan(
@@ -393,7 +325,7 @@ export class PodRunner {
     );
     for (const [k, v] of Object.entries(env)) env[k] = this.mapMounted(v);
     // Pod identity for the DNS hook; NODE_OPTIONS keeps whatever the pod itself asked for.
-    env.KILN_POD_IP = this.ctx.podIP;
+    env[ENV.podIP] = this.ctx.podIP;
     env.KILN_POD_NAMESPACE = this.namespace;
     env.KILN_HOSTS_FILE = this.ctx.hostsFile;
     env.NODE_OPTIONS = `--import=${this.ctx.dnsHook}${env.NODE_OPTIONS ? ` ${env.NODE_OPTIONS}` : ''}`;
@@ -424,80 +356,51 @@ export class PodRunner {
     return mapped;
   }
 
-  private computePhase(): void {
-    if (this.finished) return;
-    const main = this.mainRuns();
-    const policy = this.pod.spec?.restartPolicy ?? 'Always';
-    const initFailed = this.initRuns().some(
-      (c) => c.state.terminated && c.state.terminated.exitCode !== 0 && policy === 'Never',
-    );
-    if (initFailed) {
-      this.phase = 'Failed';
-      return;
-    }
-    if (!this.initDone || main.some((c) => !c.started)) {
-      this.phase = 'Pending';
-      return;
-    }
-    const done = main.every((c) => c.state.terminated !== undefined);
-    if (done && (policy !== 'Always' || this.stopping)) {
-      this.phase = main.every((c) => c.state.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
-      return;
-    }
-    this.phase = 'Running';
+  private view(run: ContainerRun) {
+    return {
+      name: run.spec.name,
+      image: run.spec.image,
+      init: run.init,
+      pid: run.child?.pid,
+      restartCount: run.restartCount,
+      state: run.state,
+      lastState: run.lastState,
+    };
   }
 
-  private condition(type: string, ok: boolean, reason?: string, message?: string) {
-    const status = ok ? 'True' : 'False';
-    const prev = this.transitions.get(type);
-    const time = prev && prev.status === status ? prev.time : now();
-    this.transitions.set(type, { status, time });
-    return { type, status, lastTransitionTime: time, lastProbeTime: null, reason, message };
+  private computePhase(): void {
+    if (this.finished) return;
+    this.phase = podPhase({
+      restartPolicy: this.pod.spec?.restartPolicy,
+      initContainers: this.initRuns(),
+      containers: this.mainRuns(),
+      terminal: this.stopping,
+    });
   }
 
   private statusBody() {
     this.computePhase();
-    const main = this.mainRuns();
-    const containersReady = this.ready;
-    const containerStatus = (run: ContainerRun) => ({
-      name: run.spec.name,
-      image: run.spec.image ?? '',
-      imageID: '',
-      containerID: run.child?.pid ? `kiln://${run.child.pid}` : run.state.terminated?.containerID,
-      ready: run.state.running !== undefined && !run.init,
-      started: run.state.running !== undefined,
-      restartCount: run.restartCount,
-      state: run.state,
-      lastState: run.lastState ?? {},
-    });
-    const conditions = [
-      this.condition('PodReadyToStartContainers', true),
-      this.condition('Initialized', this.initDone, this.initDone ? undefined : 'ContainersNotInitialized'),
-      this.condition(
-        'Ready',
-        containersReady,
-        containersReady ? undefined : this.finished ? 'PodCompleted' : 'ContainersNotReady',
-      ),
-      this.condition('ContainersReady', containersReady, containersReady ? undefined : 'ContainersNotReady'),
-      this.condition('PodScheduled', true),
-    ];
-    if (this.disruption) {
-      conditions.push(
-        this.condition('DisruptionTarget', true, this.disruption.reason, this.disruption.message),
-      );
-    }
+    const init = this.initRuns().map((run) => this.view(run));
+    const main = this.mainRuns().map((run) => this.view(run));
     return {
       status: {
         phase: this.phase,
         reason: this.reason ?? null,
         message: this.message ?? null,
-        conditions,
+        conditions: podConditions({
+          phase: this.phase,
+          ready: podReady(this.phase, main),
+          initialized: this.initDone,
+          disruption: this.disruption,
+          transitions: this.transitions,
+          now: now(),
+        }),
         hostIP: this.ctx.hostIP,
         hostIPs: [{ ip: this.ctx.hostIP }],
         podIP: this.ctx.podIP,
         podIPs: [{ ip: this.ctx.podIP }],
         startTime: this.startTime,
-        initContainerStatuses: this.initRuns().map(containerStatus),
+        initContainerStatuses: init.map(containerStatus),
         containerStatuses: main.map(containerStatus),
       },
     };
@@ -520,8 +423,7 @@ export class PodRunner {
             setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
           );
         } catch (err) {
-          const code = (err as { code?: number }).code;
-          if (code === 404) return;
+          if (isNotFound(err)) return;
           this.ctx.log(`status of ${this.namespace}/${this.name}: ${(err as Error).message}`);
           if (++failures >= 5) return;
           await new Promise((r) => setTimeout(r, 500));

@@ -1,0 +1,3 @@
+// @kiln/kube: what every Kiln part that talks to a kube-apiserver shares (the operator, the local
+// cluster's node agent and cloud, the API's job backend).
+export { isConflict, isForbidden, isNotFound, statusCode } from './errors.js';
