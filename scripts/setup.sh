@@ -36,6 +36,9 @@ bash libs/trainer/test/loggers-tensorboard/setup.sh >/dev/null
 step "Prisma client"
 bash libs/db/scripts/setup.sh --no-migrate
 
+step "Schemathesis (the API's OpenAPI contract test)"
+$only_trainer || bash apps/api/test/schemathesis/setup.sh >/dev/null
+
 if ! $only_trainer; then
   step "Kubernetes control plane and etcd from source"
   bash deploy/local-cluster/build.sh >/dev/null

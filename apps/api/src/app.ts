@@ -13,6 +13,7 @@ import type { ApiConfig } from './config.js';
 import { CoreModule } from './core/core.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ErrorFilter } from './http/errors.js';
+import { finishDocument } from './http/openapi-document.js';
 import { type JobBackend, KubeJobBackend } from './jobs/backend.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { JobStatusSync } from './jobs/sync.js';
@@ -22,7 +23,6 @@ import { LogsModule } from './logs/logs.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { Prometheus } from './prometheus/prometheus.js';
 import { RunsModule } from './runs/runs.module.js';
-import { SweepsModule } from './sweeps/sweeps.module.js';
 
 /** The domain modules, in the order their routes are registered. A new module goes here. */
 export const domainModules = [
@@ -33,8 +33,16 @@ export const domainModules = [
   CheckpointsModule,
   LogsModule,
   JobsModule,
-  SweepsModule,
 ];
+
+/** Bodies are read as UTF-8; one declared in another charset is refused rather than misread. */
+function refuseCharset(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '')?.[1];
+  if (charset && !/^utf-?8$/i.test(charset))
+    throw Object.assign(new Error(`unsupported charset ${charset}: send UTF-8 (charset=utf-8 or none)`), {
+      statusCode: 415,
+    });
+}
 
 export interface App {
   app: NestFastifyApplication;
@@ -79,6 +87,7 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   // The PlatformLogger sends gzip bodies; Fastify leaves request decompression to the app.
   fastify.addHook('preParsing', async (req, _reply, payload) => {
+    refuseCharset(req.headers['content-type']);
     const enc = req.headers['content-encoding'];
     if (!enc || enc === 'identity') return payload;
     if (enc !== 'gzip')
@@ -106,9 +115,9 @@ export async function createApp(
       .setTitle('Kiln API')
       .setDescription('Runs, metrics, checkpoints, logs and TrainingJobs')
       .setVersion('v1')
-      .addBearerAuth()
       .build(),
   );
+  finishDocument(doc);
   SwaggerModule.setup('api/docs', app as unknown as INestApplication, doc, {
     jsonDocumentUrl: 'api/docs/openapi.json',
   });

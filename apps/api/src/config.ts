@@ -11,8 +11,34 @@ export interface ApiConfig {
   maxBatchPoints: number;
   /** Log lines kept per worker of a run. */
   logTailLines: number;
+  /** Log lines kept per run, all workers together (the oldest go first). */
+  logRunLines?: number;
+  /** Metric keys (series) one run may have. */
+  maxKeysPerRun?: number;
+  /** Unrevoked read and write tokens one project may have (run tokens go with their runs). */
+  maxTokensPerProject?: number;
+  /** Hyperparameters of one run, as JSON, in bytes. */
+  maxHyperparamBytes?: number;
   /** Kubeconfig for job endpoints; '' means "in-cluster or ~/.kube/config if present", 'none' disables them. */
   kubeconfig: string;
+}
+
+/** Per-tenant limits when the config leaves them out. */
+export const limitDefaults = {
+  logRunLines: 20_000,
+  maxKeysPerRun: 10_000,
+  maxTokensPerProject: 1_000,
+  maxHyperparamBytes: 256 * 1024,
+};
+
+/** The config with every optional limit filled in. */
+export function limitsOf(c: ApiConfig) {
+  return {
+    logRunLines: c.logRunLines ?? limitDefaults.logRunLines,
+    maxKeysPerRun: c.maxKeysPerRun ?? limitDefaults.maxKeysPerRun,
+    maxTokensPerProject: c.maxTokensPerProject ?? limitDefaults.maxTokensPerProject,
+    maxHyperparamBytes: c.maxHyperparamBytes ?? limitDefaults.maxHyperparamBytes,
+  };
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -36,6 +62,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     ingestPointsPerSecond: intFromEnv(env, 'KILN_INGEST_POINTS_PER_SECOND', 1_000_000),
     maxBatchPoints: intFromEnv(env, 'KILN_MAX_BATCH_POINTS', 100_000),
     logTailLines: intFromEnv(env, 'KILN_LOG_TAIL_LINES', 1000),
+    logRunLines: intFromEnv(env, 'KILN_LOG_RUN_LINES', limitDefaults.logRunLines),
+    maxKeysPerRun: intFromEnv(env, 'KILN_MAX_KEYS_PER_RUN', limitDefaults.maxKeysPerRun),
+    maxTokensPerProject: intFromEnv(env, 'KILN_MAX_TOKENS_PER_PROJECT', limitDefaults.maxTokensPerProject),
+    maxHyperparamBytes: intFromEnv(env, 'KILN_MAX_HYPERPARAM_BYTES', limitDefaults.maxHyperparamBytes),
     kubeconfig: env.KILN_KUBECONFIG ?? '',
   };
 }

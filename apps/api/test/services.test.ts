@@ -25,7 +25,7 @@ after(() => s.close());
 
 test('projects: tokens issued, listed and revoked; another project cannot revoke them', async () => {
   const projects = s.ctx.get(ProjectsService);
-  const t = await projects.issueToken(projectId, { name: 'w', scope: 'write' });
+  const t = await projects.issueToken({ kind: 'admin' }, projectId, { name: 'w', scope: 'write' });
   assert.match(t.token, /^kiln_p_/);
   assert.deepEqual(
     (await projects.listTokens(projectId)).map((x) => x.name),
@@ -33,7 +33,10 @@ test('projects: tokens issued, listed and revoked; another project cannot revoke
   );
   const other = await projects.create({ name: 'svc-other', namespace: 'svc-other' });
   await assert.rejects(
-    projects.revokeToken({ kind: 'project', tokenId: 'x', projectId: other.id, scope: 'write' }, t.id),
+    projects.revokeToken(
+      { kind: 'project', tokenId: 'x', projectId: other.id, scope: 'write', expiresAt: null },
+      t.id,
+    ),
     /not found/,
   );
   await projects.revokeToken({ kind: 'admin' }, t.id);
@@ -69,8 +72,8 @@ test('ingest and series: idempotent on (run, key, step); keys and a downsampled 
   const ingest = s.ctx.get(IngestService);
   const ref = { id: runId, projectId };
   const body = { series: [{ key: 'loss', steps: [0, 1, 2, 3], values: [4, 3, 2, 1] }] };
-  assert.deepEqual(await ingest.ingest(ref, 't', body), { accepted: 4, inserted: 4 });
-  assert.deepEqual(await ingest.ingest(ref, 't', body), { accepted: 4, inserted: 0 });
+  assert.deepEqual(await ingest.ingest(ref, body), { accepted: 4, inserted: 4 });
+  assert.deepEqual(await ingest.ingest(ref, body), { accepted: 4, inserted: 0 });
   const reads = s.ctx.get(SeriesService);
   assert.deepEqual(await reads.keys(runId), [{ key: 'loss', count: 4, lastStep: 3 }]);
   const got = await reads.series(runId, { key: 'loss' });

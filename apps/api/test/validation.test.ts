@@ -217,17 +217,19 @@ test('missing, malformed, unknown, expired and revoked tokens → 401 saying whi
   assert.match(revoked.body.message, /revoked/);
 });
 
-test('ingest is rate-limited per token in points, with Retry-After', async () => {
-  const run = await api.call(s.writeToken, 'POST', `/api/v1/projects/${s.id}/runs`, {
-    name: 'rl',
-    issueToken: true,
-  });
-  // 20 batches of 1,000 at once: four times the 2-second burst the bucket holds.
+test('ingest is rate-limited per project in points, with Retry-After; more tokens do not raise it', async () => {
+  const rl = await seedProject(api, 'val-rl');
+  const mint = async (name: string) =>
+    (await api.call(rl.writeToken, 'POST', `/api/v1/projects/${rl.id}/tokens`, { name, scope: 'write' })).body
+      .token as string;
+  // Four tokens of one project, 8 batches of 1,000 each at once: within what a per-token bucket (2 s'
+  // worth, 10,000) would let through, more than three times the project's bucket.
+  const tokens = [rl.runToken, rl.writeToken, await mint('m1'), await mint('m2')];
   const answers = await Promise.all(
-    Array.from({ length: 20 }, (_, i) =>
-      fetch(`${api.url}/api/v1/runs/${run.body.id}/metrics`, {
+    Array.from({ length: 32 }, (_, i) =>
+      fetch(`${api.url}/api/v1/runs/${rl.runId}/metrics`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${run.body.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${tokens[i % 4]}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           points: Array.from({ length: 1000 }, (_, j) => ({ key: 'a', step: i * 1000 + j, value: j })),
         }),
@@ -236,13 +238,13 @@ test('ingest is rate-limited per token in points, with Retry-After', async () =>
   );
   assert.ok(answers.every((r) => r.status === 200 || r.status === 429));
   const limited = answers.find((r) => r.status === 429);
-  assert.ok(limited, 'a burst past twice the rate got 429');
+  assert.ok(limited, `a burst past the project's bucket got 429: ${answers.map((r) => r.status)}`);
   assert.ok(Number(limited.headers.get('retry-after')) >= 1);
   assert.match(
     ((await limited.json()) as { message: string }).message,
-    /rate limit of 5000 points\/s per token/,
+    /rate limit of 5000 points\/s per project/,
   );
-  // Another token has its own bucket.
+  // Another project has its own bucket.
   const other = await api.call(s.runToken, 'POST', metrics(), { points: [{ key: 'a', step: 99, value: 1 }] });
   assert.equal(other.status, 200);
 });

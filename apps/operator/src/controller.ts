@@ -24,8 +24,8 @@ import { startHealthServer } from './health.js';
 import { Cache } from './informer.js';
 import { KubeClient } from './kube.js';
 import { LeaderElector } from './leader.js';
-import { createLogger, type Logger } from './log.js';
-import { OperatorMetrics } from './metrics.js';
+import { createLog, type Log } from './log.js';
+import { Prometheus } from './prometheus.js';
 import { Provisioner } from './provisioner.js';
 import { type ReconcileContext, Reconciler, type ReconcilerOptions } from './reconcile.js';
 import { WorkQueue } from './workqueue.js';
@@ -41,7 +41,8 @@ export interface OperatorOptions extends ReconcilerOptions {
   leaseDurationSeconds: number;
   leaseRetryPeriodMs: number;
   identity?: string;
-  logger?: Logger;
+  /** the operator's diagnostic log (pino); default: JSON lines on stdout */
+  logger?: Log;
   /** Called when the Lease is lost; by default the process exits so a fresh replica takes over. */
   onLeadershipLost?: () => void;
 }
@@ -79,8 +80,8 @@ function ownerKey(child: { metadata?: V1ObjectMeta }): string | undefined {
 }
 
 export class Operator {
-  readonly metrics = new OperatorMetrics();
-  readonly log: Logger;
+  readonly prometheus = new Prometheus();
+  readonly log: Log;
   readonly kube: KubeClient;
   readonly queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 60_000 });
   readonly jobs: Cache<TrainingJob>;
@@ -108,10 +109,10 @@ export class Operator {
   healthPort = 0;
 
   constructor(private readonly options: OperatorOptions) {
-    this.log = options.logger ?? createLogger();
+    this.log = options.logger ?? createLog();
     const kc = options.kubeconfig ?? new KubeConfig();
     if (!options.kubeconfig) kc.loadFromDefault();
-    this.kube = new KubeClient(kc, this.metrics);
+    this.kube = new KubeClient(kc, this.prometheus);
     this.jobs = new Cache<TrainingJob>(
       kc,
       `/apis/${API_GROUP}/${API_VERSION}/${TRAININGJOB_PLURAL}`,
@@ -227,7 +228,7 @@ export class Operator {
       ctx,
       new EventRecorder(this.kube, this.leader.identity, this.log),
       options,
-      this.metrics,
+      this.prometheus,
       this.log,
     );
   }
@@ -343,7 +344,7 @@ export class Operator {
     const { port, server } = await startHealthServer(
       this.options.healthPort,
       this.options.healthHost,
-      this.metrics,
+      this.prometheus,
       {
         ready: () => this.synced,
         leader: () => this.leader.isLeader,
@@ -363,7 +364,7 @@ export class Operator {
       else process.exit(1);
     });
     if (!leading) return;
-    this.metrics.isLeader.set(1);
+    this.prometheus.isLeader.set(1);
     for (const job of this.jobs.list()) this.queue.add(keyOf(job));
     this.workers = Array.from({ length: this.options.concurrency }, () => this.work());
   }
@@ -372,21 +373,21 @@ export class Operator {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      this.metrics.queueDepth.set(this.queue.depth);
-      const end = this.metrics.reconcileDuration.startTimer();
+      this.prometheus.queueDepth.set(this.queue.depth);
+      const end = this.prometheus.reconcileDuration.startTimer();
       try {
         const result = await this.reconciler.reconcile(key);
         this.queue.forget(key);
         if (result.requeueAfterMs !== undefined && Number.isFinite(result.requeueAfterMs)) {
           this.queue.addAfter(key, Math.max(0, result.requeueAfterMs));
-          this.metrics.reconciles.inc({ result: 'requeue' });
+          this.prometheus.reconciles.inc({ result: 'requeue' });
         } else {
-          this.metrics.reconciles.inc({ result: 'success' });
+          this.prometheus.reconciles.inc({ result: 'success' });
         }
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
-        this.metrics.reconciles.inc({ result: 'error' });
-        this.metrics.reconcileErrors.inc();
+        this.prometheus.reconciles.inc({ result: 'error' });
+        this.prometheus.reconcileErrors.inc();
         this.log.error({ job: key, err: errorText(err), retryInMs: delay }, 'reconcile failed');
       } finally {
         end();
@@ -402,7 +403,7 @@ export class Operator {
     this.queue.shutdown();
     await Promise.race([Promise.all(this.workers), new Promise((r) => setTimeout(r, 10_000))]);
     await this.leader.release();
-    this.metrics.isLeader.set(0);
+    this.prometheus.isLeader.set(0);
     await Promise.all(
       [this.jobs, this.pods, this.nodes, this.services, this.priorityClasses, this.provisioner].map((c) =>
         c.stop(),

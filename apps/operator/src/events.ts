@@ -3,13 +3,13 @@
 
 import { API_GROUP_VERSION, TRAININGJOB_KIND, type TrainingJob } from '@kiln/spec';
 import type { KubeClient } from './kube.js';
-import type { Logger } from './log.js';
+import type { Log } from './log.js';
 
 export class EventRecorder {
   constructor(
     private readonly kube: KubeClient,
     private readonly instance: string,
-    private readonly log: Logger,
+    private readonly log: Log,
   ) {}
 
   record(job: TrainingJob, type: 'Normal' | 'Warning', reason: string, message: string): void {

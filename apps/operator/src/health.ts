@@ -2,7 +2,7 @@
 // can proceed while it waits for the Lease) and /metrics for Prometheus.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { OperatorMetrics } from './metrics.js';
+import type { Prometheus } from './prometheus.js';
 
 export interface HealthState {
   ready(): boolean;
@@ -12,7 +12,7 @@ export interface HealthState {
 export async function startHealthServer(
   port: number,
   host: string,
-  metrics: OperatorMetrics,
+  prometheus: Prometheus,
   state: HealthState,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(async (req, res) => {
@@ -25,8 +25,8 @@ export async function startHealthServer(
         .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
         .end(ready ? `ok leader=${state.leader()}` : 'caches not synced');
     } else if (path === '/metrics') {
-      const body = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+      const body = await prometheus.registry.metrics();
+      res.writeHead(200, { 'content-type': prometheus.registry.contentType }).end(body);
     } else {
       res.writeHead(404).end();
     }

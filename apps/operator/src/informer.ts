@@ -10,7 +10,7 @@ import {
   makeInformer,
   type ObjectCache,
 } from '@kubernetes/client-node';
-import type { Logger } from './log.js';
+import type { Log } from './log.js';
 
 export interface CacheHandlers<T> {
   onAdd?(obj: T): void;
@@ -32,7 +32,7 @@ export class Cache<T> {
     path: string,
     list: () => Promise<{ items: unknown[] }>,
     handlers: CacheHandlers<T>,
-    private readonly log: Logger,
+    private readonly log: Log,
     labelSelector?: string,
   ) {
     this.informer = makeInformer<KubernetesObject>(

@@ -1,5 +1,5 @@
 // The operator's few calls to the Kubernetes API, through @kubernetes/client-node, each counted in the
-// metrics (the benchmark reports API requests per job from these counters).
+// Prometheus counters (the benchmark reports API requests per job from these counters).
 
 import { isConflict, isNotFound } from '@kiln/kube';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, type TrainingJob } from '@kiln/spec';
@@ -16,7 +16,7 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
-import type { OperatorMetrics } from './metrics.js';
+import type { Prometheus } from './prometheus.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -28,7 +28,7 @@ export class KubeClient {
 
   constructor(
     readonly config: KubeConfig,
-    private readonly metrics: OperatorMetrics,
+    private readonly prometheus: Prometheus,
   ) {
     this.core = config.makeApiClient(CoreV1Api);
     this.custom = config.makeApiClient(CustomObjectsApi);
@@ -37,7 +37,7 @@ export class KubeClient {
   }
 
   count(verb: string, resource: string): void {
-    this.metrics.apiRequests.inc({ verb, resource });
+    this.prometheus.apiRequests.inc({ verb, resource });
   }
 
   listJobs(): Promise<{ items: TrainingJob[]; metadata?: { resourceVersion?: string } }> {

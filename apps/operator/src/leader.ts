@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { isConflict } from '@kiln/kube';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { KubeClient } from './kube.js';
-import type { Logger } from './log.js';
+import type { Log } from './log.js';
 
 /** The apiserver wants MicroTime (6 fractional digits); client-node would send a Date's 3. */
 const microTime = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date;
@@ -35,7 +35,7 @@ export class LeaderElector {
   constructor(
     private readonly kube: KubeClient,
     private readonly options: LeaderElectionOptions,
-    private readonly log: Logger,
+    private readonly log: Log,
   ) {
     this.identity =
       options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

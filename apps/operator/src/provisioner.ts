@@ -6,7 +6,7 @@ import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Decision } from './admission.js';
 import { Cache } from './informer.js';
 import type { KubeClient } from './kube.js';
-import type { Logger } from './log.js';
+import type { Log } from './log.js';
 import {
   CLASS_ANNOTATION,
   CONSUME_ANNOTATION,
@@ -36,7 +36,7 @@ export class Provisioner {
   constructor(
     private readonly config: KubeConfig,
     private readonly kube: KubeClient,
-    private readonly log: Logger,
+    private readonly log: Log,
     private readonly requeue: (key: string) => void,
     private readonly options?: ProvisioningOptions,
   ) {}

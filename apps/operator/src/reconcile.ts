@@ -14,9 +14,9 @@ import { gangFailures, judgeGangFailures, restartBackoffMs, restartOrFail } from
 import { deadlineLeftMs, judgeSuccess, judgeTtl, podsToClean } from './finish.js';
 import { gangMembers, judgeGangStart } from './gang-start.js';
 import type { KubeClient } from './kube.js';
-import type { Logger } from './log.js';
-import type { OperatorMetrics } from './metrics.js';
+import type { Log } from './log.js';
 import { ProgressPoller } from './progress.js';
+import type { Prometheus } from './prometheus.js';
 import { Provisioner } from './provisioner.js';
 import {
   beginStep,
@@ -56,10 +56,10 @@ export class Reconciler {
     private readonly ctx: ReconcileContext,
     events: EventRecorder,
     private readonly options: ReconcilerOptions,
-    metrics: OperatorMetrics,
-    log: Logger,
+    prometheus: Prometheus,
+    log: Log,
   ) {
-    this.runner = new StepRunner(kube, ctx, events, options, metrics, log, this.expectations);
+    this.runner = new StepRunner(kube, ctx, events, options, prometheus, log, this.expectations);
     this.progress = new ProgressPoller(options.progressPort, options.progressIntervalMs);
   }
 

@@ -12,8 +12,8 @@ import { enterPhase, findCondition } from './conditions.js';
 import type { EventRecorder } from './events.js';
 import type { Expectations } from './expectations.js';
 import type { KubeClient } from './kube.js';
-import type { Logger } from './log.js';
-import type { OperatorMetrics } from './metrics.js';
+import type { Log } from './log.js';
+import type { Prometheus } from './prometheus.js';
 import type { Provisioner } from './provisioner.js';
 import type { ProvisioningPlan } from './provisioning.js';
 
@@ -110,8 +110,8 @@ export class StepRunner {
     private readonly ctx: ReconcileContext,
     private readonly events: EventRecorder,
     private readonly options: StepRunnerOptions,
-    private readonly metrics: OperatorMetrics,
-    private readonly log: Logger,
+    private readonly prometheus: Prometheus,
+    private readonly log: Log,
     private readonly expectations: Expectations,
   ) {}
 
@@ -178,7 +178,7 @@ export class StepRunner {
       throw err;
     }
     if (event) {
-      this.metrics.transitions.inc({ phase: event.to });
+      this.prometheus.transitions.inc({ phase: event.to });
       this.log.info(
         { job: key, from: event.from, to: event.to, reason: event.reason, message: event.message },
         'phase',

@@ -27,22 +27,34 @@ export interface SeriesPoint {
 
 /**
  * Ids of a run's series by key, creating the missing ones. Ids never change while the run exists, so
- * callers may cache them (see SeriesCache).
+ * callers may cache them (see SeriesCache). Keys are inserted in sorted order (concurrent callers lock
+ * them in the same order); a key another transaction inserted after this statement's snapshot is read
+ * by a second statement, so every key comes back.
  */
 export async function resolveSeriesIds(
   pool: pg.Pool | pg.PoolClient,
   runId: string,
   keys: string[],
 ): Promise<Map<string, number>> {
+  const sorted = [...new Set(keys)].sort();
   const { rows } = await pool.query<{ id: number; key: string }>(
     `WITH ins AS (
-       INSERT INTO metric_series (run_id, key) SELECT $1, k FROM unnest($2::text[]) AS k
+       INSERT INTO metric_series (run_id, key) SELECT $1, k FROM unnest($2::text[]) AS k ORDER BY k
        ON CONFLICT (run_id, key) DO NOTHING RETURNING id, key)
      SELECT id, key FROM ins
      UNION ALL SELECT id, key FROM metric_series WHERE run_id = $1 AND key = ANY($2::text[])`,
-    [runId, keys],
+    [runId, sorted],
   );
-  return new Map(rows.map((r) => [r.key, r.id]));
+  const ids = new Map(rows.map((r) => [r.key, r.id]));
+  const unseen = sorted.filter((k) => !ids.has(k));
+  if (unseen.length) {
+    const again = await pool.query<{ id: number; key: string }>(
+      'SELECT id, key FROM metric_series WHERE run_id = $1 AND key = ANY($2::text[])',
+      [runId, unseen],
+    );
+    for (const r of again.rows) ids.set(r.key, r.id);
+  }
+  return ids;
 }
 
 /** Series ids by run and key, kept for the life of the process (a run's ids never change). */
@@ -60,6 +72,12 @@ export class SeriesCache {
     if (missing.length)
       for (const [k, id] of await resolveSeriesIds(this.pool, runId, missing)) known.set(k, id);
     return known;
+  }
+
+  /** Keys of `keys` not yet known for the run in this process (they may exist in the database). */
+  unknown(runId: string, keys: Iterable<string>): string[] {
+    const known = this.byRun.get(runId);
+    return [...new Set(keys)].filter((k) => !known?.has(k));
   }
 
   forget(runId: string): void {
@@ -84,7 +102,7 @@ function mergeSql(source: string): string {
        max(last) AS last, min(low) AS low, max(high) AS high FROM ${from} GROUP BY 1, 2, 3`;
   return `WITH ins AS (
       INSERT INTO metric_points (series_id, step, value, wall_time)
-      SELECT series_id, step, value, to_timestamp(wall_ms / 1000.0) FROM ${source}
+      SELECT series_id, step, value, to_timestamp(wall_ms / 1000.0) FROM ${source} ORDER BY series_id, step
       ON CONFLICT (series_id, step) DO NOTHING RETURNING series_id, step, value),
     l0 AS (SELECT series_id, ${s0}::int2 AS shift, step >> ${s0} AS bucket, count(*)::int8 AS n,
              min(ARRAY[step::float8, value]) AS first, max(ARRAY[step::float8, value]) AS last,
@@ -94,7 +112,7 @@ function mergeSql(source: string): string {
     l2 AS (${up('l1', s1, s2)}),
     roll AS (
       INSERT INTO metric_rollups AS r (series_id, shift, bucket, n, first, last, low, high)
-      SELECT * FROM l0 UNION ALL SELECT * FROM l1 UNION ALL SELECT * FROM l2
+      SELECT * FROM (SELECT * FROM l0 UNION ALL SELECT * FROM l1 UNION ALL SELECT * FROM l2) l ORDER BY 1, 2, 3
       ON CONFLICT (series_id, shift, bucket) DO UPDATE SET n = r.n + EXCLUDED.n,
         first = LEAST(r.first, EXCLUDED.first), last = GREATEST(r.last, EXCLUDED.last),
         low = LEAST(r.low, EXCLUDED.low), high = GREATEST(r.high, EXCLUDED.high))
@@ -161,7 +179,7 @@ function batchMinSteps(p: PointColumns): Map<number, number> | null {
 }
 
 /**
- * The write path the API uses. Most batches only append (every step beyond what each series holds), and
+ * One attempt of writePoints. Most batches only append (every step beyond what each series holds), and
  * for those a binary COPY straight into metric_points, plus the batch's M4 summaries computed in Node,
  * does what writePointsCopy does at a fraction of Postgres' work: no staging table, no per-row
  * ON CONFLICT check, no aggregation in SQL. The primary key still guards every point: a batch that
@@ -170,8 +188,7 @@ function batchMinSteps(p: PointColumns): Map<number, number> | null {
  * writePointsCopy, which drops the repeats. Either way all in one transaction: committed whole or not
  * at all. Returns how many points were new.
  */
-export async function writePoints(pool: pg.Pool, points: PointColumns): Promise<number> {
-  if (points.seriesIds.length === 0) return 0;
+async function writePointsOnce(pool: pg.Pool, points: PointColumns): Promise<number> {
   const minSteps = batchMinSteps(points);
   if (!minSteps) return writePointsCopy(pool, points);
   const client = await pool.connect();
@@ -208,6 +225,47 @@ export async function writePoints(pool: pg.Pool, points: PointColumns): Promise<
     client.release(broken);
   }
   return appended ? points.seriesIds.length : writePointsCopy(pool, points);
+}
+
+/** Postgres errors a transaction may simply be run again after: serialization failure, deadlock. */
+const transient = new Set(['40001', '40P01']);
+
+/** Points ordered by (series, step), so concurrent writers take index locks in the same order. */
+function inLockOrder(p: PointColumns): PointColumns {
+  const n = p.seriesIds.length;
+  let ordered = true;
+  for (let i = 1; i < n && ordered; i++) {
+    const d = p.seriesIds[i]! - p.seriesIds[i - 1]!;
+    ordered = d > 0 || (d === 0 && p.steps[i]! >= p.steps[i - 1]!);
+  }
+  if (ordered) return p;
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => p.seriesIds[a]! - p.seriesIds[b]! || p.steps[a]! - p.steps[b]!,
+  );
+  return {
+    seriesIds: order.map((i) => p.seriesIds[i]!),
+    steps: order.map((i) => p.steps[i]!),
+    values: order.map((i) => p.values[i]!),
+    times: order.map((i) => p.times[i]!),
+  };
+}
+
+/**
+ * The write path the API uses (see writePointsOnce). Points go in (series, step) order, and a batch that
+ * loses a deadlock or a serialization conflict to a concurrent one (it was rolled back whole) is
+ * written again, up to 5 times, after a short random pause.
+ */
+export async function writePoints(pool: pg.Pool, points: PointColumns): Promise<number> {
+  if (points.seriesIds.length === 0) return 0;
+  const ordered = inLockOrder(points);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writePointsOnce(pool, ordered);
+    } catch (error) {
+      if (attempt >= 5 || !transient.has((error as { code?: string }).code ?? '')) throw error;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
 }
 
 /** The same merge as writePointsCopy in one statement: arrays unnested server-side. */

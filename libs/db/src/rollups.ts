@@ -60,16 +60,42 @@ export function summarize(p: PointColumns): RollupColumns {
   const [s0, ...coarser] = rollupShifts;
   // Level 0 straight from the points; steps can pass 2^31, so buckets by division, not >>.
   const levels = new Map<number, Map<number, Summary>>(); // series → bucket → summary, level 0
+  const width = 2 ** s0;
+  // Points of one bucket usually arrive together: fold them into the bucket at hand without a lookup
+  // or an object per point (the same comparisons as fold()).
+  let cur: Summary | undefined;
+  let curSid = Number.NaN;
+  let curBucket = Number.NaN;
   for (let i = 0; i < p.seriesIds.length; i++) {
     const sid = p.seriesIds[i]!;
     const step = p.steps[i]!;
     const value = p.values[i]!;
+    const bucket = Math.floor(step / width);
+    if (cur && sid === curSid && bucket === curBucket) {
+      cur.n++;
+      if (step < cur.firstStep) {
+        cur.firstStep = step;
+        cur.firstValue = value;
+      }
+      if (step > cur.lastStep) {
+        cur.lastStep = step;
+        cur.lastValue = value;
+      }
+      if (value < cur.lowValue || (value === cur.lowValue && step < cur.lowStep)) {
+        cur.lowValue = value;
+        cur.lowStep = step;
+      }
+      if (value > cur.highValue || (value === cur.highValue && step < cur.highStep)) {
+        cur.highValue = value;
+        cur.highStep = step;
+      }
+      continue;
+    }
     let bySeries = levels.get(sid);
     if (!bySeries) {
       bySeries = new Map();
       levels.set(sid, bySeries);
     }
-    const bucket = Math.floor(step / 2 ** s0);
     const s = bySeries.get(bucket);
     const one: Summary = {
       n: 1,
@@ -84,6 +110,9 @@ export function summarize(p: PointColumns): RollupColumns {
     };
     if (s) fold(s, one);
     else bySeries.set(bucket, one);
+    cur = s ?? one;
+    curSid = sid;
+    curBucket = bucket;
   }
   const out: RollupColumns = {
     seriesIds: [],

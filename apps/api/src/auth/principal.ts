@@ -4,8 +4,15 @@ import type { FastifyRequest } from 'fastify';
 
 export type Principal =
   | { kind: 'admin' }
-  | { kind: 'project'; tokenId: string; projectId: string; scope: 'read' | 'write' }
-  | { kind: 'run'; tokenId: string; projectId: string; runId: string };
+  | {
+      kind: 'project';
+      tokenId: string;
+      projectId: string;
+      scope: 'read' | 'write';
+      /** Epoch ms; null: never expires. */
+      expiresAt: number | null;
+    }
+  | { kind: 'run'; tokenId: string; projectId: string; runId: string; expiresAt: number | null };
 
 export type AuthedRequest = FastifyRequest & { principal: Principal };
 

@@ -47,14 +47,16 @@ export class TokenStore {
     if (!row) throw new TokenError('unknown token');
     if (row.revokedAt) throw new TokenError('token has been revoked');
     if (row.expiresAt && row.expiresAt.getTime() <= now) throw new TokenError('token has expired');
+    const expiresAt = row.expiresAt?.getTime() ?? null;
     const principal: Principal =
       row.scope === 'run' && row.runId
-        ? { kind: 'run', tokenId: row.id, projectId: row.projectId, runId: row.runId }
+        ? { kind: 'run', tokenId: row.id, projectId: row.projectId, runId: row.runId, expiresAt }
         : {
             kind: 'project',
             tokenId: row.id,
             projectId: row.projectId,
             scope: row.scope === 'read' ? 'read' : 'write',
+            expiresAt,
           };
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(hash, {
@@ -63,6 +65,15 @@ export class TokenStore {
       until: now + this.cacheMs,
     });
     return principal;
+  }
+
+  /** Whether a token is neither revoked nor expired now, read from the database (no cache). */
+  async stillValid(tokenId: string): Promise<boolean> {
+    const row = await this.db.prisma.apiToken.findUnique({
+      where: { id: tokenId },
+      select: { revokedAt: true, expiresAt: true },
+    });
+    return !!row && !row.revokedAt && (!row.expiresAt || row.expiresAt.getTime() > Date.now());
   }
 
   /** Drops cached lookups (after a revocation), so the next request sees the database. */

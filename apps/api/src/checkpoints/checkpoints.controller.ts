@@ -4,7 +4,8 @@ import type { Static } from '@sinclair/typebox';
 import { Caller } from '../auth/caller.js';
 import { assertRunRead, assertRunWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiJsonBody } from '../http/openapi.js';
+import { ApiAnswer, ApiJsonBody } from '../http/openapi.js';
+import { Checkpoint, Checkpoints } from '../http/responses.js';
 import { RegisterCheckpoint } from '../http/schemas.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { CheckpointsService } from './checkpoints.service.js';
@@ -20,6 +21,7 @@ export class CheckpointsController {
 
   /** Registers a checkpoint (idempotent on run + path). At most one is best and one is last per run. */
   @Post('runs/:runId/checkpoints')
+  @ApiAnswer(Checkpoint, 201)
   @ApiJsonBody(RegisterCheckpoint)
   async register(
     @Caller() caller: Principal,
@@ -32,6 +34,7 @@ export class CheckpointsController {
   }
 
   @Get('runs/:runId/checkpoints')
+  @ApiAnswer(Checkpoints)
   async list(@Caller() caller: Principal, @Param('runId', uuid('runId')) runId: string) {
     const run = await this.lookup.runRef(runId);
     assertRunRead(caller, run);
@@ -39,6 +42,7 @@ export class CheckpointsController {
   }
 
   @Post('runs/:runId/checkpoints/:checkpointId/best')
+  @ApiAnswer(Checkpoint, 201)
   async markBest(
     @Caller() caller: Principal,
     @Param('runId', uuid('runId')) runId: string,

@@ -7,6 +7,7 @@ import { TokenStore } from '../auth/tokens.js';
 import type { ApiConfig } from '../config.js';
 import type { JobBackend } from '../jobs/backend.js';
 import { LiveBus } from '../live/bus.js';
+import { StreamAccess } from '../live/stream-access.js';
 import { Prometheus } from '../prometheus/prometheus.js';
 import { Lookup } from './lookup.js';
 import { PointRateLimiter } from './rate-limit.js';
@@ -37,6 +38,7 @@ export class CoreModule {
         useValue: new PointRateLimiter(parts.config.ingestPointsPerSecond),
       },
       Lookup,
+      StreamAccess,
     ];
     return { module: CoreModule, global: true, providers, exports: providers };
   }

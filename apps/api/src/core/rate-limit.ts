@@ -1,5 +1,6 @@
-// Per-token rate limit on metric ingest, counted in points rather than requests (one request may carry
-// one point or 100,000). A token bucket per token: refills at `rate` points/s, holds up to 2 s' worth.
+// Per-project rate limit on metric ingest, counted in points rather than requests (one request may carry
+// one point or 100,000). A token bucket per project (so minting more tokens does not raise the limit):
+// refills at `rate` points/s, holds up to 2 s' worth.
 // Hand-written because the usual limiters (@fastify/rate-limit, @nestjs/throttler) count requests only.
 import { HttpException, HttpStatus } from '@nestjs/common';
 
@@ -25,7 +26,7 @@ export class PointRateLimiter {
         {
           statusCode: 429,
           error: 'Too Many Requests',
-          message: `ingest rate limit of ${this.rate} points/s per token exceeded; retry in ${waitS}s`,
+          message: `ingest rate limit of ${this.rate} points/s per project exceeded; retry in ${waitS}s`,
           retryAfterSeconds: waitS,
         },
         HttpStatus.TOO_MANY_REQUESTS,

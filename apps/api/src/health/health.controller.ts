@@ -5,6 +5,8 @@ import { Caller } from '../auth/caller.js';
 import { Public } from '../auth/guard.js';
 import { assertAdmin, type Principal } from '../auth/principal.js';
 import { DB } from '../core/tokens.js';
+import { ApiAnswer } from '../http/openapi.js';
+import { Health } from '../http/responses.js';
 import { Prometheus } from '../prometheus/prometheus.js';
 
 @ApiTags('health')
@@ -18,6 +20,7 @@ export class HealthController {
   /** Liveness: the process answers. */
   @Public()
   @Get('healthz')
+  @ApiAnswer(Health)
   health() {
     return { status: 'ok' };
   }
@@ -25,6 +28,7 @@ export class HealthController {
   /** Readiness: the database answers. */
   @Public()
   @Get('readyz')
+  @ApiAnswer(Health)
   async ready() {
     try {
       await this.db.pool.query('SELECT 1');

@@ -1,13 +1,22 @@
 // Request shapes, in TypeBox. They validate requests and are published in the OpenAPI document.
-import { Type } from '@sinclair/typebox';
+import { FormatRegistry, Type } from '@sinclair/typebox';
+
+const uuidPattern = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const uuidRe = new RegExp(uuidPattern);
+// TypeBox checks `format` only for formats registered with it.
+FormatRegistry.Set('uuid', (v) => uuidRe.test(v));
 
 const Name = Type.String({ minLength: 1, maxLength: 200 });
 // DNS-1123 label, as Kubernetes requires of namespaces.
 const Namespace = Type.String({ pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 });
 export const Uuid = Type.String({
-  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  format: 'uuid',
+  pattern: uuidPattern,
   description: 'a UUID',
 });
+// Columns: int4 (epoch, offsets Prisma passes as int), int8 (steps, sizes; JS numbers stay exact to 2^53).
+const Int32 = Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 });
+const Int53 = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Step = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const FiniteNumber = Type.Number({ description: 'a finite number (NaN and Infinity are refused)' });
 const MetricKey = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f]+$' });
@@ -57,7 +66,7 @@ export const Progress = Type.Object(
   {
     step: Step,
     totalSteps: Type.Optional(Type.Union([Step, Type.Null()])),
-    epoch: Type.Optional(Type.Integer({ minimum: 0 })),
+    epoch: Type.Optional(Int32),
     etaSeconds: Type.Optional(Type.Union([Type.Number({ minimum: 0 }), Type.Null()])),
     metrics: Type.Optional(Type.Record(MetricKey, FiniteNumber, { maxProperties: 100 })),
   },
@@ -87,7 +96,7 @@ export const ListRunsQuery = Type.Object({
     ]),
   ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Int32),
 });
 
 export const MetricPointIn = Type.Object(
@@ -148,9 +157,9 @@ export const CompareQuery = Type.Object({
 export const RegisterCheckpoint = Type.Object(
   {
     step: Step,
-    epoch: Type.Integer({ minimum: 0 }),
+    epoch: Int32,
     path: Type.String({ minLength: 1, maxLength: 4096 }),
-    sizeBytes: Type.Integer({ minimum: 0 }),
+    sizeBytes: Int53,
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     metrics: Type.Optional(Type.Record(MetricKey, FiniteNumber, { maxProperties: 100 })),
     isBest: Type.Optional(Type.Boolean()),
@@ -162,7 +171,11 @@ export const RegisterCheckpoint = Type.Object(
 export const AppendLogs = Type.Object(
   {
     worker: Type.String({ minLength: 1, maxLength: 100 }),
-    lines: Type.Array(Type.String({ maxLength: 16_384 }), { minItems: 1, maxItems: 5000 }),
+    lines: Type.Array(Type.String({ maxLength: 16_384 }), {
+      minItems: 1,
+      maxItems: 1000,
+      description: 'at most 1,000 lines (what one worker keeps) of at most 16,384 characters',
+    }),
   },
   { additionalProperties: false },
 );
@@ -178,7 +191,7 @@ export const JobListQuery = Type.Object({
     Type.Union([Type.Literal('name'), Type.Literal('-createdAt'), Type.Literal('createdAt')]),
   ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  offset: Type.Optional(Int32),
 });
 
 /** A TrainingJob without apiVersion and kind (filled in); its spec is checked by @kiln/spec. */

@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Static } from '@sinclair/typebox';
 import { Caller } from '../auth/caller.js';
 import { assertProjectRead, assertProjectWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { ApiAnswer, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { JobSubmitted, Jobs, TrainingJob } from '../http/responses.js';
 import { JobListQuery, SubmitJob } from '../http/schemas.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { JobsService } from './jobs.service.js';
@@ -30,6 +31,7 @@ export class JobsController {
    * given a run-scoped tracking token in a Secret (`<name>-tracking`, key KILN_TRACKING_TOKEN).
    */
   @Post()
+  @ApiAnswer(JobSubmitted, 201)
   @ApiJsonBody(SubmitJob)
   async submit(
     @Caller() caller: Principal,
@@ -40,6 +42,7 @@ export class JobsController {
   }
 
   @Get()
+  @ApiAnswer(Jobs)
   @ApiQueryOf(JobListQuery)
   async list(
     @Caller() caller: Principal,
@@ -50,6 +53,7 @@ export class JobsController {
   }
 
   @Get(':name')
+  @ApiAnswer(TrainingJob)
   async get(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,
@@ -59,7 +63,7 @@ export class JobsController {
   }
 
   @Delete(':name')
-  @HttpCode(204)
+  @ApiAnswer(null, 204)
   async cancel(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,
@@ -69,7 +73,7 @@ export class JobsController {
   }
 
   @Post(':name/suspend')
-  @HttpCode(200)
+  @ApiAnswer(TrainingJob)
   async suspend(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,
@@ -79,7 +83,7 @@ export class JobsController {
   }
 
   @Post(':name/resume')
-  @HttpCode(200)
+  @ApiAnswer(TrainingJob)
   async resume(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,

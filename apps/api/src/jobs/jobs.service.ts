@@ -5,15 +5,18 @@ import { API_GROUP_VERSION, LABELS, TRAININGJOB_KIND, validateTrainingJob } from
 import { Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { Static } from '@sinclair/typebox';
 import { TokenStore } from '../auth/tokens.js';
-import { DB, JOB_BACKEND } from '../core/tokens.js';
+import { type ApiConfig, limitsOf } from '../config.js';
+import { API_CONFIG, DB, JOB_BACKEND } from '../core/tokens.js';
 import type { JobListQuery, SubmitJob } from '../http/schemas.js';
 import { badRequest } from '../http/validation.js';
+import { checkHyperparams } from '../runs/hyperparams.js';
 import type { JobBackend, TrainingJobObject } from './backend.js';
 
 @Injectable()
 export class JobsService {
   constructor(
     @Inject(DB) private readonly db: Db,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
     @Inject(JOB_BACKEND) private readonly jobs: JobBackend | null,
     private readonly tokens: TokenStore,
   ) {}
@@ -55,6 +58,11 @@ export class JobsService {
     const jobs = this.backend();
     const job = v.value as unknown as TrainingJobObject;
     const spec = job.spec as { hyperparameters?: Record<string, unknown>; tracking?: { runName?: string } };
+    checkHyperparams(
+      spec.hyperparameters,
+      limitsOf(this.config).maxHyperparamBytes,
+      'body.spec.hyperparameters',
+    );
     const run = await this.db.prisma.run.create({
       data: {
         projectId: project.id,

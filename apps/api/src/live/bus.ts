@@ -1,7 +1,8 @@
 // Fan-out of run updates to SSE subscribers (the dashboard's live view), across API replicas: updates go
 // through Postgres NOTIFY on one channel and every replica LISTENs, so a subscriber on one replica sees
-// points ingested through another. Events are small; subscribers fetch data through the regular
-// endpoints. While the database is unreachable, updates still reach this replica's own subscribers.
+// points ingested through another. Events carry ids and counts, never payloads (log lines are read back
+// by id range), so every NOTIFY is a few hundred bytes whatever the request held. While the database is
+// unreachable, updates still reach this replica's own subscribers.
 import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { filter, type Observable, Subject } from 'rxjs';
@@ -9,24 +10,13 @@ import { filter, type Observable, Subject } from 'rxjs';
 export type RunUpdate =
   | { type: 'status'; runId: string; status: string; exitReason?: string | null }
   | { type: 'progress'; runId: string; step: number; totalSteps: number | null; etaSeconds: number | null }
-  | { type: 'points'; runId: string; keys: string[]; lastStep: number; inserted: number }
+  | { type: 'points'; runId: string; keys: string[]; keyCount?: number; lastStep: number; inserted: number }
   | { type: 'checkpoint'; runId: string; step: number; path: string; isBest: boolean }
-  | { type: 'logs'; runId: string; worker: string; lines: string[]; truncated?: boolean };
+  | { type: 'logs'; runId: string; worker: string; firstId: number; lastId: number }
+  /** A token was revoked: live streams opened with it close. */
+  | { type: 'revoked'; runId: '*'; tokenId: string };
 
 const channel = 'kiln_live';
-// NOTIFY payloads are limited to 8,000 bytes.
-const maxPayload = 7900;
-
-function encode(u: RunUpdate): string {
-  let text = JSON.stringify(u);
-  if (text.length <= maxPayload || u.type !== 'logs') return text;
-  const lines = [...u.lines];
-  while (lines.length && text.length > maxPayload) {
-    lines.pop();
-    text = JSON.stringify({ ...u, lines, truncated: true });
-  }
-  return text.length <= maxPayload ? text : JSON.stringify({ ...u, lines: [], truncated: true });
-}
 
 @Injectable()
 export class LiveBus {
@@ -86,7 +76,7 @@ export class LiveBus {
     // One at a time, so subscribers see this replica's updates in the order they were published.
     const pool = this.pool;
     this.sending = this.sending.then(() =>
-      pool.query('SELECT pg_notify($1, $2)', [channel, encode(u)]).then(
+      pool.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(u)]).then(
         () => {},
         () => this.subject.next(u),
       ),
@@ -95,5 +85,10 @@ export class LiveBus {
 
   run(runId: string, types?: RunUpdate['type'][]): Observable<RunUpdate> {
     return this.subject.pipe(filter((u) => u.runId === runId && (!types || types.includes(u.type))));
+  }
+
+  /** Emits once when the token is revoked through any replica. */
+  revoked(tokenId: string): Observable<RunUpdate> {
+    return this.subject.pipe(filter((u) => u.type === 'revoked' && u.tokenId === tokenId));
   }
 }

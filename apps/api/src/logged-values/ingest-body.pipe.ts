@@ -4,6 +4,7 @@ import { Inject, Injectable, PayloadTooLargeException, type PipeTransform } from
 import type { Static } from '@sinclair/typebox';
 import type { ApiConfig } from '../config.js';
 import { API_CONFIG } from '../core/tokens.js';
+import { wellFormed } from '../http/json-walk.js';
 import { IngestMetrics } from '../http/schemas.js';
 import { badRequest, check, type FieldError } from '../http/validation.js';
 
@@ -32,9 +33,14 @@ export class IngestBodyPipe implements PipeTransform<unknown, IngestBody> {
       throw new PayloadTooLargeException(
         `body: at most ${max} points per request, got ${count}; split the batch`,
       );
-    const b = check(IngestMetrics, body, 'body');
+    // The schema admits only flat values; keys are the only strings, checked below.
+    const b = check(IngestMetrics, body, 'body', false);
     const errors: FieldError[] = [];
+    const malformed = 'expected well-formed Unicode (a lone UTF-16 surrogate)';
+    for (const [i, p] of (b.points ?? []).entries())
+      if (!wellFormed(p.key)) errors.push({ path: `body.points[${i}].key`, message: malformed });
     for (const [i, s] of (b.series ?? []).entries()) {
+      if (!wellFormed(s.key)) errors.push({ path: `body.series[${i}].key`, message: malformed });
       if (s.values.length !== s.steps.length)
         errors.push({
           path: `body.series[${i}].values`,

@@ -1,11 +1,12 @@
 // Logged values (what a training run reports per step) over HTTP: ingest and reads under /metrics.
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Static } from '@sinclair/typebox';
 import { Caller } from '../auth/caller.js';
 import { assertProjectRead, assertRunRead, assertRunWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { ApiAnswer, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { Compare, Ingested, Keys, Series } from '../http/responses.js';
 import { CompareQuery, IngestMetrics, SeriesQuery, Uuid } from '../http/schemas.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { badRequest, check } from '../http/validation.js';
@@ -28,7 +29,7 @@ export class LoggedValuesController {
    * dropped, so a retried batch never duplicates. Answers how many were new.
    */
   @Post('runs/:runId/metrics')
-  @HttpCode(200)
+  @ApiAnswer(Ingested)
   @ApiJsonBody(IngestMetrics)
   async ingest(
     @Caller() caller: Principal,
@@ -37,10 +38,11 @@ export class LoggedValuesController {
   ) {
     const run = await this.lookup.runRef(runId);
     assertRunWrite(caller, run);
-    return this.ingestion.ingest(run, caller.kind === 'admin' ? 'admin' : caller.tokenId, body);
+    return this.ingestion.ingest(run, body);
   }
 
   @Get('runs/:runId/metrics/keys')
+  @ApiAnswer(Keys)
   async keys(@Caller() caller: Principal, @Param('runId', uuid('runId')) runId: string) {
     const run = await this.lookup.runRef(runId);
     assertRunRead(caller, run);
@@ -49,6 +51,7 @@ export class LoggedValuesController {
 
   /** One series, downsampled on the server to at most maxPoints points (default 1000), M4-style. */
   @Get('runs/:runId/metrics/series')
+  @ApiAnswer(Series)
   @ApiQueryOf(SeriesQuery)
   async series(
     @Caller() caller: Principal,
@@ -62,6 +65,7 @@ export class LoggedValuesController {
 
   /** The same key across several runs of one project, each downsampled, for overlaying. */
   @Get('projects/:projectId/metrics/compare')
+  @ApiAnswer(Compare)
   @ApiQueryOf(CompareQuery)
   async compare(
     @Caller() caller: Principal,

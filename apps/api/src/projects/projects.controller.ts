@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Static } from '@sinclair/typebox';
 import { Caller } from '../auth/caller.js';
 import { assertAdmin, assertProjectRead, assertProjectWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiJsonBody } from '../http/openapi.js';
+import { ApiAnswer, ApiJsonBody } from '../http/openapi.js';
+import { Project, Projects, TokenCreated, Tokens } from '../http/responses.js';
 import { CreateProject, CreateToken } from '../http/schemas.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { ProjectsService } from './projects.service.js';
@@ -19,6 +20,7 @@ export class ProjectsController {
   ) {}
 
   @Post('projects')
+  @ApiAnswer(Project, 201)
   @ApiJsonBody(CreateProject)
   async create(
     @Caller() caller: Principal,
@@ -29,11 +31,13 @@ export class ProjectsController {
   }
 
   @Get('projects')
+  @ApiAnswer(Projects)
   async list(@Caller() caller: Principal) {
     return this.projects.list(caller);
   }
 
   @Get('projects/:projectId')
+  @ApiAnswer(Project)
   async get(@Caller() caller: Principal, @Param('projectId', uuid('projectId')) projectId: string) {
     const project = await this.lookup.project(projectId);
     assertProjectRead(caller, project.id);
@@ -41,6 +45,7 @@ export class ProjectsController {
   }
 
   @Post('projects/:projectId/tokens')
+  @ApiAnswer(TokenCreated, 201)
   @ApiJsonBody(CreateToken)
   async createToken(
     @Caller() caller: Principal,
@@ -49,10 +54,11 @@ export class ProjectsController {
   ) {
     const project = await this.lookup.project(projectId);
     assertProjectWrite(caller, project.id);
-    return this.projects.issueToken(project.id, body);
+    return this.projects.issueToken(caller, project.id, body);
   }
 
   @Get('projects/:projectId/tokens')
+  @ApiAnswer(Tokens)
   async listTokens(@Caller() caller: Principal, @Param('projectId', uuid('projectId')) projectId: string) {
     const project = await this.lookup.project(projectId);
     assertProjectWrite(caller, project.id);
@@ -60,7 +66,7 @@ export class ProjectsController {
   }
 
   @Delete('tokens/:tokenId')
-  @HttpCode(204)
+  @ApiAnswer(null, 204)
   async revoke(@Caller() caller: Principal, @Param('tokenId', uuid('tokenId')) tokenId: string) {
     await this.projects.revokeToken(caller, tokenId);
   }

@@ -11,9 +11,11 @@ import {
   type Principal,
 } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { ApiAnswer, ApiEventStream, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { Run, RunEvents, Runs } from '../http/responses.js';
 import { CreateRun, ListRunsQuery, UpdateRun } from '../http/schemas.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
+import { StreamAccess } from '../live/stream-access.js';
 import { runJson } from './run-json.js';
 import { RunsService } from './runs.service.js';
 
@@ -24,9 +26,11 @@ export class RunsController {
   constructor(
     private readonly lookup: Lookup,
     private readonly runs: RunsService,
+    private readonly access: StreamAccess,
   ) {}
 
   @Post('projects/:projectId/runs')
+  @ApiAnswer(Run, 201)
   @ApiJsonBody(CreateRun)
   async create(
     @Caller() caller: Principal,
@@ -39,6 +43,7 @@ export class RunsController {
   }
 
   @Get('projects/:projectId/runs')
+  @ApiAnswer(Runs)
   @ApiQueryOf(ListRunsQuery)
   async list(
     @Caller() caller: Principal,
@@ -51,6 +56,7 @@ export class RunsController {
   }
 
   @Get('runs/:runId')
+  @ApiAnswer(Run)
   async get(@Caller() caller: Principal, @Param('runId', uuid('runId')) runId: string) {
     const run = await this.lookup.run(runId);
     assertRunRead(caller, run);
@@ -59,6 +65,7 @@ export class RunsController {
 
   /** Status, exit reason and progress; the run's own token may report them (the PlatformLogger does). */
   @Patch('runs/:runId')
+  @ApiAnswer(Run)
   @ApiJsonBody(UpdateRun)
   async update(
     @Caller() caller: Principal,
@@ -71,6 +78,7 @@ export class RunsController {
   }
 
   @Get('runs/:runId/events')
+  @ApiAnswer(RunEvents)
   async events(@Caller() caller: Principal, @Param('runId', uuid('runId')) runId: string) {
     const run = await this.lookup.run(runId);
     assertRunRead(caller, run);
@@ -79,12 +87,15 @@ export class RunsController {
 
   /** Live status, progress, new points and checkpoints of a run (server-sent events). */
   @Sse('runs/:runId/stream')
+  @ApiEventStream()
   async stream(
     @Caller() caller: Principal,
     @Param('runId', uuid('runId')) runId: string,
   ): Promise<Observable<{ type: string; data: object }>> {
     const run = await this.lookup.run(runId);
     assertRunRead(caller, run);
-    return this.runs.stream(run.id).pipe(map((u) => ({ type: u.type, data: u })));
+    return this.access
+      .whileValid(caller, this.runs.stream(run.id))
+      .pipe(map((u) => ({ type: u.type, data: u })));
   }
 }

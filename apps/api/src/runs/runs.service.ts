@@ -3,9 +3,12 @@ import type { Db, Run } from '@kiln/db';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Static } from '@sinclair/typebox';
 import { TokenStore } from '../auth/tokens.js';
-import { DB } from '../core/tokens.js';
+import { type ApiConfig, limitsOf } from '../config.js';
+import { API_CONFIG, DB } from '../core/tokens.js';
+
 import type { CreateRun, ListRunsQuery, UpdateRun } from '../http/schemas.js';
 import { LiveBus } from '../live/bus.js';
+import { checkHyperparams } from './hyperparams.js';
 import { runJson } from './run-json.js';
 
 const terminal = new Set(['succeeded', 'failed', 'cancelled']);
@@ -14,12 +17,14 @@ const terminal = new Set(['succeeded', 'failed', 'cancelled']);
 export class RunsService {
   constructor(
     @Inject(DB) private readonly db: Db,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
     private readonly tokens: TokenStore,
     private readonly bus: LiveBus,
   ) {}
 
   async create(projectId: string, body: Static<typeof CreateRun>) {
     const { issueToken, hyperparams, ...b } = body;
+    this.checkHyperparams(hyperparams);
     const run = await this.db.prisma.run.create({
       data: {
         ...b,
@@ -59,6 +64,7 @@ export class RunsService {
 
   /** Status, exit reason, hyperparameters and progress; a status change is recorded and published. */
   async update(run: Run, b: Static<typeof UpdateRun>) {
+    this.checkHyperparams(b.hyperparams);
     const now = new Date();
     const updated = await this.db.prisma.run.update({
       where: { id: run.id },
@@ -97,6 +103,10 @@ export class RunsService {
         etaSeconds: updated.etaSeconds,
       });
     return runJson(updated);
+  }
+
+  private checkHyperparams(h: unknown): void {
+    checkHyperparams(h, limitsOf(this.config).maxHyperparamBytes, 'body.hyperparams');
   }
 
   async events(runId: string) {

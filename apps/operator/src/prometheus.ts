@@ -1,7 +1,7 @@
-// Prometheus metrics of the operator (prom-client), served on /metrics.
+// The operator's Prometheus registry and instruments (prom-client), served on /metrics.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-export class OperatorMetrics {
+export class Prometheus {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
     name: 'kiln_operator_reconcile_total',
