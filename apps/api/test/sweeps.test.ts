@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { createDb, type Db } from '@kiln/db';
 import { SWEEP_QUEUE } from '@kiln/spec';
 import { Queue } from 'bullmq';
+import fc from 'fast-check';
 import { seedProject, startApi, type TestApi } from './support/api.js';
 
 const prefix = `kiln-t-${randomBytes(4).toString('hex')}`;
@@ -247,4 +248,73 @@ test('trial updates stream as server-sent events', async () => {
     events.filter((e) => e.event === 'trial').map((e) => e.data.state),
     ['running', 'complete'],
   );
+});
+
+test('300 generated bodies and queries on every sweep route: always an answer below 500', async () => {
+  const r = await api.call(other.writeToken, 'POST', `/api/v1/projects/${other.id}/sweeps`, sweep('fuzzed'));
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const id = r.body.id as string;
+  const weird = fc.oneof(
+    fc.jsonValue(),
+    fc.constantFrom(-1, 0, 1.5, 2 ** 53, 1e308, '', 'NaN', '\u0000', 'x'.repeat(5000), null, [], {}),
+  );
+  // Near-valid documents: one field of a valid sweep replaced by something odd.
+  const near = fc
+    .tuple(
+      fc.constantFrom(
+        'metadata',
+        'spec',
+        'objective',
+        'algorithm',
+        'parameters',
+        'maxTrials',
+        'parallelism',
+        'trialTemplate',
+        'env',
+      ),
+      weird,
+    )
+    .map(([field, v]) => {
+      const doc = sweep(`fz-${Math.random().toString(36).slice(2, 8)}`) as {
+        metadata: unknown;
+        spec: Record<string, unknown>;
+      };
+      if (field === 'metadata' || field === 'spec') (doc as Record<string, unknown>)[field] = v;
+      else if (field === 'env')
+        doc.spec.trialTemplate = { ...(doc.spec.trialTemplate as object), env: [{ name: 'A', value: v }] };
+      else doc.spec[field] = v;
+      return doc;
+    });
+  const request = fc.oneof(
+    fc.record({
+      method: fc.constant('POST'),
+      path: fc.constant(`/api/v1/projects/${other.id}/sweeps`),
+      body: fc.oneof(weird, near),
+    }),
+    fc.record({
+      method: fc.constant('PATCH'),
+      path: fc.constant(`/api/v1/sweeps/${id}`),
+      body: fc.oneof(weird, fc.record({ maxTrials: weird, parallelism: weird })),
+    }),
+    fc.record({
+      method: fc.constant('GET'),
+      path: fc
+        .tuple(fc.constantFrom('sort', 'state', 'limit', 'offset', 'status'), fc.string())
+        .map(([k, v]) => `/api/v1/sweeps/${id}/trials?${k}=${encodeURIComponent(v)}`),
+      body: fc.constant(undefined),
+    }),
+  );
+  await fc.assert(
+    fc.asyncProperty(request, async (q) => {
+      const res = await api.call(other.writeToken, q.method, q.path, q.body);
+      assert.ok(
+        res.status < 500,
+        `${q.method} ${q.path} ${JSON.stringify(q.body)?.slice(0, 300)} → ${res.status}`,
+      );
+    }),
+    { numRuns: 300 },
+  );
+  // The sweep that was there is unharmed.
+  const after = await api.call(other.readToken, 'GET', `/api/v1/sweeps/${id}`);
+  assert.equal(after.status, 200);
 });
