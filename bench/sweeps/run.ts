@@ -1,6 +1,6 @@
 // bench/sweeps: Kiln's search against Optuna 5 on the same functions, seeds and budgets, plus ask+tell
 // latency. Never run in CI. Usage (niced, it shares the machine):
-//   nice -n 10 node --conditions=kiln-src --import @swc-node/register/esm-register bench/sweeps/run.ts [--quick] [--seeds N] [--reuse-optuna]
+//   nice -n 10 node --conditions=kiln-src --import @swc-node/register/esm-register bench/sweeps/run.ts [--quick] [--seeds N] [--reuse-optuna] [--kiln-seeds-from N]
 // Default 20 seeds; --quick: 5. 100 trials per run (the 50-trial column is the first 50 of the same runs).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -22,6 +22,10 @@ const BATCHES = [1, 8];
 const ALGORITHMS = ['tpe', 'random'] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
 const seeds = Array.from({ length: SEEDS }, (_, i) => i);
+// --kiln-seeds-from N: Kiln's runs use seeds N, N+1, … (with --reuse-optuna, a second independent draw
+// of Kiln's side against the same Optuna runs).
+const fromArg = args.indexOf('--kiln-seeds-from');
+const kilnSeeds = seeds.map((s) => s + (fromArg >= 0 ? Number(args[fromArg + 1]) : 0));
 
 interface QualityJob {
   mode: 'quality';
@@ -112,7 +116,7 @@ for (const fn of FUNCTIONS) {
     for (const algorithm of ALGORITHMS) {
       kiln.set(
         key(fn.name, algorithm, batch),
-        seeds.map((seed) => runKiln(fn, algorithm, seed, batch)),
+        kilnSeeds.map((seed) => runKiln(fn, algorithm, seed, batch)),
       );
     }
   }
@@ -201,7 +205,7 @@ const fmt = (v: number) =>
   Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toFixed(3);
 const lines: string[] = [];
 lines.push(
-  `Seeds ${SEEDS} per cell, ${TRIALS} trials (the 50 column is the first 50 trials of the same runs).`,
+  `Seeds ${SEEDS} per cell (Kiln ${kilnSeeds[0]}…${kilnSeeds.at(-1)}, Optuna ${seeds[0]}…${seeds.at(-1)}), ${TRIALS} trials (the 50 column is the first 50 trials of the same runs).`,
 );
 lines.push(
   `Load average (1/5/15 min) at start ${load0.map((l) => l.toFixed(1)).join('/')}, at end ${load1.map((l) => l.toFixed(1)).join('/')}; Kiln runs ${(kilnMs / 1000).toFixed(0)} s, Optuna runs ${reuse ? 'reused from an earlier run' : `${(optunaMs / 1000).toFixed(0)} s (in parallel)`}.`,
