@@ -24,7 +24,7 @@ export function trueSince(
   now: number,
 ): number | undefined {
   const c = findCondition(conditions, type);
-  if (!c || c.status !== 'True') return undefined;
+  if (c?.status !== 'True') return undefined;
   return now - Date.parse(c.lastTransitionTime);
 }
 
@@ -37,40 +37,22 @@ export function enterPhase(
   generation?: number,
 ): Condition[] {
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const entered: Condition = {
+    type: phase,
+    status: 'True',
+    reason,
+    message,
+    lastTransitionTime: time,
+    observedGeneration: generation,
+  };
   const out: Condition[] = [];
-  const seen = new Set<string>();
   for (const c of conditions ?? []) {
-    seen.add(c.type);
-    if (c.type === phase) {
-      out.push({
-        type: phase,
-        status: 'True',
-        reason,
-        message,
-        lastTransitionTime: time,
-        observedGeneration: generation,
-      });
-    } else if (c.status === 'True' && PHASE_CONDITIONS.includes(c.type as TrainingJobPhase)) {
-      out.push({
-        // Kept as a record of the last time the job was in that phase, and why.
-        ...c,
-        status: 'False',
-        lastTransitionTime: time,
-        observedGeneration: generation,
-      });
-    } else {
-      out.push(c);
-    }
+    if (c.type === phase) out.push(entered);
+    else if (c.status === 'True' && PHASE_CONDITIONS.includes(c.type as TrainingJobPhase)) {
+      // Kept as a record of the last time the job was in that phase, and why.
+      out.push({ ...c, status: 'False', lastTransitionTime: time, observedGeneration: generation });
+    } else out.push(c);
   }
-  if (!seen.has(phase)) {
-    out.push({
-      type: phase,
-      status: 'True',
-      reason,
-      message,
-      lastTransitionTime: time,
-      observedGeneration: generation,
-    });
-  }
+  if (!out.includes(entered)) out.push(entered);
   return out;
 }
