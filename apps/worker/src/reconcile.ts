@@ -111,8 +111,9 @@ async function pass(ctx: ReconcileContext, sweepId: string): Promise<PassResult>
         await finish(t, 'failed', null, 'its job was deleted');
         continue;
       }
-      // Written by a pass that died before starting it.
+      // Written by a pass that died before starting it; a paused sweep starts it on resume.
       running++;
+      if (sweep.status === 'paused') continue;
       await startTrial(ctx, sweep, t, finish);
       changed = true;
       continue;
