@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the dashboard for `next start` unless the build in .next already matches the sources (a hash of
-// apps/web/src, its config and @kiln/spec's source, stored beside the build). Tests, setup.sh and the
+// apps/web/src, its config and @kiln/spec's source, stored beside the build; not tsconfig.json, which
+// `next build` itself rewrites). Tests, setup.sh and the
 // local platform all call this, so one `next build` serves them all. Runs under a lock: concurrent
 // callers wait for the one build. `--force` rebuilds regardless.
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,6 @@ const inputs = [
   join(web, 'src'),
   join(web, 'next.config.ts'),
   join(web, 'package.json'),
-  join(web, 'tsconfig.json'),
   join(root, 'libs/spec/src'),
   join(root, 'node_modules/next/package.json'),
 ];
@@ -62,11 +62,15 @@ export function ensureBuild({ force = false } = {}) {
     const hash = sourceHash();
     if (!force && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash) return false;
     const started = Date.now();
-    const r = spawnSync(process.execPath, [join(root, 'node_modules/next/dist/bin/next'), 'build'], {
-      cwd: web,
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_OPTIONS: '' },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/next/dist/bin/next'), 'build', '--webpack'],
+      {
+        cwd: web,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_OPTIONS: '' },
+      },
+    );
     if (r.status !== 0) throw new Error(`next build failed (exit ${r.status})`);
     writeFileSync(stampFile, hash);
     console.error(`dashboard built in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -188,6 +188,39 @@ describe('runs table', () => {
     });
   });
 
+  test('filters by hyperparameter conditions and sorts by a hyperparameter column; bad conditions are named', async () => {
+    await withPage(ctx, 'runs-conditions', async (page) => {
+      await page.goto(`${web.url}/runs?cols=hp.lr,hp.layers`);
+      await page.fill('input[name=where]', 'hp.lr>=0.025; hp.layers=1');
+      await page.press('input[name=where]', 'Enter');
+      await page.waitForURL(/where=/);
+      await page.waitForFunction(() =>
+        document.querySelector('[data-testid=runs-total]')?.textContent?.startsWith('2 runs'),
+      );
+      await page.click('button[data-sort="hp.lr"]');
+      await page.waitForURL(/sort=hp\.lr/);
+      await page.click('button[data-sort="hp.lr"]');
+      await page.waitForURL(/sort=-hp\.lr/);
+      await page.waitForFunction(() =>
+        document.querySelector('th[aria-sort=descending] [data-sort="hp.lr"]'),
+      );
+      // lr = 0.001 * (i + 1), layers = i % 4: i = 25 and 29 have layers 1 and lr >= 0.025.
+      assert.deepEqual(await page.locator('tbody td:nth-child(2)').allTextContents(), [
+        'grid-29-odd',
+        'grid-25-odd',
+      ]);
+      assert.deepEqual(await page.locator('tbody td:nth-child(6)').allTextContents(), ['0.03', '0.026']);
+      await page.fill('input[name=where]', 'hp.lr>=fast');
+      await page.press('input[name=where]', 'Enter');
+      await page.waitForFunction(() =>
+        /query\.where\[0\]: >= needs a number/.test(
+          document.querySelector('[role=alert]')?.textContent ?? '',
+        ),
+      );
+      assert.equal(await page.locator('tbody tr[data-run-id]').count(), 0);
+    });
+  });
+
   test('pages through the runs 25 at a time and shows chosen hyperparameter columns', async () => {
     await withPage(ctx, 'runs-pages', async (page) => {
       await page.goto(`${web.url}/runs?size=25&sort=name&cols=hp.lr`);

@@ -19,6 +19,7 @@ export function RunsTable({ view, runs, total }: { view: RunsView; runs: Run[]; 
   const [selected, setSelected] = useState(0);
   const [marked, setMarked] = useState<Set<string>>(new Set());
   const [name, setName] = useState(view.name);
+  const [where, setWhere] = useState(view.where);
   const filterRef = useRef<HTMLInputElement>(null);
   const go = (patch: Partial<RunsView>) => router.push(runsHref(view, { page: 1, ...patch }));
 
@@ -82,7 +83,7 @@ export function RunsTable({ view, runs, total }: { view: RunsView; runs: Run[]; 
         aria-label="Filter runs"
         onSubmit={(e) => {
           e.preventDefault();
-          go({ name });
+          go({ name, where: where.trim() });
         }}
       >
         <label>
@@ -94,6 +95,21 @@ export function RunsTable({ view, runs, total }: { view: RunsView; runs: Run[]; 
             placeholder="contains… (press /)"
             onChange={(e) => setName(e.target.value)}
           />
+        </label>
+        <label>
+          Conditions{' '}
+          <input
+            name="where"
+            value={where}
+            size={36}
+            placeholder="hp.lr>=0.001; metric.val/loss<0.5"
+            aria-describedby="where-help"
+            onChange={(e) => setWhere(e.target.value)}
+          />
+          <span id="where-help" className="visually-hidden">
+            Conditions on hyperparameters (hp.name) and latest metrics (metric.name) with = != &lt; &lt;= &gt;
+            &gt;=, separated by semicolons
+          </span>
         </label>
         <label>
           Status{' '}

@@ -3,6 +3,7 @@ import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
 import { cache } from 'react';
 import { apiUrl, SESSION_COOKIE } from './config';
+import { rawFetch } from './raw-fetch';
 import type { Project } from './types';
 
 export class ApiError extends Error {
@@ -16,7 +17,7 @@ export class ApiError extends Error {
 }
 
 export async function apiFetch<T>(token: string, path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(`${apiUrl()}/api/v1${path}`, {
+  const res = await rawFetch(`${apiUrl()}/api/v1${path}`, {
     ...init,
     cache: 'no-store',
     headers: {

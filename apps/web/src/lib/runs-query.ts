@@ -2,6 +2,8 @@
 export interface RunsView {
   status: string;
   name: string;
+  /** Conditions on hyperparameters and latest metrics, e.g. `hp.lr>=0.01;metric.val/loss<0.5`. */
+  where: string;
   sort: string;
   page: number;
   size: number;
@@ -17,6 +19,7 @@ export function parseRunsView(q: Record<string, string | string[] | undefined>):
   return {
     status: one('status'),
     name: one('name'),
+    where: one('where'),
     sort: one('sort') || '-createdAt',
     page: Number.isFinite(page) && page > 0 ? page : 1,
     size: PAGE_SIZES.includes(size) ? size : 50,
@@ -32,6 +35,7 @@ export function runsHref(v: RunsView, patch: Partial<RunsView> = {}): string {
   const p = new URLSearchParams();
   if (n.status) p.set('status', n.status);
   if (n.name) p.set('name', n.name);
+  if (n.where) p.set('where', n.where);
   if (n.sort !== '-createdAt') p.set('sort', n.sort);
   if (n.page !== 1) p.set('page', String(n.page));
   if (n.size !== 50) p.set('size', String(n.size));

@@ -122,6 +122,8 @@ export async function withPage<T>(
   fn: (page: Page) => Promise<T>,
 ): Promise<T> {
   const page = await ctx.newPage();
+  // Generous: the machine these run on is shared and often loaded; waits are event-driven anyway.
+  page.setDefaultTimeout(60_000);
   const consoleLines: string[] = [];
   page.on('console', (m) => consoleLines.push(`[${m.type()}] ${m.text()}`));
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));

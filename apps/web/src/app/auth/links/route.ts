@@ -2,6 +2,7 @@
 // one-time sign-in URL. The quickstart calls it to print a link that opens the run it trained.
 import { type NextRequest, NextResponse } from 'next/server';
 import { createLink } from '@/lib/one-time-links';
+import { requestOrigin } from '@/lib/redirect';
 import { safeNext } from '@/lib/session-cookie';
 import { verifyProjectToken } from '@/lib/verify-token';
 
@@ -38,6 +39,6 @@ export async function POST(req: NextRequest) {
   const check = await verifyProjectToken(m[1]!);
   if (!check.ok) return NextResponse.json({ message: check.message }, { status: check.status });
   const { code, expiresAt } = createLink(m[1]!, (body.next as string | undefined) ?? '/runs');
-  const origin = process.env.KILN_WEB_URL?.replace(/\/+$/, '') ?? req.nextUrl.origin;
+  const origin = process.env.KILN_WEB_URL?.replace(/\/+$/, '') ?? requestOrigin(req);
   return NextResponse.json({ url: `${origin}/auth/link/${code}`, expiresAt }, { status: 201 });
 }

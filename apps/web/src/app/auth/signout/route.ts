@@ -1,8 +1,8 @@
-import { type NextRequest, NextResponse } from 'next/server';
+import { redirectTo } from '@/lib/redirect';
 import { clearSession } from '@/lib/session-cookie';
 
-export async function POST(req: NextRequest) {
-  const res = NextResponse.redirect(new URL('/signin', req.url), 303);
+export async function POST() {
+  const res = redirectTo('/signin');
   clearSession(res);
   return res;
 }

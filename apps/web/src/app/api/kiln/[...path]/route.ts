@@ -3,6 +3,8 @@
 // they come. Requests that change state must come from this origin (the cookie is SameSite=Strict too).
 import { type NextRequest, NextResponse } from 'next/server';
 import { apiUrl, SESSION_COOKIE } from '@/lib/config';
+import { rawFetch } from '@/lib/raw-fetch';
+import { requestOrigin } from '@/lib/redirect';
 
 export const dynamic = 'force-dynamic';
 
@@ -11,7 +13,7 @@ async function forward(req: NextRequest, ctx: { params: Promise<{ path: string[]
   if (!token) return NextResponse.json({ statusCode: 401, message: 'not signed in' }, { status: 401 });
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const origin = req.headers.get('origin');
-    if (origin && origin !== req.nextUrl.origin)
+    if (origin && origin !== requestOrigin(req))
       return NextResponse.json({ statusCode: 403, message: 'cross-origin request refused' }, { status: 403 });
   }
   const { path } = await ctx.params;
@@ -22,7 +24,7 @@ async function forward(req: NextRequest, ctx: { params: Promise<{ path: string[]
   const accept = req.headers.get('accept');
   if (accept) headers.accept = accept;
   const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.arrayBuffer();
-  const upstream = await fetch(target, {
+  const upstream = await rawFetch(target, {
     method: req.method,
     headers,
     body,

@@ -1,0 +1,133 @@
+// The submit form against the real Kubernetes control plane (deploy/local-cluster), the real API and
+// Postgres, in Debian's Chromium: invalid input shows the spec's errors at the fields and sends nothing
+// (no TrainingJob, no run); a name the cluster already has comes back from the API at the name field; a
+// valid form creates the TrainingJob on the apiserver and opens its run.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { clusterForTests } from '@kiln/local-cluster/test-helper';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { KubeJobBackend } from '../../api/src/jobs/backend.js';
+import { ADMIN, startApi, type TestApi } from '../../api/test/support/api.js';
+import {
+  type Dashboard,
+  launchBrowser,
+  repoRoot,
+  signIn,
+  startDashboard,
+  withPage,
+} from './support/platform.js';
+
+const k = clusterForTests({ nodes: [] });
+
+describe('submit form on the local control plane', () => {
+  let api: TestApi;
+  let web: Dashboard;
+  let browser: Browser;
+  let ctx: BrowserContext;
+  let ns = '';
+  let project = '';
+  let token = '';
+
+  const trainingJobs = async () => {
+    const r = await k.kubectl(['get', 'trainingjobs', '-n', ns, '-o', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    return (
+      JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec: Record<string, unknown> }[] }
+    ).items;
+  };
+  const runCount = async () =>
+    (await api.call(token, 'GET', `/api/v1/projects/${project}/runs?limit=1`)).body.total as number;
+
+  before(async () => {
+    const crd = await k.kubectl(['apply', '-f', join(repoRoot, 'crds/trainingjob.yaml')]);
+    assert.equal(crd.code, 0, crd.stderr);
+    const w = await k.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/trainingjobs.kiln.dev',
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    ns = await k.namespace('websubmit');
+    api = await startApi('websubmit', {}, new KubeJobBackend(k.kc));
+    const p = await api.call(ADMIN, 'POST', '/api/v1/projects', { name: 'websubmit', namespace: ns });
+    project = p.body.id;
+    token = (
+      await api.call(ADMIN, 'POST', `/api/v1/projects/${project}/tokens`, { name: 'w', scope: 'write' })
+    ).body.token;
+    web = await startDashboard(api.url);
+    browser = await launchBrowser();
+    ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, web, token);
+    await page.close();
+  });
+  after(async () => {
+    await ctx?.close();
+    await browser?.close();
+    await web?.stop();
+    await api?.close();
+  });
+
+  test('invalid input: the spec errors show at their fields; nothing is sent or created', async () => {
+    await withPage(ctx, 'submit-invalid', async (page) => {
+      let posts = 0;
+      page.on('request', (r) => {
+        if (r.method() === 'POST' && r.url().includes('/jobs')) posts++;
+      });
+      await page.goto(`${web.url}/submit`);
+      await page.fill('#name', 'Bad_Name');
+      await page.fill('#workers', '0');
+      await page.fill('#image', '');
+      await page.fill('#hyperparameters', 'lr: [unclosed');
+      await page.click('button[type=submit]');
+      const err = async (id: string) =>
+        (await page.locator(`[data-field=${id}] .field-error`).allTextContents()).join(' ');
+      await page.locator('[data-field=workers] .field-error').waitFor();
+      assert.match(await err('workers'), /1/, await err('workers'));
+      assert.match(await err('name'), /DNS-1035/);
+      assert.notEqual(await err('image'), '');
+      assert.match(await err('hyperparameters'), /not valid YAML/);
+      assert.equal(await page.locator('#workers').getAttribute('aria-invalid'), 'true');
+      assert.equal(posts, 0, 'the browser sent nothing');
+      assert.deepEqual(await trainingJobs(), []);
+      assert.equal(await runCount(), 0);
+    });
+  });
+
+  test('a valid form creates the TrainingJob on the apiserver and opens its run; a taken name is refused at the field', async () => {
+    await withPage(ctx, 'submit-valid', async (page) => {
+      await page.goto(`${web.url}/submit`);
+      await page.fill('#name', 'web-job-1');
+      await page.fill('#workers', '2');
+      await page.fill('#hyperparameters', 'lr: 0.003\nbatch: 64\n');
+      await page.click('summary:has-text("Manifest as YAML")');
+      assert.match((await page.locator('[data-testid=yaml-preview]').textContent()) ?? '', /workers: 2/);
+      await page.click('button[type=submit]');
+      await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+      const runId = page.url().split('/').pop()!;
+      const jobs = await trainingJobs();
+      assert.deepEqual(
+        jobs.map((j) => j.metadata.name),
+        ['web-job-1'],
+      );
+      assert.equal(jobs[0]!.spec.workers, 2);
+      assert.deepEqual(jobs[0]!.spec.hyperparameters, { lr: 0.003, batch: 64 });
+      const run = await api.call(token, 'GET', `/api/v1/runs/${runId}`);
+      assert.equal(run.status, 200);
+      assert.equal(run.body.job.name, 'web-job-1');
+      await page.locator('[data-testid=job-panel]').waitFor();
+
+      // Same name again: the API answers 400 at body.metadata.name, shown at the name field.
+      await page.goto(`${web.url}/submit`);
+      await page.fill('#name', 'web-job-1');
+      await page.click('button[type=submit]');
+      await page.waitForFunction(() =>
+        /already exists/.test(document.querySelector('[data-field=name] .field-error')?.textContent ?? ''),
+      );
+      assert.equal((await trainingJobs()).length, 1);
+      assert.equal(await runCount(), 1);
+    });
+  });
+});

@@ -1,0 +1,174 @@
+// The dashboard under load, in headless Chromium (Debian's, through playwright-core), against the real
+// API and Postgres and `next start` of the production build:
+//   - run page with 20 series x 100,000 points to all charts drawn (goal <= 1.5 s), beside one series;
+//   - runs table of a project with 10,000 runs to the table shown (goal <= 1 s), beside one run;
+//   - the JavaScript the run page loads, beside the sign-in page.
+// Times are from navigation start (performance.now() in the page) to the condition, median of
+// BENCH_REPEAT (5) fresh page loads each, the two pages alternated. Load (1-minute load average) printed at
+// start and end. BENCH_SERIES / BENCH_POINTS / BENCH_RUNS shrink the data set for a quick look.
+// Usage: node --conditions=kiln-src --import @swc-node/register/esm-register bench/web/run-page.ts
+import { loadavg } from 'node:os';
+import pg from 'pg';
+import type { Page } from 'playwright-core';
+import {
+  call,
+  launchBrowser,
+  serveApi,
+  signIn,
+  startDashboard,
+} from '../../apps/web/test/support/platform.js';
+
+const SERIES = Number(process.env.BENCH_SERIES ?? 20);
+const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const load = () => loadavg()[0]!.toFixed(1);
+
+console.log(`load at start: ${load()} (1-min average, ${SERIES} series x ${POINTS} points, ${RUNS} runs)`);
+const api = await serveApi();
+const web = await startDashboard(api.url);
+const browser = await launchBrowser();
+try {
+  // Seed: one run with SERIES series, one with a single series, through the API's ingest (100k per batch).
+  const mkRun = async (name: string, projectId = api.projectId, token = api.projectToken) => {
+    const r = await call(api, token, 'POST', `/projects/${projectId}/runs`, { name, status: 'succeeded' });
+    if (r.status !== 201) throw new Error(JSON.stringify(r.body));
+    return r.body.id as string;
+  };
+  const fill = async (runId: string, series: number) => {
+    const t0 = Date.now() - POINTS * 100;
+    for (let s = 0; s < series; s++)
+      for (let from = 0; from < POINTS; from += 100_000) {
+        const n = Math.min(100_000, POINTS - from);
+        const steps = Array.from({ length: n }, (_, i) => from + i);
+        const values = steps.map(
+          (x) => Math.exp(-x / POINTS) + 0.05 * Math.sin(x / 7 + s) + (x % 9973 === 0 ? 1 : 0),
+        );
+        const r = await call(api, api.projectToken, 'POST', `/runs/${runId}/metrics`, {
+          series: [
+            {
+              key: `metric/${String(s).padStart(2, '0')}`,
+              steps,
+              values,
+              times: steps.map((x) => t0 + x * 100),
+            },
+          ],
+        });
+        if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+      }
+  };
+  const seedStart = Date.now();
+  const many = await mkRun('many-series');
+  const one = await mkRun('one-series');
+  await fill(many, SERIES);
+  await fill(one, 1);
+  // 10,000 runs straight into Postgres (the API would take minutes); one project with one run beside it.
+  const db = new pg.Client({ connectionString: api.databaseUrl });
+  await db.connect();
+  await db.query(
+    `INSERT INTO runs (project_id, name, status, hyperparams, last_metrics, step, total_steps, updated_at)
+     SELECT $1, 'run-' || lpad(i::text, 5, '0'), (ARRAY['running','succeeded','failed'])[1 + i % 3]::"RunStatus",
+            jsonb_build_object('lr', i * 0.0001, 'layers', i % 8), jsonb_build_object('loss', 1.0 / (i + 1)),
+            i, 10000, now()
+     FROM generate_series(1, $2) i`,
+    [api.projectId, RUNS],
+  );
+  await db.end();
+  const small = await call(api, api.admin, 'POST', '/projects', {
+    name: `small${Date.now()}`,
+    namespace: 'small',
+  });
+  const smallToken = (
+    await call(api, api.admin, 'POST', `/projects/${small.body.id}/tokens`, { name: 'b', scope: 'read' })
+  ).body.token as string;
+  await mkRun(
+    'only-run',
+    small.body.id,
+    (await call(api, api.admin, 'POST', `/projects/${small.body.id}/tokens`, { name: 'w', scope: 'write' }))
+      .body.token,
+  );
+  console.log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+
+  const bigCtx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const smallCtx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const p0 = await bigCtx.newPage();
+  await signIn(p0, web, api.projectToken);
+  await p0.close();
+  const p1 = await smallCtx.newPage();
+  await signIn(p1, web, smallToken);
+  await p1.close();
+
+  /** ms from navigation start until `cond` holds in the page (checked every animation frame). */
+  const timeTo = async (ctx: typeof bigCtx, url: string, cond: string) => {
+    const page: Page = await ctx.newPage();
+    const js: number[] = [];
+    page.on('response', async (r) => {
+      if (r.request().resourceType() === 'script')
+        js.push((await r.body().catch(() => Buffer.alloc(0))).length);
+    });
+    await page.goto(url, { waitUntil: 'commit' });
+    const ms = await page.evaluate(
+      (c) =>
+        new Promise<number>((resolve) => {
+          const check = () =>
+            new Function(`return (${c})`)() ? resolve(performance.now()) : requestAnimationFrame(check);
+          check();
+        }),
+      cond,
+    );
+    await page.waitForLoadState('networkidle').catch(() => {});
+    await page.close();
+    return { ms, jsBytes: js.reduce((a, b) => a + b, 0), scripts: js.length };
+  };
+  const chartsDrawn = (n: number) =>
+    `(() => { const c = [...document.querySelectorAll('[data-testid=metric-chart]')]; return c.length === ${n} && c.every((e) => e.getAttribute('data-state') === 'drawn' && Number(e.getAttribute('data-draws')) > 1); })()`;
+  const tableShown = `document.querySelectorAll('[data-testid=runs-table] tbody tr[data-run-id]').length > 0`;
+
+  const rows: [string, number[], number[]][] = [
+    ['run page, all charts drawn', [], []],
+    ['runs table shown (50 per page)', [], []],
+  ];
+  let runJs = { jsBytes: 0, scripts: 0 };
+  for (let i = 0; i < REPEAT; i++) {
+    const a = await timeTo(bigCtx, `${web.url}/runs/${many}`, chartsDrawn(SERIES));
+    const b = await timeTo(bigCtx, `${web.url}/runs/${one}`, chartsDrawn(1));
+    runJs = a;
+    rows[0]![1].push(a.ms);
+    rows[0]![2].push(b.ms);
+    rows[1]![1].push((await timeTo(bigCtx, `${web.url}/runs`, tableShown)).ms);
+    rows[1]![2].push((await timeTo(smallCtx, `${web.url}/runs`, tableShown)).ms);
+  }
+  const signin = await timeTo(
+    await browser.newContext(),
+    `${web.url}/signin`,
+    `!!document.querySelector('#token')`,
+  );
+
+  console.log(`\n| page | load | median | baseline (same page) | median | ratio |`);
+  console.log('|---|---|---|---|---|---|');
+  const f = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+  const [r0, r1] = rows;
+  console.log(
+    `| ${r0![0]} | ${SERIES} x ${POINTS} points | ${f(median(r0![1]))} | 1 x ${POINTS} points | ${f(median(r0![2]))} | ${(median(r0![1]) / median(r0![2])).toFixed(2)}x |`,
+  );
+  console.log(
+    `| ${r1![0]} | ${RUNS + 3} runs | ${f(median(r1![1]))} | 1 run | ${f(median(r1![2]))} | ${(median(r1![1]) / median(r1![2])).toFixed(2)}x |`,
+  );
+  console.log(
+    `| JavaScript loaded | run page: ${(runJs.jsBytes / 1024).toFixed(0)} KiB in ${runJs.scripts} files | | sign-in page: ${(signin.jsBytes / 1024).toFixed(0)} KiB in ${signin.scripts} files | | ${(runJs.jsBytes / signin.jsBytes).toFixed(2)}x |`,
+  );
+  console.log(
+    `\nall samples (ms): ${JSON.stringify(rows.map(([n, a, b]) => ({ n, a: a.map(Math.round), b: b.map(Math.round) })))}`,
+  );
+  console.log(`goals: run page <= 1.5 s, runs table <= 1 s (figures, not assertions)`);
+} finally {
+  console.log(`load at end: ${load()}`);
+  await browser.close();
+  await web.stop();
+  await api.stop();
+}
