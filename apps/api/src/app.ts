@@ -22,17 +22,21 @@ import { LoggedValuesModule } from './logged-values/logged-values.module.js';
 import { LogsModule } from './logs/logs.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { Prometheus } from './prometheus/prometheus.js';
+import { RunSearchModule } from './run-search/run-search.module.js';
 import { RunsModule } from './runs/runs.module.js';
+import { SweepsModule } from './sweeps/sweeps.module.js';
 
 /** The domain modules, in the order their routes are registered. A new module goes here. */
 export const domainModules = [
   HealthModule,
   ProjectsModule,
   RunsModule,
+  RunSearchModule,
   LoggedValuesModule,
   CheckpointsModule,
   LogsModule,
   JobsModule,
+  SweepsModule,
 ];
 
 /** Bodies are read as UTF-8; one declared in another charset is refused rather than misread. */
