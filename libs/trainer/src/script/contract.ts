@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ENV, RESUME_AUTO } from '@kiln/spec';
 import type { Module } from '../core/module.js';
 import type { TrainerOptions } from '../trainer/options.js';
 import { type DataSource, Trainer } from '../trainer/trainer.js';
@@ -54,11 +55,13 @@ export async function runScriptEntry(
 }
 
 /** The context from the environment alone: KILN_HPARAMS, KILN_TRAINER_OPTIONS (JSON) and KILN_RESUME. */
-export function contextFromEnv(env: NodeJS.ProcessEnv = process.env): ScriptContext {
+export function contextFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ScriptContext {
   return {
-    hparams: parseJsonObject(env.KILN_HPARAMS, 'KILN_HPARAMS'),
-    trainerOptions: parseJsonObject(env.KILN_TRAINER_OPTIONS, 'KILN_TRAINER_OPTIONS') as TrainerOptions,
-    ckptPath: env.KILN_CKPT_PATH || (env.KILN_RESUME === 'auto' ? 'last' : null),
+    hparams: parseJsonObject(env[ENV.hparams], ENV.hparams),
+    trainerOptions: parseJsonObject(env[ENV.trainerOptions], ENV.trainerOptions) as TrainerOptions,
+    ckptPath: env[ENV.ckptPath] || (env[ENV.resume] === RESUME_AUTO ? 'last' : null),
   };
 }
 
@@ -82,7 +85,7 @@ export function parseJsonObject(text: string | undefined, name: string): Record<
  *   export default defineScript(import.meta.url, async ({ hparams, trainerOptions, ckptPath }) => { … });
  */
 export function defineScript<E extends ScriptEntry>(moduleUrl: string, entry: E): E {
-  if (isMainModule(moduleUrl) && process.env.KILN_CLI !== '1') {
+  if (isMainModule(moduleUrl) && process.env[ENV.cli] !== '1') {
     setImmediate(() => {
       runScriptEntry(entry, contextFromEnv(), fileURLToPath(moduleUrl)).catch((err: unknown) => {
         process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

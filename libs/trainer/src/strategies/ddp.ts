@@ -1,3 +1,4 @@
+import { ENV } from '@kiln/spec';
 import * as tf from '@tensorflow/tfjs';
 import { type DistributedEnv, readDistributedEnv } from '../distributed/env.js';
 import { DistributedConfigError } from '../distributed/errors.js';
@@ -31,11 +32,11 @@ interface Bucket {
 }
 
 function bucketBytesFromEnv(): number {
-  const raw = process.env.KILN_DDP_BUCKET_MB;
+  const raw = process.env[ENV.ddpBucketMb];
   if (raw === undefined || raw === '') return 25 << 20;
   const mb = Number(raw);
   if (!Number.isFinite(mb) || mb <= 0) {
-    throw new DistributedConfigError(`KILN_DDP_BUCKET_MB=${JSON.stringify(raw)}: expected a positive number`);
+    throw new DistributedConfigError(`${ENV.ddpBucketMb}=${JSON.stringify(raw)}: expected a positive number`);
   }
   return Math.round(mb * (1 << 20));
 }
