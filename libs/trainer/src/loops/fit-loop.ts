@@ -68,6 +68,8 @@ export class FitLoop {
       this.valCheckBatch = this.resolveValCheckBatch(n);
       await this.epochLoop.run(module);
       if (t.status === 'preempted') return;
+      // a stop asked for at epoch end (EarlyStopping, Timer) on one rank ends the run on all of them
+      if (t.strategy.worldSize > 1 && !t.barebones) await this.epochLoop.syncStopFlags();
       if (!loop.epochFinished) {
         this.endedMidEpoch = true;
         return;

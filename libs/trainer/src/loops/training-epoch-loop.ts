@@ -81,16 +81,15 @@ export class TrainingEpochLoop {
           prof?.stop('afterOptimizerStep');
         }
         await t.hooks.call('onTrainBatchEnd', module, { loss }, batchIdx);
-        if (stepEnd && t.strategy.worldSize > 1) {
-          prof?.start('syncStopFlags');
-          await this.syncStopFlags();
-          prof?.stop('syncStopFlags');
-        }
+        if (stepEnd && t.strategy.worldSize > 1) await this.syncStopFlags();
         if (stepEnd && t.preemptRequested) await this.preempt();
         if (t.status === 'preempted') return;
         const stopping = stepEnd && t.shouldStop && fit.canStopEarly(loop.epoch);
-        if (this.validationDue(batchIdx, n) || (stopping && fit.validationThisEpoch()))
+        if (this.validationDue(batchIdx, n) || (stopping && fit.validationThisEpoch())) {
           await fit.validate(module);
+          // a stop asked for by validation (EarlyStopping) on one rank: every rank breaks at this batch
+          if (stepEnd && t.strategy.worldSize > 1) await this.syncStopFlags();
+        }
       }
       if (performance.now() - this.lastYield > YIELD_EVERY_MS) await this.yieldToEventLoop();
       // maxSteps ends the run, not the epoch: it is no stop, and a resume continues at the next batch
@@ -143,8 +142,9 @@ export class TrainingEpochLoop {
   }
 
   /** DDP: a stop or preemption on any rank stops every rank at the same step, so none waits forever. */
-  private async syncStopFlags(): Promise<void> {
+  async syncStopFlags(): Promise<void> {
     const t = this.trainer;
+    t.profiler?.start('syncStopFlags');
     const [stop, preempt] = await t.strategy.reduceNumbers(
       [t.shouldStop ? 1 : 0, t.preemptRequested ? 1 : 0],
       'max',
@@ -154,6 +154,7 @@ export class TrainingEpochLoop {
       t.stopReason ??= 'another rank stopped';
     }
     if (preempt) t.preemptRequested = true;
+    t.profiler?.stop('syncStopFlags');
   }
 
   /** Saves last.ckpt (rank 0 writes) and ends fit; `fit` then exits with the handler's code. */

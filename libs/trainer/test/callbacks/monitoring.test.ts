@@ -152,3 +152,35 @@ test('ModelCheckpoint may monitor epoch and step (test_model_checkpoint_topk_all
   await fit({ maxEpochs: 2, callbacks: [byStep] });
   assert.equal(byStep.bestModelScore, 16);
 });
+
+test('saveOnTrainEpochEnd and checkOnTrainEpochEnd take booleans only, named in the error', () => {
+  assert.throws(
+    () => new ModelCheckpoint({ saveOnTrainEpochEnd: 'yes' as unknown as boolean }),
+    /ModelCheckpoint saveOnTrainEpochEnd must be a boolean, got "yes"/,
+  );
+  assert.throws(
+    () => new EarlyStopping({ monitor: 'm', checkOnTrainEpochEnd: 1 as unknown as boolean }),
+    /EarlyStopping checkOnTrainEpochEnd must be a boolean, got 1/,
+  );
+});
+
+// save_on_train_epoch_end given explicitly wins over the derived default.
+test('an explicit saveOnTrainEpochEnd: false saves after validation even at valCheckInterval 1', async () => {
+  const savesAtEpochEnd = async (saveOnTrainEpochEnd: boolean | undefined) => {
+    const counter = new SaveCounter();
+    let seen = -1;
+    class AtEpochEnd extends Callback {
+      override onTrainEpochEnd(): void {
+        seen = counter.saves; // runs before ModelCheckpoint's onTrainEpochEnd (a monitoring callback)
+      }
+    }
+    await fit({
+      maxEpochs: 1,
+      callbacks: [counter, new AtEpochEnd(), new ModelCheckpoint({ saveOnTrainEpochEnd })],
+    });
+    assert.equal(counter.saves, 1);
+    return seen;
+  };
+  assert.equal(await savesAtEpochEnd(false), 1, 'saved at validation end, before the epoch-end hooks');
+  assert.equal(await savesAtEpochEnd(undefined), 0, 'default here: saved at train epoch end');
+});
