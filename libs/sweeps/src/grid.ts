@@ -13,7 +13,6 @@ function* values(d: Dimension): Generator<ParamValue> {
 }
 
 export function* gridPoints(space: Space): Generator<Record<string, ParamValue>> {
-  for (const d of space.dims) if (d.kind === 'float') values(d).next();
   function* from(i: number, assigned: Record<string, ParamValue>): Generator<Record<string, ParamValue>> {
     const d = space.dims[i];
     if (d === undefined) {
@@ -37,6 +36,8 @@ export function* gridPoints(space: Space): Generator<Record<string, ParamValue>>
 export class GridCursor {
   private readonly points: Generator<Record<string, ParamValue>>;
   constructor(space: Space, skip: number) {
+    // Checked here, not on the first ask, so a bad spec fails when the search is created.
+    for (const d of space.dims) if (d.kind === 'float') values(d).next();
     this.points = gridPoints(space);
     for (let i = 0; i < skip; i++) if (this.points.next().done) break;
   }

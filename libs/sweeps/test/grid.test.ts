@@ -70,7 +70,7 @@ describe('grid search', () => {
 
   it('rejects a continuous parameter, naming it', () => {
     assert.throws(
-      () => createSearch(grid({ lr: { type: 'uniform', min: 0, max: 1 } })).ask(1),
+      () => createSearch(grid({ lr: { type: 'uniform', min: 0, max: 1 } })),
       /parameters\.lr: grid search needs int or choice parameters/,
     );
   });
