@@ -116,7 +116,7 @@ describe('hyperband', () => {
     reductionFactor: 3,
   } as const;
 
-  it('spreads trials over floor(log3(27)) + 1 = 4 brackets by budget, bracket b first judging at step 3^b (test_hyperband.py)', () => {
+  it('spreads trials over floor(log3(27)) + 1 = 4 brackets by budget, bracket b first judging at step 3^b (budgets as optuna/pruners/_hyperband.py computes them)', () => {
     // Bracket budgets ceil(4·3^s/(s+1)) for s = 3..0: 27, 12, 6, 4 (of 49). Read the bracket off
     // behaviour: a trial in bracket b is first judged at step 3^b, so a clearly bad trial reporting every
     // step (each worse than all before it) is pruned exactly there, once good trials have set the bar.

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSearch, type SearchSpec, type TrialRecord } from '@kiln/sweeps';
+import { Hyperband } from '../src/hyperband.js';
 import { numerical } from '../src/parzen.js';
 import { buildSpace } from '../src/space.js';
 import { splitTrials, TpeSampler } from '../src/tpe.js';
@@ -201,5 +202,37 @@ describe('TPE sampling', () => {
       assert.deepEqual(after(n, base), random, `${type} without sampler samples at random`);
       assert.notDeepEqual(after(n, { ...base, sampler: 'tpe' }), random, `${type} with sampler tpe`);
     }
+  });
+
+  it("under hyperband, TPE models only the new trial's bracket (test_hyperband.py test_hyperband_filter_study)", () => {
+    const spec: SearchSpec = {
+      ...oneDim(6),
+      algorithm: {
+        type: 'hyperband',
+        seed: 6,
+        sampler: 'tpe',
+        resource: 'epoch',
+        minResource: 1,
+        maxResource: 27,
+        reductionFactor: 3,
+      },
+    };
+    const hb = new Hyperband({ minResource: 1, maxResource: 27, reductionFactor: 3 }, (v) => v, 6);
+    // The first trial from 60 on that falls in bracket 0 (the largest), so its bracket is past startup.
+    let n = 60;
+    while (hb.bracketOf(n) !== 0) n++;
+    const s = createSearch(spec);
+    for (const t of s.ask(n))
+      s.tell(t.number, { value: (t.params.x as number) ** 2 + (t.params.k as number) });
+    const history = [...s.trials];
+    const next = (s.ask(1)[0] as TrialRecord).params;
+    const tpe = new TpeSampler(buildSpace(spec.parameters), 6, (v) => v, {
+      startupTrials: 10,
+      candidates: 24,
+    });
+    const peers = history.filter((t) => hb.bracketOf(t.number) === 0);
+    assert.ok(peers.length >= 10 && peers.length < n, `${peers.length} peers of ${n}`);
+    assert.deepEqual(next, tpe.suggest(n, peers));
+    assert.notDeepEqual(next, tpe.suggest(n, history), 'all trials would give another suggestion');
   });
 });
