@@ -15,6 +15,7 @@ const reasons: Record<number, string> = {
   413: 'body or batch too large',
   415: 'unsupported Content-Type, charset or Content-Encoding',
   429: 'ingest rate limit of the project; see Retry-After',
+  431: 'request line or headers too large (answered by the HTTP server itself)',
   503: 'database (or, for jobs, cluster) unavailable; retry later',
 };
 
@@ -46,9 +47,9 @@ export function finishDocument(doc: OpenAPIObject): OpenAPIObject {
       const isPublic = path === '/healthz' || path === '/readyz';
       const codes = isPublic
         ? path === '/readyz'
-          ? [503]
-          : []
-        : [400, 401, 403, 404, 503, ...(method === 'get' || method === 'delete' ? [] : [409, 413, 415])];
+          ? [431, 503]
+          : [431]
+        : [400, 401, 403, 404, 431, 503, ...(method === 'get' || method === 'delete' ? [] : [409, 413, 415])];
       if (/\/metrics$/.test(path) && method === 'post') codes.push(429);
       for (const code of codes)
         op.responses[String(code)] ??= {
