@@ -44,7 +44,7 @@ export class RunSearchService {
     const where = ['project_id = $1'];
     if (q.status) {
       params.push(q.status);
-      where.push(`status = $${params.length}::"RunStatus"`);
+      where.push(`status::text = $${params.length}`);
     }
     if (q.sweepId) {
       params.push(q.sweepId);
