@@ -358,10 +358,12 @@ describe('run page', () => {
     await withPage(ctx, 'run-view-state', async (page) => {
       await page.goto(`${web.url}/runs/${runId}?x=relative&smooth=0.9&logy=1`);
       await chartsDrawn(page, 2);
-      assert.equal(await page.locator('select').first().inputValue(), 'relative');
+      assert.equal(await page.locator('label:has-text("x axis") select').inputValue(), 'relative');
       assert.equal(await page.locator('input[type=range]').inputValue(), '0.9');
       assert.ok(await page.locator('text=log y').locator('input').isChecked());
-      assert.match((await page.locator('.u-axis').first().textContent()) ?? '', /./);
+      // The x series is named after the chosen unit in each chart's legend.
+      const xLabel = page.locator('[data-key="train/loss"] .u-legend .u-series').first().locator('.u-label');
+      assert.equal(await xLabel.textContent(), 'seconds since start');
     });
   });
 
