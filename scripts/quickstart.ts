@@ -1,23 +1,17 @@
-// The quickstart's main job: a training run recorded by the platform. Starts the API (on the Postgres of
-// scripts/services.sh), makes a `quickstart` project and a write token, runs `kiln fit --track` on the
-// digits example (the platform logger records the run through the API, as it does in a worker pod), then
-// reads the run back from the API and prints it. Usage: node … scripts/quickstart.ts [kiln fit flags]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+// The quickstart's main job: a training run recorded by the platform, opened in the dashboard. Uses the
+// local platform that scripts/platform.sh started (API, dashboard, Postgres), makes a `quickstart`
+// project and a write token, runs `kiln fit --track` on the digits example (the platform logger records
+// the run through the API, as it does in a worker pod), reads the run back from the API, and ends by
+// printing a one-time sign-in link that opens the run's page. The platform stays up until
+// `bash scripts/platform.sh down`. Usage: node … scripts/quickstart.ts [kiln fit flags]
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const adminToken = randomBytes(24).toString('hex');
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const { port } = srv.address() as { port: number };
-  srv.close();
-  return port;
-}
 
 async function api<T>(base: string, token: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}/api/v1${path}`, {
@@ -30,32 +24,27 @@ async function api<T>(base: string, token: string, path: string, body?: unknown)
   return (await res.json()) as T;
 }
 
-async function waitReady(base: string, apiProc: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (apiProc.exitCode !== null) throw new Error(`the API exited with code ${apiProc.exitCode}`);
-    const ok = await fetch(`${base}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('the API did not become ready within 60 s');
+/** What scripts/platform.sh up wrote: the API's and the dashboard's URLs and the admin token's file. */
+function platformEnv(): { apiUrl: string; webUrl: string; adminToken: string } {
+  const home = process.env.KILN_PLATFORM_HOME ?? join(homedir(), '.kiln/platform');
+  const file = join(home, 'env');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run bash scripts/platform.sh up first`);
+  const env = Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  return {
+    apiUrl: env.KILN_API_URL!,
+    webUrl: env.KILN_WEB_URL!,
+    adminToken: readFileSync(env.KILN_ADMIN_TOKEN_FILE!, 'utf8').trim(),
+  };
 }
 
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const apiProc = spawn(process.execPath, [...process.execArgv, 'apps/api/src/main.ts'], {
-  cwd: root,
-  env: { ...process.env, PORT: String(port), KILN_ADMIN_TOKEN: adminToken, KILN_KUBECONFIG: 'none' },
-  stdio: ['ignore', 'ignore', 'inherit'],
-});
-const stopApi = () => apiProc.exitCode === null && apiProc.kill('SIGTERM');
-process.on('exit', stopApi);
+const { apiUrl: base, webUrl, adminToken } = platformEnv();
 
-try {
-  await waitReady(base, apiProc);
+{
   const projects = await api<{ id: string; name: string }[]>(base, adminToken, '/projects');
   const project =
     projects.find((p) => p.name === 'quickstart') ??
@@ -113,6 +102,17 @@ try {
       `[quickstart]   ${k.key.padEnd(12)} ${String(k.count).padStart(5)} points, last ${last?.value.toFixed(4)} at step ${last?.step}`,
     );
   }
-} finally {
-  stopApi();
+  // A one-time sign-in link (spent on first use, valid 10 minutes): the dashboard keeps the token in an
+  // httpOnly cookie and opens the run's page.
+  const link = await fetch(`${webUrl}/auth/links`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ next: `/runs/${run.id}` }),
+  });
+  if (!link.ok) throw new Error(`the dashboard refused a sign-in link: ${link.status} ${await link.text()}`);
+  const { url } = (await link.json()) as { url: string };
+  console.log(
+    `\n[quickstart] open the run in the dashboard (one-time link, valid 10 minutes):\n\n    ${url}\n`,
+  );
+  console.log('[quickstart] the platform keeps running; stop it with: bash scripts/platform.sh down');
 }

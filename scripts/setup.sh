@@ -14,6 +14,8 @@ t0=$(date +%s)
 step() { printf '[setup %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*" >&2; }
 
 apt_packages=(build-essential python3 openssl ca-certificates unzip postgresql redis-server)
+# Chromium (Debian's) drives the dashboard's browser tests and benchmarks through playwright-core.
+$only_trainer || apt_packages+=(chromium fonts-liberation)
 missing=()
 for pkg in "${apt_packages[@]}"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -40,6 +42,9 @@ step "Schemathesis (the API's OpenAPI contract test)"
 $only_trainer || bash apps/api/test/schemathesis/setup.sh >/dev/null
 
 if ! $only_trainer; then
+  step "dashboard production build (skipped when apps/web's sources are unchanged)"
+  nice -n 10 node apps/web/scripts/build.mjs
+
   step "Kubernetes control plane and etcd from source"
   bash deploy/local-cluster/build.sh >/dev/null
 fi
