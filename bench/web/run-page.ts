@@ -72,7 +72,7 @@ try {
   await db.connect();
   await db.query(
     `INSERT INTO runs (project_id, name, status, hyperparams, last_metrics, step, total_steps, updated_at)
-     SELECT $1, 'run-' || lpad(i::text, 5, '0'), (ARRAY['running','succeeded','failed'])[1 + i % 3]::"RunStatus",
+     SELECT $1, 'run-' || lpad(i::text, 5, '0'), (ARRAY['running','succeeded','failed'])[1 + i % 3]::run_status,
             jsonb_build_object('lr', i * 0.0001, 'layers', i % 8), jsonb_build_object('loss', 1.0 / (i + 1)),
             i, 10000, now()
      FROM generate_series(1, $2) i`,
