@@ -188,9 +188,26 @@ function batchMinSteps(p: PointColumns): Map<number, number> | null {
  * writePointsCopy, which drops the repeats. Either way all in one transaction: committed whole or not
  * at all. Returns how many points were new.
  */
+/**
+ * Whether the batch is sparse: more than one level-0 rollup bucket per 8 points (steps logged far
+ * apart). Summarizing such a batch in Node costs an object per point and would hold the event loop;
+ * Postgres aggregates it in the merge instead. Points arrive grouped by series (inLockOrder).
+ */
+function sparse(p: PointColumns): boolean {
+  const width = 2 ** rollupShifts[0];
+  let buckets = 0;
+  for (let i = 0, prevSid = Number.NaN, prevBucket = Number.NaN; i < p.seriesIds.length; i++) {
+    const bucket = Math.floor(p.steps[i]! / width);
+    if (p.seriesIds[i] !== prevSid || bucket !== prevBucket) buckets++;
+    prevSid = p.seriesIds[i]!;
+    prevBucket = bucket;
+  }
+  return buckets * 8 > p.seriesIds.length;
+}
+
 async function writePointsOnce(pool: pg.Pool, points: PointColumns): Promise<number> {
   const minSteps = batchMinSteps(points);
-  if (!minSteps) return writePointsCopy(pool, points);
+  if (!minSteps || (points.seriesIds.length > 1000 && sparse(points))) return writePointsCopy(pool, points);
   const client = await pool.connect();
   let appended = false;
   let broken: Error | undefined;

@@ -171,10 +171,11 @@ export const RegisterCheckpoint = Type.Object(
 export const AppendLogs = Type.Object(
   {
     worker: Type.String({ minLength: 1, maxLength: 100 }),
-    lines: Type.Array(Type.String({ maxLength: 16_384 }), {
+    // At most 4 MB of lines per request: parsing and storing one request stays a few ms of event loop.
+    lines: Type.Array(Type.String({ maxLength: 4096 }), {
       minItems: 1,
       maxItems: 1000,
-      description: 'at most 1,000 lines (what one worker keeps) of at most 16,384 characters',
+      description: 'at most 1,000 lines (what one worker keeps) of at most 4,096 characters',
     }),
   },
   { additionalProperties: false },
