@@ -14,7 +14,7 @@ import {
   Res,
   ServiceUnavailableException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { Caller } from '../auth/caller.js';
@@ -46,6 +46,7 @@ export class JobLogsController {
   @Get(':name/logs')
   @ApiQueryOf(JobLogsQuery)
   @ApiProduces('text/plain')
+  @ApiResponse({ status: 200, content: { 'text/plain': { schema: { type: 'string' } } } })
   async logs(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,

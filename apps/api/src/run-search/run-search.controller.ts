@@ -4,7 +4,8 @@ import type { Static } from '@sinclair/typebox';
 import { Caller } from '../auth/caller.js';
 import { assertProjectRead, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiQueryOf } from '../http/openapi.js';
+import { ApiAnswer, ApiQueryOf } from '../http/openapi.js';
+import { Runs } from '../http/responses.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { RunSearchService } from './run-search.service.js';
 import { SearchRunsQuery } from './search-query.js';
@@ -20,6 +21,7 @@ export class RunSearchController {
 
   /** Runs filtered by hyperparameter and metric conditions, sorted by any column, one page. */
   @Get('projects/:projectId/runs/search')
+  @ApiAnswer(Runs)
   @ApiQueryOf(SearchRunsQuery)
   async list(
     @Caller() caller: Principal,
