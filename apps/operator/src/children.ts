@@ -9,8 +9,10 @@ import {
   masterAddr,
   RESUME_AUTO,
   serviceName,
+  TRACKING_SECRET_TOKEN_KEY,
   TRAININGJOB_KIND,
   type TrainingJob,
+  trackingSecretName,
   workerName,
 } from '@kiln/spec';
 import type {
@@ -55,9 +57,15 @@ export function ownerReference(job: TrainingJob): V1OwnerReference {
   };
 }
 
+/** The run the job records into: the status's, else the label the API or sweep worker set at creation. */
+function jobRunId(job: TrainingJob): string | undefined {
+  return job.status?.runId ?? job.metadata.labels?.[LABELS.runId];
+}
+
 function jobLabels(job: TrainingJob): Record<string, string> {
   const labels: Record<string, string> = { [LABELS.jobName]: job.metadata.name, [LABELS.managedBy]: MANAGER };
-  if (job.status?.runId) labels[LABELS.runId] = job.status.runId;
+  const runId = jobRunId(job);
+  if (runId) labels[LABELS.runId] = runId;
   return labels;
 }
 
@@ -115,7 +123,7 @@ export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: 
     { name: ENV.localRank, value: '0' },
     { name: ENV.nodeRank, value: String(launch.index) },
     { name: ENV.localWorldSize, value: String(procs) },
-    { name: ENV.runId, value: job.status?.runId ?? job.metadata.uid ?? '' },
+    { name: ENV.runId, value: jobRunId(job) ?? job.metadata.uid ?? '' },
     { name: ENV.job, value: job.metadata.name },
     { name: ENV.namespace, value: namespace },
     { name: ENV.hparams, value: JSON.stringify(spec.hyperparameters ?? {}) },
@@ -125,7 +133,13 @@ export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: 
     // Minted by the API for this run only; optional so jobs created without the API still start.
     {
       name: ENV.trackingToken,
-      valueFrom: { secretKeyRef: { name: `${job.metadata.name}-tracking`, key: 'token', optional: true } },
+      valueFrom: {
+        secretKeyRef: {
+          name: trackingSecretName(job.metadata.name),
+          key: TRACKING_SECRET_TOKEN_KEY,
+          optional: true,
+        },
+      },
     },
   ];
   if (launch.resume) contract.push({ name: ENV.resume, value: RESUME_AUTO });

@@ -59,7 +59,7 @@ test('worker pods carry the whole environment contract, identity and placement',
   assert.equal(env.KILN_CHECKPOINT_DIR, '/kiln/checkpoints/team-a/mnist');
   assert.equal(env.EXTRA, '1');
   assert.deepEqual(env.KILN_TRACKING_TOKEN, {
-    secretKeyRef: { name: 'mnist-tracking', key: 'token', optional: true },
+    secretKeyRef: { name: 'mnist-tracking', key: 'KILN_TRACKING_TOKEN', optional: true },
   });
   assert.deepEqual(pod.spec!.volumes, [
     { name: 'checkpoints', persistentVolumeClaim: { claimName: 'ckpt' } },

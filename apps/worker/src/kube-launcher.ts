@@ -1,6 +1,13 @@
 // Trials as TrainingJobs. Each job gets a run-scoped tracking token in `<job>-tracking` (the Secret the
 // operator mounts as KILN_TRACKING_TOKEN), so the trial's Trainer records its metrics to its run.
-import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL } from '@kiln/spec';
+import {
+  API_GROUP,
+  API_VERSION,
+  ENV,
+  TRACKING_SECRET_TOKEN_KEY,
+  TRAININGJOB_PLURAL,
+  trackingSecretName,
+} from '@kiln/spec';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { SWEEP_LABELS } from './labels.js';
 import type { LaunchedTrial, TrialLauncher, TrialPhase } from './launcher.js';
@@ -62,10 +69,9 @@ export class KubeLauncher implements TrialLauncher {
   async start(sweep: SweepRow, trial: TrialRow): Promise<string> {
     if (this.opts.issueRunToken && trial.runId) {
       const token = await this.opts.issueRunToken(sweep, trial);
-      await this.putSecret(sweep.namespace, `${trial.jobName}-tracking`, {
-        token,
-        KILN_TRACKING_TOKEN: token,
-        KILN_RUN_ID: trial.runId,
+      await this.putSecret(sweep.namespace, trackingSecretName(trial.jobName), {
+        [TRACKING_SECRET_TOKEN_KEY]: token,
+        [ENV.runId]: trial.runId,
       });
     }
     try {

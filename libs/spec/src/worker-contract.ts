@@ -83,6 +83,14 @@ export const RESUME_AUTO = 'auto';
 /** Where checkpoints go without KILN_CHECKPOINT_DIR: this folder under the Trainer's root dir. */
 export const CHECKPOINT_SUBDIR = 'checkpoints';
 
+/**
+ * The Secret holding a job's run-scoped tracking token: written by whoever records the run (the API on
+ * submit, the sweep worker for a trial), read by the operator into the pods as KILN_TRACKING_TOKEN.
+ */
+export const trackingSecretName = (jobName: string): string => `${jobName}-tracking`;
+/** The key of that Secret's token (and of its run id, KILN_RUN_ID). */
+export const TRACKING_SECRET_TOKEN_KEY = 'KILN_TRACKING_TOKEN';
+
 /** The two path functions the checkpoint-dir rule needs (pass `node:path`; this file stays browser-safe). */
 export interface PathFunctions {
   resolve(...paths: string[]): string;

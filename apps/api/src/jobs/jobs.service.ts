@@ -1,7 +1,15 @@
 // TrainingJobs of a project: submitted into its namespace with a run and a run-scoped tracking token,
 // listed, suspended, resumed, cancelled. 503 when no cluster is configured.
 import type { Db, Project } from '@kiln/db';
-import { API_GROUP_VERSION, LABELS, TRAININGJOB_KIND, validateTrainingJob } from '@kiln/spec';
+import {
+  API_GROUP_VERSION,
+  ENV,
+  LABELS,
+  TRACKING_SECRET_TOKEN_KEY,
+  TRAININGJOB_KIND,
+  trackingSecretName,
+  validateTrainingJob,
+} from '@kiln/spec';
 import { Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { Static } from '@sinclair/typebox';
 import { TokenStore } from '../auth/tokens.js';
@@ -79,9 +87,9 @@ export class JobsService {
         scope: 'run',
         runId: run.id,
       });
-      await jobs.putSecret(project.namespace, `${job.metadata.name}-tracking`, {
-        KILN_TRACKING_TOKEN: t.token,
-        KILN_RUN_ID: run.id,
+      await jobs.putSecret(project.namespace, trackingSecretName(job.metadata.name), {
+        [TRACKING_SECRET_TOKEN_KEY]: t.token,
+        [ENV.runId]: run.id,
       });
       job.metadata.labels = { ...job.metadata.labels, [LABELS.runId]: run.id };
       const created = await jobs.create(project.namespace, job);
