@@ -1,13 +1,12 @@
 // `kiln submit -f job.yaml`: validated here with @kiln/spec (errors name file, line, column and field),
 // then submitted through the API, which records the run and gives the job its tracking token.
-import { readFileSync } from 'node:fs';
 import { parseTrainingJob } from '@kiln/spec';
 import type { Command } from 'commander';
 import { addConnectionOptions, connect } from '../api/connection.js';
 import type { ConnectionFlags } from '../api/credentials.js';
-import { UsageError } from '../errors.js';
 import type { Io } from '../main.js';
 import { addOutputOption, type OutputFormat, render } from '../output.js';
+import { readSpecFile } from '../spec-file.js';
 import type { JobObject } from './job-view.js';
 
 interface SubmitFlags extends ConnectionFlags {
@@ -21,26 +20,10 @@ export function submitCommand(program: Command, io: () => Io): void {
     .description('validate a TrainingJob file and submit it to the cluster through the Kiln API')
     .requiredOption('-f, --file <path>', 'TrainingJob YAML or JSON (several documents allowed)');
   addOutputOption(addConnectionOptions(cmd)).action(async (flags: SubmitFlags) => {
-    const file = flags.file as string;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(`--file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-    }
-    const parsed = parseTrainingJob(text, file);
-    if (!parsed.ok) {
-      const lines = parsed.errors.map(
-        (e) =>
-          `  ${e.file ?? file}${e.line ? `:${e.line}:${e.column ?? 1}` : ''}: ${e.path || '(document)'}: ${e.message}`,
-      );
-      throw new UsageError(`--file ${file} is not a valid TrainingJob:\n${lines.join('\n')}`);
-    }
-    if (parsed.value.length === 0) throw new UsageError(`--file ${file}: holds no TrainingJob`);
+    const jobs = readSpecFile(flags.file as string, parseTrainingJob, 'TrainingJob');
     const { client, project, dashboardUrl } = await connect(flags);
     const results: { runId: string; job: JobObject; url?: string }[] = [];
-    for (const job of parsed.value) {
+    for (const job of jobs) {
       const r = await client.request<{ runId: string; job: JobObject }>(
         'POST',
         `/api/v1/projects/${project.id}/jobs`,

@@ -1,7 +1,6 @@
 // `kiln sweep create|status|pause|resume|stop`: sweeps through the API. `create -f` validates the file
 // with @kiln/spec first (errors name file, line, column and field); `--local` then runs the trials as
 // processes on this machine (the worker's local executor) against the same Postgres state.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSweep } from '@kiln/spec';
 import { runLocalSweep } from '@kiln/worker';
@@ -13,6 +12,7 @@ import type { ConnectionFlags } from '../api/credentials.js';
 import { UsageError } from '../errors.js';
 import type { Io } from '../main.js';
 import { addOutputOption, type OutputFormat, render } from '../output.js';
+import { readSpecFile } from '../spec-file.js';
 import { type SweepView, sweepSummary, type TrialView, trialTable } from './sweep-view.js';
 
 interface CreateFlags extends ConnectionFlags {
@@ -40,24 +40,10 @@ async function resolveSweep(client: ApiClient, project: ProjectRef, ref: string)
 }
 
 function readSweepFile(file: string) {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--file ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
-  const parsed = parseSweep(text, file);
-  if (!parsed.ok) {
-    const lines = parsed.errors.map(
-      (e) =>
-        `  ${e.file ?? file}${e.line ? `:${e.line}:${e.column ?? 1}` : ''}: ${e.path || '(document)'}: ${e.message}`,
-    );
-    throw new UsageError(`--file ${file} is not a valid Sweep:\n${lines.join('\n')}`);
-  }
-  if (parsed.value.length !== 1)
-    throw new UsageError(`--file ${file}: expected one Sweep document, found ${parsed.value.length}`);
-  return parsed.value[0]!;
+  const docs = readSpecFile(file, parseSweep, 'Sweep');
+  if (docs.length !== 1)
+    throw new UsageError(`--file ${file}: expected one Sweep document, found ${docs.length}`);
+  return docs[0]!;
 }
 
 export function sweepCommand(program: Command, io: () => Io): void {
