@@ -81,7 +81,7 @@ describe('submit form on the local control plane', () => {
       await page.fill('#workers', '0');
       await page.fill('#image', '');
       await page.fill('#hyperparameters', 'lr: [unclosed');
-      await page.click('button[type=submit]');
+      await page.click('[data-testid=submit-form] button[type=submit]');
       const err = async (id: string) =>
         (await page.locator(`[data-field=${id}] .field-error`).allTextContents()).join(' ');
       await page.locator('[data-field=workers] .field-error').waitFor();
@@ -104,7 +104,7 @@ describe('submit form on the local control plane', () => {
       await page.fill('#hyperparameters', 'lr: 0.003\nbatch: 64\n');
       await page.click('summary:has-text("Manifest as YAML")');
       assert.match((await page.locator('[data-testid=yaml-preview]').textContent()) ?? '', /workers: 2/);
-      await page.click('button[type=submit]');
+      await page.click('[data-testid=submit-form] button[type=submit]');
       await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/, { timeout: 60_000 });
       const runId = page.url().split('/').pop()!;
       const jobs = await trainingJobs();
@@ -122,7 +122,7 @@ describe('submit form on the local control plane', () => {
       // Same name again: the API answers 400 at body.metadata.name, shown at the name field.
       await page.goto(`${web.url}/submit`);
       await page.fill('#name', 'web-job-1');
-      await page.click('button[type=submit]');
+      await page.click('[data-testid=submit-form] button[type=submit]');
       await page.waitForFunction(() =>
         /already exists/.test(document.querySelector('[data-field=name] .field-error')?.textContent ?? ''),
       );
