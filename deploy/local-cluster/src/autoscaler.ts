@@ -82,6 +82,9 @@ export async function startAutoscaler(opts: AutoscalerOptions): Promise<Autoscal
       // Its default is :8085 on every interface.
       `--address=${metricsAddress}`,
       '--leader-elect=false',
+      // CA's default protobuf encoding cannot write ProvisioningRequests (a CRD has no protobuf form):
+      // "does not implement the protobuf marshalling interface", and Accepted is never set.
+      '--kube-api-content-type=application/json',
       '--v=2',
       ...autoscalerDefaults,
       ...(opts.args ?? []),
