@@ -1,7 +1,3 @@
-// NOT YET RUN — hence not named *.test.ts, so `npm test` does not pick it up. Written in the session
-// that added the Cluster Autoscaler, before this machine had finished building it. Run it with
-//   node --conditions=kiln-src --import @swc-node/register/esm-register --test deploy/local-cluster/test/autoscaling.e2e-unverified.ts
-// and rename it to autoscaling.test.ts once it passes.
 // The real Cluster Autoscaler (built by build.sh, externalgrpc provider only) against the real control
 // plane, with the node agent's local cloud as its cloud. Gangs ask for capacity the way Kueue does, with a
 // ProvisioningRequest of class best-effort-atomic-scale-up over a PodTemplate; pods consume it through
