@@ -1,5 +1,6 @@
-// NOT YET RUN — hence not named *.test.ts, so `npm test` does not pick it up. Written in the session
-// that added the Cluster Autoscaler, before this machine had finished building it. Run it with
+// NOT YET PASSING — hence not named *.test.ts, so `npm test` does not pick it up. First run: atomicity,
+// stock-out and the operator killed mid-scale-up pass; scale from zero fails at its first assertion (the
+// ProvisioningRequest list is already empty when the job reports Queued for capacity). Run it with
 //   node --conditions=kiln-src --import @swc-node/register/esm-register --test apps/operator/test/autoscaling.e2e-unverified.ts
 // and rename it to autoscaling.test.ts once it passes.
 // The operator with the real Cluster Autoscaler (deploy/local-cluster builds and runs it; the node agent
@@ -11,7 +12,7 @@
 // Failed", "should not leak" — kueue#12654) and from the autoscaler's atomic scale-up behaviour.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { CloudEvent, LocalCloud } from '@kiln/local-cluster';
 import {
   createJob,
@@ -78,120 +79,126 @@ const queuedCondition = async (ns: string, name: string) =>
   (await getJob(c, ns, name)).status?.conditions?.find((x) => x.type === 'Queued' && x.status === 'True');
 
 let operator: ReturnType<typeof c.spawnOperator>;
-before(
-  async () => {
-    // As in production: its own process, so the crash test can kill it.
-    operator = c.spawnOperator();
-    await operator.leading;
-  },
-  { timeout: 240_000 },
-);
-after(() => void operator?.kill('SIGTERM'));
+// Inside a describe: root-level before() hooks may run alongside the cluster helper's own.
+describe('gangs provisioned by the Cluster Autoscaler', () => {
+  before(
+    async () => {
+      // As in production: its own process, so the crash test can kill it.
+      operator = c.spawnOperator();
+      await operator.leading;
+    },
+    { timeout: 240_000 },
+  );
+  after(() => void operator?.kill('SIGTERM'));
 
-test('scale from zero: 4 × 1-GPU gang → exactly 4 nodes, Succeeded, request and template gone, nodes removed after', async () => {
-  const ns = await c.namespace('zero');
-  const seen = record();
-  await createJob(
-    c,
-    trainingJob(ns, 'big', { workers: 4, gpus: 1, command: short, scheduling: onPool('zero') }),
-  );
-  const waiting = await until('Queued for capacity', async () => {
-    const q = await queuedCondition(ns, 'big');
-    return q?.reason === 'ProvisioningCapacity' ? q : undefined;
-  });
-  assert.match(waiting.message ?? '', /capacity for 4 workers \(ProvisioningRequest big-cap-1/);
-  assert.deepEqual(await requests(ns), ['big-cap-1']);
-  const done = await waitPhase(c, ns, 'big', 'Succeeded', 120_000);
-  const starting = done.status?.conditions?.find((x) => x.type === 'Starting');
-  assert.equal(starting?.reason, 'CapacityProvisioned');
-  const pods = await jobPods(c, ns, 'big');
-  assert.equal(new Set(pods.map((p) => p.spec?.nodeName)).size, 4);
-  for (const p of pods) {
-    assert.equal(p.metadata?.annotations?.['autoscaling.x-k8s.io/consume-provisioning-request'], 'big-cap-1');
-    assert.equal(p.metadata?.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'], 'false');
-  }
-  assert.equal(added(seen, 'zero'), 4, 'exactly the nodes the gang needs');
-  await until(
-    'request and template deleted',
-    async () => (await requests(ns)).length + (await templates(ns)).length === 0,
-  );
-  assert.ok((await events(c, ns, 'big')).includes('ProvisioningCapacity'));
-  await until('the pool back at zero', async () => (await poolNodes('zero')).length === 0, 120_000);
-});
-
-test('atomicity: a gang larger than the pool maximum creates no node and stays Queued saying why', async () => {
-  const ns = await c.namespace('atomic');
-  const seen = record();
-  await createJob(
-    c,
-    trainingJob(ns, 'huge', { workers: 3, gpus: 1, command: short, scheduling: onPool('small') }),
-  );
-  const q = await until('CA refusal in the reason', async () => {
-    const cond = await queuedCondition(ns, 'huge');
-    return cond?.reason === 'ProvisioningCapacity' && /CapacityIsNotFound/.test(cond.message ?? '')
-      ? cond
-      : undefined;
-  });
-  assert.match(q.message ?? '', /capacity for 3 workers/);
-  assert.equal(added(seen, 'small'), 0);
-  assert.deepEqual(await poolNodes('small'), []);
-  assert.deepEqual(await jobPods(c, ns, 'huge'), []);
-  await c.custom().deleteNamespacedCustomObject({
-    group: 'kiln.dev',
-    version: 'v1alpha1',
-    plural: 'trainingjobs',
-    namespace: ns,
-    name: 'huge',
-  });
-  await until(
-    'request and template deleted with the job',
-    async () => (await requests(ns)).length + (await templates(ns)).length === 0,
-  );
-});
-
-test('stock-out: the request is refused and retried; the job runs once capacity returns', async () => {
-  const ns = await c.namespace('stock');
-  const seen = record();
-  cloud().setStockOut('scarce', 'reject');
-  try {
+  test('scale from zero: 4 × 1-GPU gang → exactly 4 nodes, Succeeded, request and template gone, nodes removed after', async () => {
+    const ns = await c.namespace('zero');
+    const seen = record();
     await createJob(
       c,
-      trainingJob(ns, 'gang', { workers: 2, gpus: 1, command: short, scheduling: onPool('scarce') }),
+      trainingJob(ns, 'big', { workers: 4, gpus: 1, command: short, scheduling: onPool('zero') }),
     );
-    await until('a refused scale-up, shown on the job', async () => {
-      const cond = await queuedCondition(ns, 'gang');
-      return (
-        seen.some((e) => e.type === 'rejected' && e.pool === 'scarce') &&
-        /CapacityIsNotFound/.test(cond?.message ?? '')
-      );
+    const waiting = await until('Queued for capacity', async () => {
+      const q = await queuedCondition(ns, 'big');
+      return q?.reason === 'ProvisioningCapacity' ? q : undefined;
     });
-    assert.deepEqual(await poolNodes('scarce'), []);
-  } finally {
-    cloud().setStockOut('scarce', false);
-  }
-  await waitPhase(c, ns, 'gang', 'Succeeded', 120_000);
-  assert.equal(added(seen, 'scarce'), 2);
-  await until(
-    'request and template deleted',
-    async () => (await requests(ns)).length + (await templates(ns)).length === 0,
-  );
-});
+    assert.match(waiting.message ?? '', /capacity for 4 workers \(ProvisioningRequest big-cap-1/);
+    assert.deepEqual(await requests(ns), ['big-cap-1']);
+    const done = await waitPhase(c, ns, 'big', 'Succeeded', 120_000);
+    const starting = done.status?.conditions?.find((x) => x.type === 'Starting');
+    assert.equal(starting?.reason, 'CapacityProvisioned');
+    const pods = await jobPods(c, ns, 'big');
+    assert.equal(new Set(pods.map((p) => p.spec?.nodeName)).size, 4);
+    for (const p of pods) {
+      assert.equal(
+        p.metadata?.annotations?.['autoscaling.x-k8s.io/consume-provisioning-request'],
+        'big-cap-1',
+      );
+      assert.equal(p.metadata?.annotations?.['cluster-autoscaler.kubernetes.io/safe-to-evict'], 'false');
+    }
+    assert.equal(added(seen, 'zero'), 4, 'exactly the nodes the gang needs');
+    await until(
+      'request and template deleted',
+      async () => (await requests(ns)).length + (await templates(ns)).length === 0,
+    );
+    assert.ok((await events(c, ns, 'big')).includes('ProvisioningCapacity'));
+    await until('the pool back at zero', async () => (await poolNodes('zero')).length === 0, 120_000);
+  });
 
-test('operator killed mid-scale-up: a new one carries on; one request at a time, no duplicate nodes, nothing leaked', async () => {
-  const ns = await c.namespace('opkill');
-  const seen = record();
-  await createJob(
-    c,
-    trainingJob(ns, 'gang', { workers: 2, gpus: 1, command: short, scheduling: onPool('crash') }),
-  );
-  await until('scale-up asked for', async () => added(seen, 'crash') > 0);
-  operator.kill('SIGKILL');
-  operator = c.spawnOperator();
-  await operator.leading;
-  await waitPhase(c, ns, 'gang', 'Succeeded', 120_000);
-  assert.equal(added(seen, 'crash'), 2, 'no duplicate nodes');
-  await until(
-    'request and template deleted',
-    async () => (await requests(ns)).length + (await templates(ns)).length === 0,
-  );
+  test('atomicity: a gang larger than the pool maximum creates no node and stays Queued saying why', async () => {
+    const ns = await c.namespace('atomic');
+    const seen = record();
+    await createJob(
+      c,
+      trainingJob(ns, 'huge', { workers: 3, gpus: 1, command: short, scheduling: onPool('small') }),
+    );
+    const q = await until('CA refusal in the reason', async () => {
+      const cond = await queuedCondition(ns, 'huge');
+      return cond?.reason === 'ProvisioningCapacity' && /CapacityIsNotFound/.test(cond.message ?? '')
+        ? cond
+        : undefined;
+    });
+    assert.match(q.message ?? '', /capacity for 3 workers/);
+    assert.equal(added(seen, 'small'), 0);
+    assert.deepEqual(await poolNodes('small'), []);
+    assert.deepEqual(await jobPods(c, ns, 'huge'), []);
+    await c.custom().deleteNamespacedCustomObject({
+      group: 'kiln.dev',
+      version: 'v1alpha1',
+      plural: 'trainingjobs',
+      namespace: ns,
+      name: 'huge',
+    });
+    await until(
+      'request and template deleted with the job',
+      async () => (await requests(ns)).length + (await templates(ns)).length === 0,
+    );
+  });
+
+  test('stock-out: the request is refused and retried; the job runs once capacity returns', async () => {
+    const ns = await c.namespace('stock');
+    const seen = record();
+    cloud().setStockOut('scarce', 'reject');
+    try {
+      await createJob(
+        c,
+        trainingJob(ns, 'gang', { workers: 2, gpus: 1, command: short, scheduling: onPool('scarce') }),
+      );
+      await until('a refused scale-up, shown on the job', async () => {
+        const cond = await queuedCondition(ns, 'gang');
+        return (
+          seen.some((e) => e.type === 'rejected' && e.pool === 'scarce') &&
+          /CapacityIsNotFound/.test(cond?.message ?? '')
+        );
+      });
+      assert.deepEqual(await poolNodes('scarce'), []);
+    } finally {
+      cloud().setStockOut('scarce', false);
+    }
+    await waitPhase(c, ns, 'gang', 'Succeeded', 120_000);
+    assert.equal(added(seen, 'scarce'), 2);
+    await until(
+      'request and template deleted',
+      async () => (await requests(ns)).length + (await templates(ns)).length === 0,
+    );
+  });
+
+  test('operator killed mid-scale-up: a new one carries on; one request at a time, no duplicate nodes, nothing leaked', async () => {
+    const ns = await c.namespace('opkill');
+    const seen = record();
+    await createJob(
+      c,
+      trainingJob(ns, 'gang', { workers: 2, gpus: 1, command: short, scheduling: onPool('crash') }),
+    );
+    await until('scale-up asked for', async () => added(seen, 'crash') > 0);
+    operator.kill('SIGKILL');
+    operator = c.spawnOperator();
+    await operator.leading;
+    await waitPhase(c, ns, 'gang', 'Succeeded', 120_000);
+    assert.equal(added(seen, 'crash'), 2, 'no duplicate nodes');
+    await until(
+      'request and template deleted',
+      async () => (await requests(ns)).length + (await templates(ns)).length === 0,
+    );
+  });
 });
