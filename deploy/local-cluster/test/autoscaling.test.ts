@@ -153,7 +153,13 @@ test('scale from zero: a 4 × 1-GPU gang gets exactly 4 nodes, runs to Succeeded
   const provisioned = await until('Provisioned=True', async () =>
     has(await conditions(ns, 'gang'), 'Provisioned', 'True'),
   );
-  assert.equal(provisioned.reason, 'CapacityIsProvisioned');
+  // CapacityIsProvisioned when the loop that scaled up also wrote the condition; CapacityIsFound when a
+  // later loop wrote it and counted the nodes already on their way. Either way the nodes came from this
+  // request's scale-up: the count below asserts exactly 4 were asked for.
+  assert.ok(
+    ['CapacityIsProvisioned', 'CapacityIsFound'].includes(provisioned.reason ?? ''),
+    `Provisioned=True with reason ${provisioned.reason}`,
+  );
   await consume(ns, 'gang', 'zero', 4);
   const pods = await until('4 pods Succeeded', async () => {
     const list = (await k.core.listNamespacedPod({ namespace: ns })).items;
