@@ -12,8 +12,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { startCluster } from '@kiln/local-cluster';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { startBenchCluster } from '../support/cluster.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -33,7 +32,7 @@ async function until(fn: () => Promise<boolean>, pollMs = 20, timeoutMs = 180_00
 }
 
 const load0 = loadavg()[0]!;
-const cluster = await startCluster({
+const { cluster, core, custom } = await startBenchCluster({
   nodes: [
     { name: 'static-cpu', cpu: '8', memory: '32Gi' },
     { name: 'static-gpu-1', cpu: '8', memory: '32Gi', gpus: 2, labels: { 'bench/nodes': 'static' } },
@@ -52,21 +51,6 @@ const cluster = await startCluster({
   },
 });
 const { cloud, autoscaler } = cluster.autoscaling!;
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.kubeconfigPath);
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
-const kubectl = (args: string[]) =>
-  new Promise<void>((resolve, reject) => {
-    const p = spawn(join(cluster.binDir, 'kubectl'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], {
-      stdio: 'inherit',
-    });
-    p.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')}: ${code}`)),
-    );
-  });
-await kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
-await kubectl(['wait', '--for=condition=Established', 'crd/trainingjobs.kiln.dev']);
 await core.createNamespace({ body: { metadata: { name: 'bench' } } });
 await until(() =>
   core.readNamespacedServiceAccount({ name: 'default', namespace: 'bench' }).then(() => true),

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { startCluster } from '@kiln/local-cluster';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { type V1Pod } from '@kubernetes/client-node';
+import { startBenchCluster } from '../support/cluster.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 5);
@@ -34,24 +34,9 @@ async function until(fn: () => Promise<boolean>, pollMs = 20, timeoutMs = 120_00
   throw new Error('timed out');
 }
 
-const cluster = await startCluster({
+const { cluster, core, custom } = await startBenchCluster({
   nodes: [{ name: 'bench-node', cpu: '64', memory: '256Gi', gpus: 8, pods: 1000 }],
 });
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.kubeconfigPath);
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
-const kubectl = (args: string[]) =>
-  new Promise<void>((resolve, reject) => {
-    const p = spawn(join(cluster.binDir, 'kubectl'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], {
-      stdio: 'inherit',
-    });
-    p.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')}: ${code}`)),
-    );
-  });
-await kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
-await kubectl(['wait', '--for=condition=Established', 'crd/trainingjobs.kiln.dev']);
 for (const ns of ['bench', 'bench-base', 'bench-many'])
   await core.createNamespace({ body: { metadata: { name: ns } } });
 await until(async () =>

@@ -8,18 +8,14 @@
 //   loop:   the baseline in the same run: a plain client-node loop creating N TrainingJobs one after another.
 // Goal: ≥ 200 trials/s for N = 200.
 // Run: node --conditions=kiln-src --import @swc-node/register/esm-register bench/sweeps/dispatch.ts
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { createDb, createTestDatabase } from '@kiln/db';
-import { startCluster } from '@kiln/local-cluster';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, validateSweep } from '@kiln/spec';
 import { KubeLauncher, runTokenIssuer, SweepWorker } from '@kiln/worker';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { startBenchCluster } from '../support/cluster.js';
 
-const root = new URL('../../', import.meta.url).pathname;
 const N = Number(process.env.BENCH_TRIALS ?? 200);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const base = { group: API_GROUP, version: API_VERSION, plural: TRAININGJOB_PLURAL };
@@ -31,22 +27,7 @@ const load = () =>
     .join(' ');
 const loadAtStart = load();
 
-const cluster = await startCluster({ nodes: [] });
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.kubeconfigPath);
-const core = kc.makeApiClient(CoreV1Api);
-const custom = kc.makeApiClient(CustomObjectsApi);
-const kubectl = (args: string[]) =>
-  new Promise<void>((resolve, reject) => {
-    const p = spawn(join(cluster.binDir, 'kubectl'), [`--kubeconfig=${cluster.kubeconfigPath}`, ...args], {
-      stdio: 'inherit',
-    });
-    p.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`kubectl ${args.join(' ')}: ${code}`)),
-    );
-  });
-await kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
-await kubectl(['wait', '--for=condition=Established', 'crd/trainingjobs.kiln.dev']);
+const { cluster, kc, core, custom } = await startBenchCluster({ nodes: [] });
 
 const tdb = await createTestDatabase('bench_dispatch');
 const db = createDb(tdb.url, 20);
