@@ -2,14 +2,12 @@
 // created, listed, suspended, resumed and deleted in the project's namespace, and run status follows
 // the TrainingJob's status through a watch.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { clusterForTests, waitFor } from '@kiln/local-cluster/test-helper';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { KubeJobBackend } from '../src/jobs/backend.js';
 import { ADMIN, startApi, type TestApi } from './support/api.js';
 
-const root = new URL('../../../', import.meta.url).pathname;
 const k = clusterForTests({ nodes: [] });
 let api: TestApi;
 let ns = '';
@@ -31,15 +29,7 @@ const job = (name: string, extra: Record<string, unknown> = {}) => ({
 // Inside a describe: root-level before() hooks may run alongside the cluster helper's own.
 describe('job endpoints on the local control plane', () => {
   before(async () => {
-    const r = await k.kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
-    assert.equal(r.code, 0, r.stderr);
-    const w = await k.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'crd/trainingjobs.kiln.dev',
-    ]);
-    assert.equal(w.code, 0, w.stderr);
+    await k.installTrainingJobCrd();
     ns = await k.namespace('jobs');
     api = await startApi('jobs', {}, new KubeJobBackend(k.kc));
     const p = await api.call(ADMIN, 'POST', '/api/v1/projects', { name: 'jobs', namespace: ns });

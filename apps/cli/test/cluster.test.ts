@@ -13,7 +13,6 @@ import { ADMIN, startApi, type TestApi } from '../../api/test/support/api.js';
 import { configPath } from '../src/api/credentials.js';
 import { main } from '../src/main.js';
 
-const root = new URL('../../../', import.meta.url).pathname;
 // one node, so the log test's pods run (no operator runs here: the test makes the worker pods itself)
 const k = clusterForTests({ nodes: [{ name: 'node-1' }] });
 const dir = mkdtempSync(join(tmpdir(), 'kiln-cli-cluster-'));
@@ -51,15 +50,7 @@ describe('kiln cluster commands', () => {
     process.env.XDG_CONFIG_HOME = join(dir, 'config');
     for (const v of ['KILN_API_URL', 'KILN_TOKEN', 'KILN_PROJECT', 'KILN_DASHBOARD_URL'])
       delete process.env[v];
-    const r = await k.kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
-    assert.equal(r.code, 0, r.stderr);
-    const w = await k.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=30s',
-      'crd/trainingjobs.kiln.dev',
-    ]);
-    assert.equal(w.code, 0, w.stderr);
+    await k.installTrainingJobCrd();
     ns = await k.namespace('cli');
     api = await startApi('cli', {}, new KubeJobBackend(k.kc));
     project = (await api.call(ADMIN, 'POST', '/api/v1/projects', { name: 'cli', namespace: ns })).body.id;

@@ -73,15 +73,7 @@ export function operatorCluster(
         },
         180_000,
       );
-      const r = await k.kubectl(['apply', '-f', join(root, 'crds/trainingjob.yaml')]);
-      if (r.code !== 0) throw new Error(`applying the CRD failed: ${r.stderr}`);
-      const w = await k.kubectl([
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd/trainingjobs.kiln.dev',
-      ]);
-      if (w.code !== 0) throw new Error(`CRD not established: ${w.stderr}`);
+      await k.installTrainingJobCrd();
     })());
   before(ready, { timeout: 240_000 });
   after(

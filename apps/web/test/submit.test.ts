@@ -3,20 +3,12 @@
 // (no TrainingJob, no run); a name the cluster already has comes back from the API at the name field; a
 // valid form creates the TrainingJob on the apiserver and opens its run.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { clusterForTests } from '@kiln/local-cluster/test-helper';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { KubeJobBackend } from '../../api/src/jobs/backend.js';
 import { ADMIN, startApi, type TestApi } from '../../api/test/support/api.js';
-import {
-  type Dashboard,
-  launchBrowser,
-  repoRoot,
-  signIn,
-  startDashboard,
-  withPage,
-} from './support/platform.js';
+import { type Dashboard, launchBrowser, signIn, startDashboard, withPage } from './support/platform.js';
 
 const k = clusterForTests({ nodes: [] });
 
@@ -40,15 +32,7 @@ describe('submit form on the local control plane', () => {
     (await api.call(token, 'GET', `/api/v1/projects/${project}/runs?limit=1`)).body.total as number;
 
   before(async () => {
-    const crd = await k.kubectl(['apply', '-f', join(repoRoot, 'crds/trainingjob.yaml')]);
-    assert.equal(crd.code, 0, crd.stderr);
-    const w = await k.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/trainingjobs.kiln.dev',
-    ]);
-    assert.equal(w.code, 0, w.stderr);
+    await k.installTrainingJobCrd();
     ns = await k.namespace('websubmit');
     api = await startApi('websubmit', {}, new KubeJobBackend(k.kc));
     const p = await api.call(ADMIN, 'POST', '/api/v1/projects', { name: 'websubmit', namespace: ns });

@@ -24,6 +24,8 @@ export interface TestCluster {
   namespace(prefix: string): Promise<string>;
   /** runs the pinned kubectl against this cluster; never throws, returns the exit code */
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** applies this checkout's TrainingJob CRD (crds/trainingjob.yaml) and waits until it is Established */
+  installTrainingJobCrd(): Promise<void>;
 }
 
 export interface TestClusterOptions extends ClusterOptions {
@@ -122,6 +124,18 @@ export function clusterForTests(opts: TestClusterOptions = {}): TestCluster {
           .then(() => true),
       );
       return name;
+    },
+    async installTrainingJobCrd() {
+      const crd = new URL('../../../crds/trainingjob.yaml', import.meta.url).pathname;
+      const applied = await this.kubectl(['apply', '-f', crd]);
+      if (applied.code !== 0) throw new Error(`applying the TrainingJob CRD failed: ${applied.stderr}`);
+      const w = await this.kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/trainingjobs.kiln.dev',
+      ]);
+      if (w.code !== 0) throw new Error(`the TrainingJob CRD is not Established: ${w.stderr}`);
     },
     async kubectl(args, input) {
       const child = run(kubectlBin, [`--kubeconfig=${need(kubeconfigPath || undefined)}`, ...args], {
