@@ -129,8 +129,13 @@ function tryJob(rooms: NodeRoom[], job: TrainingJob): number {
   return n;
 }
 
-/** The admission decision for every waiting job. */
-export function planAdmission(view: ClusterView, now = Date.now()): Map<string, Decision> {
+/**
+ * The admission decision for every waiting job. With `askBehind` (capacity provisioning on), a job behind
+ * the first one that does not fit, and that does not fit what is left either, is told
+ * InsufficientCapacity rather than WaitingInLine: new nodes would be its own, so it may ask for them
+ * without taking room from the jobs ahead. One that fits what is left still waits its turn.
+ */
+export function planAdmission(view: ClusterView, now = Date.now(), askBehind = false): Map<string, Decision> {
   const rooms = roomAfterAdmitted(view);
   const decisions = new Map<string, Decision>();
   const line: InLine[] = [];
@@ -150,6 +155,10 @@ export function planAdmission(view: ClusterView, now = Date.now()): Map<string, 
   for (const { job } of line.sort(order)) {
     const key = keyOf(job);
     if (blocker) {
+      if (askBehind && tryJob(clone(rooms), job) === 0) {
+        decisions.set(key, insufficient(rooms, job));
+        continue;
+      }
       decisions.set(key, {
         workers: 0,
         reason: 'WaitingInLine',
@@ -161,16 +170,20 @@ export function planAdmission(view: ClusterView, now = Date.now()): Map<string, 
     if (workers > 0) {
       decisions.set(key, { workers, reason: 'GangAdmitted', message: `all ${workers} workers fit` });
     } else {
-      const { min } = wantedWorkers(job);
-      decisions.set(key, {
-        workers: 0,
-        reason: 'InsufficientCapacity',
-        message: `${min} workers do not fit: ${shortage(rooms, demandOf(job.spec.resources), min)}`,
-      });
+      decisions.set(key, insufficient(rooms, job));
       blocker = job;
     }
   }
   return decisions;
+}
+
+function insufficient(rooms: NodeRoom[], job: TrainingJob): Decision {
+  const { min } = wantedWorkers(job);
+  return {
+    workers: 0,
+    reason: 'InsufficientCapacity',
+    message: `${min} workers do not fit: ${shortage(rooms, demandOf(job.spec.resources), min)}`,
+  };
 }
 
 /** How many workers of this job fit now, counting its own pods' resources as free. */

@@ -24,6 +24,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
+import { SAFE_TO_EVICT_ANNOTATION } from './provisioning.js';
 
 /** Labels on worker pods beyond those in @kiln/spec: the gang's size and which launch a pod belongs to. */
 export const WORLD_LABEL = 'kiln.dev/workers';
@@ -106,9 +107,7 @@ export interface WorkerLaunch {
   annotations?: Record<string, string>;
 }
 
-/** The Cluster Autoscaler's scale-down never evicts a gang member: losing one restarts the whole gang. */
-const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
-
+/** Pods carry SAFE_TO_EVICT_ANNOTATION=false: CA's scale-down never evicts a gang member (losing one restarts the gang). */
 export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: ChildOptions): V1Pod {
   const spec = job.spec;
   const procs = spec.procsPerWorker ?? 1;
@@ -167,7 +166,7 @@ export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: 
         [WORLD_LABEL]: String(launch.workers),
         [RESTART_LABEL]: String(launch.restart),
       },
-      annotations: { [SAFE_TO_EVICT]: 'false', ...launch.annotations },
+      annotations: { [SAFE_TO_EVICT_ANNOTATION]: 'false', ...launch.annotations },
       ownerReferences: [ownerReference(job)],
     },
     spec: {

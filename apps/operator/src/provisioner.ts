@@ -10,6 +10,7 @@ import type { Log } from './log.js';
 import {
   CLASS_ANNOTATION,
   CONSUME_ANNOTATION,
+  type GrowthPlan,
   JOB_LABEL,
   PR_CLASS,
   PR_GROUP,
@@ -18,8 +19,9 @@ import {
   type ProvisioningOptions,
   type ProvisioningPlan,
   type ProvisioningRequest,
+  planGrowth,
   planProvisioning,
-  requestsDone,
+  requestDone,
 } from './provisioning.js';
 import {
   createProvisioning,
@@ -88,12 +90,31 @@ export class Provisioner {
     return planProvisioning(job, decision, workers, this.requestsOf(job), now, this.options);
   }
 
-  /** For any job: its requests, once they have served (pods bound) or are no longer needed. */
-  cleanup(job: TrainingJob, podsBound: boolean): ProvisioningPlan | undefined {
+  /**
+   * For a running elastic job below its maximum with no room to grow: what to ask for to grow
+   * (undefined when provisioning is off). `canGrow`: past its cool-off, and no job is waiting.
+   */
+  planGrowth(
+    job: TrainingJob,
+    world: number,
+    maxWorkers: number,
+    canGrow: boolean,
+    now: number,
+  ): GrowthPlan | undefined {
     if (!this.enabled) return undefined;
-    const requests = this.requestsOf(job);
-    if (requests.length === 0 || !requestsDone(job, podsBound)) return undefined;
-    return { remove: requests.map((r) => r.metadata.name) };
+    return planGrowth(job, world, maxWorkers, canGrow, this.requestsOf(job), now, this.options);
+  }
+
+  /**
+   * For any job: its requests that have served (pods bound) or are no longer needed. `world`: the gang
+   * size its pods were launched with.
+   */
+  cleanup(job: TrainingJob, podsBound: boolean, world: number | undefined): ProvisioningPlan | undefined {
+    if (!this.enabled) return undefined;
+    const done = this.requestsOf(job).filter(
+      (r) => !r.metadata.deletionTimestamp && requestDone(job, r, podsBound, world),
+    );
+    return done.length ? { remove: done.map((r) => r.metadata.name) } : undefined;
   }
 
   /** The annotations admitted pods carry to consume the request the plan admitted them on. */
@@ -105,15 +126,11 @@ export class Provisioner {
   async apply(job: TrainingJob, plan: ProvisioningPlan, worker: () => V1Pod): Promise<void> {
     const ns = job.metadata.namespace!;
     if (plan.create) {
-      await createProvisioning(
-        this.kube,
-        job,
-        worker(),
-        plan.create.name,
-        plan.create.workers,
-        plan.create.attempt,
+      await createProvisioning(this.kube, job, worker(), plan.create);
+      this.log.info(
+        { job: `${ns}/${job.metadata.name}`, request: plan.create.name, purpose: plan.create.purpose },
+        'asked for capacity',
       );
-      this.log.info({ job: `${ns}/${job.metadata.name}`, request: plan.create.name }, 'asked for capacity');
     }
     for (const name of plan.remove) await deleteProvisioning(this.kube, ns, name);
   }

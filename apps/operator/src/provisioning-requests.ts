@@ -9,13 +9,18 @@ import { MANAGER, ownerReference } from './children.js';
 import type { KubeClient } from './kube.js';
 import {
   ATTEMPT_ANNOTATION,
+  GROW_FROM_ANNOTATION,
   JOB_LABEL,
   PR_CLASS,
   PR_GROUP,
   PR_PLURAL,
   PR_VERSION,
+  type ProvisioningPlan,
   type ProvisioningRequest,
+  PURPOSE_ANNOTATION,
 } from './provisioning.js';
+
+type Create = NonNullable<ProvisioningPlan['create']>;
 
 const labels = (job: TrainingJob) => ({ [JOB_LABEL]: job.metadata.name, [LABELS.managedBy]: MANAGER });
 export const PROVISIONING_SELECTOR = `${LABELS.managedBy}=${MANAGER},${JOB_LABEL}`;
@@ -36,10 +41,13 @@ export function buildPodTemplate(job: TrainingJob, name: string, worker: V1Pod):
 
 export function buildProvisioningRequest(
   job: TrainingJob,
-  name: string,
-  workers: number,
-  attempt: number,
+  { name, workers, attempt, purpose, from }: Create,
 ): ProvisioningRequest & { apiVersion: string; kind: string } {
+  const annotations: Record<string, string> = {
+    [ATTEMPT_ANNOTATION]: String(attempt),
+    [PURPOSE_ANNOTATION]: purpose,
+  };
+  if (from !== undefined) annotations[GROW_FROM_ANNOTATION] = String(from);
   return {
     apiVersion: `${PR_GROUP}/${PR_VERSION}`,
     kind: 'ProvisioningRequest',
@@ -47,7 +55,7 @@ export function buildProvisioningRequest(
       name,
       namespace: job.metadata.namespace,
       labels: labels(job),
-      annotations: { [ATTEMPT_ANNOTATION]: String(attempt) },
+      annotations,
       ownerReferences: [ownerReference(job)],
     } as ProvisioningRequest['metadata'],
     spec: { provisioningClassName: PR_CLASS, podSets: [{ podTemplateRef: { name }, count: workers }] },
@@ -96,10 +104,9 @@ export async function createProvisioning(
   kube: KubeClient,
   job: TrainingJob,
   worker: V1Pod,
-  name: string,
-  workers: number,
-  attempt: number,
+  create: Create,
 ): Promise<void> {
+  const { name } = create;
   const namespace = job.metadata.namespace!;
   kube.count('create', 'podtemplates');
   try {
@@ -114,7 +121,7 @@ export async function createProvisioning(
       version: PR_VERSION,
       plural: PR_PLURAL,
       namespace,
-      body: buildProvisioningRequest(job, name, workers, attempt),
+      body: buildProvisioningRequest(job, create),
     });
   } catch (err) {
     if (statusCode(err) !== 409) throw err;

@@ -5,7 +5,15 @@
 // crash is in the job's status (phase, restarts, condition times) and its pods' labels. The policies
 // live in their own files: admission.ts, gang-start.ts, failure-policy.ts, finish.ts, expectations.ts.
 import { RESTART_EXIT_CODES_DEFAULT, type TrainingJobPhase } from '@kiln/spec';
-import { elasticTarget, fitNow, gangTimeoutMs, keyOf, planAdmission, wantedWorkers } from './admission.js';
+import {
+  elasticTarget,
+  fitNow,
+  gangTimeoutMs,
+  isWaiting,
+  keyOf,
+  planAdmission,
+  wantedWorkers,
+} from './admission.js';
 import { WORLD_LABEL } from './children.js';
 import { findCondition, trueSince } from './conditions.js';
 import type { EventRecorder } from './events.js';
@@ -76,7 +84,12 @@ export class Reconciler {
     const step = await this.decide(beginStep(job, this.ctx.podsOf(job), new Date()));
     // ProvisioningRequests go once the gang's pods are bound, or the job no longer waits for capacity.
     const bound = step.pods.length > 0 && step.pods.every((p) => !!p.spec?.nodeName);
-    const done = this.ctx.provisioner.cleanup({ ...job, status: step.status }, bound);
+    const world = step.pods.find((p) => p.metadata?.labels?.[WORLD_LABEL])?.metadata?.labels?.[WORLD_LABEL];
+    const done = this.ctx.provisioner.cleanup(
+      { ...job, status: step.status },
+      bound,
+      world === undefined ? undefined : Number(world),
+    );
     if (done) step.actions.push({ kind: 'provisioning', plan: done, workers: 0 });
     return this.runner.run(step);
   }
@@ -128,20 +141,23 @@ export class Reconciler {
       const wait = this.backoff(status.restarts ?? 0) - since;
       if (wait > 0) return { ...step, requeueAfterMs: wait };
     }
-    let decision = planAdmission(this.ctx, now.getTime()).get(keyOf(job));
+    const provisioning = this.ctx.provisioner.enabled;
+    let decision = planAdmission(this.ctx, now.getTime(), provisioning).get(keyOf(job));
     // A gang that does not fit asks the Cluster Autoscaler for its capacity, and is admitted on it.
     const gang = wantedWorkers(job).min;
-    const provisioning = this.ctx.provisioner.plan(job, decision, gang, now.getTime());
-    if (provisioning) {
-      decision = provisioning.decision ?? decision;
-      step.actions.push({ kind: 'provisioning', plan: provisioning, workers: gang });
+    const plan = this.ctx.provisioner.plan(job, decision, gang, now.getTime());
+    if (plan) {
+      decision = plan.decision ?? decision;
+      step.actions.push({ kind: 'provisioning', plan, workers: gang });
     }
     if (!decision || decision.workers === 0) {
       const reason = decision?.reason ?? 'InsufficientCapacity';
       const message = decision?.message ?? 'does not fit';
       const queued = findCondition(status.conditions, 'Queued');
-      if (phase !== 'Queued' || queued?.reason !== reason || queued.message !== message) {
-        transition(step, 'Queued', reason, message);
+      if (phase !== 'Queued' || queued?.reason !== reason) transition(step, 'Queued', reason, message);
+      else if (queued.message !== message) {
+        // Same wait, new detail (the autoscaler's answer): the time it has lasted (SINCE) is kept.
+        status.conditions = status.conditions?.map((c) => (c === queued ? { ...c, message } : c));
       }
       // Capacity changes requeue waiting jobs; the timer is a safety net (or the end of a cool-off).
       return {
@@ -156,7 +172,7 @@ export class Reconciler {
         kind: 'createWorkers',
         workers: decision.workers,
         existing: [],
-        annotations: Provisioner.podAnnotations(provisioning),
+        annotations: Provisioner.podAnnotations(plan),
       },
     );
     return { ...step, reserve: decision.workers, requeueAfterMs: gangTimeoutMs(job) };
@@ -230,12 +246,24 @@ export class Reconciler {
     // Running.
     await this.progress.refresh(keyOf(job), pods, status, now.getTime());
     if (job.spec.elastic && workers < job.spec.elastic.maxWorkers) {
+      const { maxWorkers } = job.spec.elastic;
       const runningFor = trueSince(status.conditions, 'Running', now.getTime()) ?? 0;
-      const target = runningFor >= this.options.elasticCooldownMs ? elasticTarget(this.ctx, job) : 0;
+      const cooled = runningFor >= this.options.elasticCooldownMs;
+      const target = cooled ? elasticTarget(this.ctx, job) : 0;
       if (target > workers) {
         transition(step, 'Restarting', 'ScaleUp', `growing from ${workers} to ${target} workers`);
         step.actions.push({ kind: 'deletePods', pods });
         return step;
+      }
+      // No room to grow onto: ask the autoscaler for it (the grown gang relaunches once it is there).
+      const canGrow = cooled && !this.ctx.jobs.some(isWaiting);
+      const growth = this.ctx.provisioner.planGrowth(job, workers, maxWorkers, canGrow, now.getTime());
+      if (growth) {
+        step.actions.push({ kind: 'provisioning', plan: growth, workers: maxWorkers });
+        const wait = cooled ? growth.retryInMs : this.options.elasticCooldownMs - runningFor;
+        if (wait !== undefined && wait < this.options.progressIntervalMs) {
+          return { ...step, requeueAfterMs: wait + 50 };
+        }
       }
     }
     return { ...step, requeueAfterMs: this.options.progressIntervalMs };

@@ -111,6 +111,18 @@ test('strict order: a job that fits waits behind an older one that does not', ()
   assert.equal(plan.get(keyOf(small))?.reason, 'WaitingInLine');
 });
 
+test('with capacity provisioning, a job behind that does not fit what is left asks for its own nodes; one that fits waits its turn', () => {
+  const big = job('big', 4, 2);
+  const small = job('small', 1, 1);
+  const wide = job('wide', 3, 2);
+  const plan = planAdmission(view([big, small, wide], [node('n1', 2), node('n2', 2)]), Date.now(), true);
+  assert.equal(plan.get(keyOf(big))?.reason, 'InsufficientCapacity');
+  assert.equal(plan.get(keyOf(small))?.reason, 'WaitingInLine');
+  assert.equal(plan.get(keyOf(wide))?.reason, 'InsufficientCapacity');
+  assert.match(plan.get(keyOf(wide))!.message, /3 workers do not fit/);
+  assert.equal(plan.get(keyOf(wide))?.workers, 0);
+});
+
 test('node selectors, taints and unready nodes are honoured', () => {
   const tainted = node('t', 4, { taints: [{ key: 'gpu', value: 'a100', effect: 'NoSchedule' }] });
   const unready = node('u', 4);

@@ -1,7 +1,11 @@
 // The provisioning policy on its own: what a waiting gang asks the Cluster Autoscaler for, when it is
-// admitted, and how failed or expired requests are retried under new names with backoff (as Kueue's
-// ProvisioningRequest admission check does: kubernetes-sigs/kueue pkg/controller/admissionchecks/provisioning,
-// "retry with backoff", and deletes requests it no longer needs: kueue#12654).
+// admitted, and how failed or expired requests are retried under new names with backoff. Cases ported
+// from Kueue's ProvisioningRequest admission check, kubernetes-sigs/kueue
+// pkg/controller/admissionchecks/provisioning/controller_test.go (at ff69552e): "when request is
+// provisioned", "when request fails and is retried", "workload retries the admission check when is not
+// admitted and receives the provisioning request's BookingExpired condition", "remove unnecessary
+// requests", "request removed on workload finished / evicted", "request out of sync"; and the leak of
+// kueue#12654 (requests left behind).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TrainingJob } from '@kiln/spec';
@@ -14,9 +18,11 @@ import {
   PROVISIONED_REASON,
   PROVISIONING_REASON,
   type ProvisioningRequest,
+  PURPOSE_ANNOTATION,
+  planGrowth,
   planProvisioning,
   RETRY_REASON,
-  requestsDone,
+  requestDone,
 } from '../src/provisioning.js';
 
 const job = (phase = 'Queued', extra: Partial<TrainingJob['spec']> = {}): TrainingJob =>
@@ -35,17 +41,24 @@ const iso = (ms: number) => new Date(ms).toISOString();
 function pr(
   attempt: number,
   conditions: { type: string; status: string; reason?: string; at?: number }[] = [],
+  grow?: { from: number },
 ): ProvisioningRequest {
+  const name = `big-${grow ? 'grow' : 'cap'}-${attempt}`;
+  const annotations: Record<string, string> = { [ATTEMPT_ANNOTATION]: String(attempt) };
+  if (grow) {
+    annotations[PURPOSE_ANNOTATION] = 'grow';
+    annotations['kiln.dev/grow-from'] = String(grow.from);
+  }
   return {
     metadata: {
-      name: `big-cap-${attempt}`,
+      name,
       namespace: 'team',
-      annotations: { [ATTEMPT_ANNOTATION]: String(attempt) },
+      annotations,
       creationTimestamp: iso(t0),
     },
     spec: {
       provisioningClassName: PR_CLASS,
-      podSets: [{ count: 4, podTemplateRef: { name: `big-cap-${attempt}` } }],
+      podSets: [{ count: 4, podTemplateRef: { name } }],
     },
     status: {
       conditions: conditions.map((c) => ({
@@ -61,7 +74,7 @@ function pr(
 
 test('a gang that does not fit asks for all its workers at once and waits Queued with a provisioning reason', () => {
   const plan = planProvisioning(job(), noRoom, 4, [], t0);
-  assert.deepEqual(plan.create, { name: 'big-cap-1', workers: 4, attempt: 1 });
+  assert.deepEqual(plan.create, { name: 'big-cap-1', workers: 4, attempt: 1, purpose: 'gang' });
   assert.equal(plan.decision?.workers, 0);
   assert.equal(plan.decision?.reason, PROVISIONING_REASON);
   assert.match(plan.decision!.message, /capacity for 4 workers \(ProvisioningRequest big-cap-1\)/);
@@ -105,7 +118,7 @@ test('Failed or BookingExpired: waits out a doubling backoff, then asks again un
     assert.equal(early.create, undefined);
     assert.match(early.decision!.message, /asking again as big-cap-2 in 5 s/);
     const due = planProvisioning(job(), noRoom, 4, failed, t0 + 5_001, opts);
-    assert.deepEqual(due.create, { name: 'big-cap-2', workers: 4, attempt: 2 });
+    assert.deepEqual(due.create, { name: 'big-cap-2', workers: 4, attempt: 2, purpose: 'gang' });
     assert.deepEqual(due.remove, ['big-cap-1']);
   }
   // Attempt 3 waits 4 × the base; the cap holds.
@@ -137,30 +150,116 @@ test('a crash between creating the retry and deleting the failed request: the ne
   assert.match(plan.decision!.message, /big-cap-2, attempt 2/);
 });
 
-test('no request is kept for a job that fits, waits behind another, or cools off', () => {
-  const reqs = [pr(1)];
-  assert.deepEqual(
-    planProvisioning(job(), { workers: 4, reason: 'GangAdmitted', message: '' }, 4, reqs, t0).remove,
-    ['big-cap-1'],
+test('a request in flight wins over "it fits now": the gang waits for Provisioned and its pods consume the request', () => {
+  // The autoscaler's nodes register before it writes Provisioned=True: admission sees them free.
+  const fits: Decision = { workers: 4, reason: 'GangAdmitted', message: 'all 4 workers fit' };
+  const inFlight = planProvisioning(job(), fits, 4, [pr(1, [{ type: 'Accepted', status: 'True' }])], t0);
+  assert.equal(inFlight.decision?.workers, 0);
+  assert.equal(inFlight.decision?.reason, PROVISIONING_REASON);
+  assert.deepEqual(inFlight.remove, []);
+  const provisioned = planProvisioning(
+    job(),
+    fits,
+    4,
+    [pr(1, [{ type: 'Provisioned', status: 'True', reason: 'CapacityIsFound' }])],
+    t0,
   );
-  for (const reason of ['WaitingInLine', 'GangTimeout', 'PriorityClassNotFound']) {
+  assert.equal(provisioned.decision?.reason, PROVISIONED_REASON);
+  assert.equal(provisioned.consume, 'big-cap-1');
+});
+
+test('room that appeared elsewhere admits the gang when no nodes are coming for it (refused or failed request), and the request goes', () => {
+  const fits: Decision = { workers: 4, reason: 'GangAdmitted', message: 'all 4 workers fit' };
+  for (const reqs of [
+    [pr(1, [{ type: 'Provisioned', status: 'False', reason: 'CapacityIsNotFound' }])],
+    [pr(1, [{ type: 'Failed', status: 'True' }])],
+    [],
+  ]) {
+    const plan = planProvisioning(job(), fits, 4, reqs, t0);
+    assert.equal(plan.decision, undefined, 'admission decides');
+    assert.equal(plan.consume, undefined);
+    assert.deepEqual(
+      plan.remove,
+      reqs.map((r) => r.metadata.name),
+    );
+  }
+});
+
+test('remove unnecessary requests: a job cooling off or without its priority class keeps none', () => {
+  const reqs = [pr(1), pr(1, [], { from: 2 })];
+  for (const reason of ['GangTimeout', 'PriorityClassNotFound']) {
     const plan = planProvisioning(job(), { workers: 0, reason, message: '' }, 4, reqs, t0);
-    assert.deepEqual(plan.remove, ['big-cap-1'], reason);
+    assert.deepEqual(plan.remove, ['big-cap-1', 'big-grow-1'], reason);
     assert.equal(plan.create, undefined);
     assert.equal(plan.decision, undefined);
   }
 });
 
-test('requests are done once the gang is bound, or the job ends, is suspended or deleted', () => {
-  assert.equal(requestsDone(job('Queued'), false), false);
-  assert.equal(requestsDone(job('Starting'), false), false);
-  assert.equal(requestsDone(job('Starting'), true), true);
-  assert.equal(requestsDone(job('Running'), false), true);
-  assert.equal(requestsDone(job('Failed'), false), true);
-  assert.equal(requestsDone(job('Queued', { runPolicy: { suspend: true } } as never), false), true);
+test('waiting in line behind another job in room that exists: no new request; one already provisioned admits it', () => {
+  const inLine: Decision = { workers: 0, reason: 'WaitingInLine', message: 'waiting for a' };
+  const none = planProvisioning(job(), inLine, 4, [], t0);
+  assert.equal(none.create, undefined);
+  assert.equal(none.decision, undefined);
+  const failed = planProvisioning(job(), inLine, 4, [pr(1, [{ type: 'Failed', status: 'True' }])], t0);
+  assert.deepEqual(failed.remove, ['big-cap-1']);
+  assert.equal(failed.create, undefined);
+  const mine = planProvisioning(job(), inLine, 4, [pr(1, [{ type: 'Provisioned', status: 'True' }])], t0);
+  assert.equal(mine.decision?.workers, 4);
+  assert.equal(mine.consume, 'big-cap-1');
+});
+
+test('requests are done once the gang is bound, or the job ends, is suspended or deleted (kueue#12654)', () => {
+  const gang = pr(1);
+  assert.equal(requestDone(job('Queued'), gang, false, undefined), false);
+  assert.equal(requestDone(job('Starting'), gang, false, 4), false);
+  assert.equal(requestDone(job('Starting'), gang, true, 4), true);
+  assert.equal(requestDone(job('Running'), gang, false, 4), true);
+  assert.equal(requestDone(job('Failed'), gang, false, undefined), true);
+  assert.equal(requestDone(job('Succeeded'), gang, false, undefined), true);
+  assert.equal(requestDone(job('Queued', { runPolicy: { suspend: true } } as never), gang, false, 4), true);
   const deleting = job('Queued');
   deleting.metadata.deletionTimestamp = iso(t0);
-  assert.equal(requestsDone(deleting, false), true);
+  assert.equal(requestDone(deleting, gang, false, undefined), true);
+  // A grow request stays while the job runs at the size it grows from, and goes once the grown gang is bound.
+  const grow = pr(1, [], { from: 2 });
+  assert.equal(requestDone(job('Running'), grow, true, 2), false);
+  assert.equal(requestDone(job('Restarting'), grow, false, undefined), false);
+  assert.equal(requestDone(job('Starting'), grow, false, 4), false);
+  assert.equal(requestDone(job('Starting'), grow, true, 4), true);
+  assert.equal(requestDone(job('Succeeded'), grow, false, 2), true);
+});
+
+test('elastic growth: one grow request for the missing workers; the relaunched gang consumes it once provisioned', () => {
+  const elastic = job('Running', { elastic: { minWorkers: 2, maxWorkers: 6 } } as never);
+  const ask = planGrowth(elastic, 2, 6, true, [], t0);
+  assert.deepEqual(ask.create, { name: 'big-grow-1', workers: 4, attempt: 1, purpose: 'grow', from: 2 });
+  assert.match(ask.message ?? '', /4 more workers to grow from 2 to 6/);
+  // Pending or provisioned: nothing more to ask for.
+  assert.equal(planGrowth(elastic, 2, 6, true, [pr(1, [], { from: 2 })], t0).create, undefined);
+  // Request out of sync (the job now runs 3): replaced under the next number.
+  const stale = planGrowth(elastic, 3, 6, true, [pr(1, [], { from: 2 })], t0);
+  assert.equal(stale.create?.name, 'big-grow-2');
+  assert.equal(stale.create?.workers, 3);
+  assert.deepEqual(stale.remove, ['big-grow-1']);
+  // A job waiting (it comes first), or the maximum reached: grow requests go.
+  assert.deepEqual(planGrowth(elastic, 2, 6, false, [pr(1, [], { from: 2 })], t0).remove, ['big-grow-1']);
+  assert.deepEqual(planGrowth(elastic, 6, 6, true, [pr(1, [], { from: 2 })], t0).remove, ['big-grow-1']);
+  // Failed: backoff, then asks again.
+  const failed = [pr(1, [{ type: 'Failed', status: 'True', at: t0 }], { from: 2 })];
+  const opts = { retryBackoffMs: 5_000, maxRetryBackoffMs: 60_000 };
+  assert.equal(planGrowth(elastic, 2, 6, true, failed, t0 + 1000, opts).retryInMs, 4_000);
+  assert.equal(planGrowth(elastic, 2, 6, true, failed, t0 + 6000, opts).create?.name, 'big-grow-2');
+  // Relaunched (ScaleUp) onto the provisioned room: admission fits it, its pods consume the grow request.
+  const relaunch = planProvisioning(
+    job('Restarting', { elastic: { minWorkers: 2, maxWorkers: 6 } } as never),
+    { workers: 6, reason: 'GangAdmitted', message: 'all 6 workers fit' },
+    2,
+    [pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })],
+    t0,
+  );
+  assert.equal(relaunch.decision, undefined);
+  assert.equal(relaunch.consume, 'big-grow-1');
+  assert.deepEqual(relaunch.remove, []);
 });
 
 test('a gang admitted on provisioned capacity waits for its nodes instead of being released as CapacityLost', () => {
