@@ -1,7 +1,11 @@
 // Asynchronous successive halving (ASHA), as optuna/pruners/_successive_halving.py decides: rung k sits
 // at minResource·η^(rate+k) steps; a trial crossing a rung keeps going only if its value there ranks in
-// the top 1/η of all trials that have crossed it so far. A trial's rung value is its first report at or
+// the top 1/η of all trials that have reached it so far. A trial's rung value is its first report at or
 // past the rung, so the rungs are read off the trial rows rather than kept anywhere else.
+// One report may cross several rungs (reports coarser than rungs): it is judged at each in turn and stops
+// at the first that prunes it, so a pruned trial never reached the rungs above that one (Optuna records
+// `completed_rung_k` only up to it). The rows do not say which rung that was; a pruned trial's last report
+// counts at the lowest rung it crossed only, the one it was certainly judged at.
 import type { Loss, Pruner } from './sampler.js';
 import type { PruneDecision, TrialRecord } from './types.js';
 
@@ -16,16 +20,24 @@ export function rungStep(o: HalvingOptions, rung: number): number {
   return o.minResource * o.reductionFactor ** (o.minEarlyStoppingRate + rung);
 }
 
-/** Value of `t` at the rung at `step`: its first report at or past it. */
-function rungValue(t: TrialRecord, step: number): number | undefined {
-  return t.intermediate.find((r) => r.step >= step)?.value;
-}
-
 export class SuccessiveHalving implements Pruner {
   constructor(
     private readonly options: HalvingOptions,
     private readonly loss: Loss,
   ) {}
+
+  /** Value of `t` at `rung`: its first report at or past it, if `t` reached the rung (see above). */
+  private rungValue(t: TrialRecord, rung: number): number | undefined {
+    const reports = t.intermediate;
+    const i = reports.findIndex((r) => r.step >= rungStep(this.options, rung));
+    if (i < 0) return undefined;
+    if (rung > 0 && t.state === 'pruned' && i === reports.length - 1) {
+      // The pruning report: did it cross the rung below too? Then it was judged there first.
+      const below = rungStep(this.options, rung - 1);
+      if (i === 0 || (reports[i - 1] as { step: number }).step < below) return undefined;
+    }
+    return (reports[i] as { value: number }).value;
+  }
 
   decide(trial: TrialRecord, trials: readonly TrialRecord[]): PruneDecision {
     const reports = trial.intermediate;
@@ -41,7 +53,7 @@ export class SuccessiveHalving implements Pruner {
       if (Number.isNaN(last.value)) return 'prune';
       const competing: number[] = [];
       for (const t of trials) {
-        const v = t === trial ? last.value : rungValue(t, at);
+        const v = t === trial ? last.value : this.rungValue(t, rung);
         if (v !== undefined) competing.push(score(v));
       }
       competing.sort((a, b) => a - b);

@@ -1,5 +1,9 @@
 // Pruning decisions of asha, hyperband and median-stop. Cases ported from Optuna's
-// tests/pruners_tests/test_successive_halving.py, test_hyperband.py and test_median.py.
+// tests/pruners_tests/test_successive_halving.py, test_hyperband.py and test_median.py (optuna/optuna at
+// 1d8ce7bb, each case naming its test). Not ported: bootstrap_count and min_resource="auto" (the Sweep
+// spec has neither: minResource is required) and the constructor's ValueErrors (the spec's validator
+// refuses those values with field paths); min_early_stopping_rate is Hyperband's bracket number here, so
+// its case is the hyperband test's "bracket b first judging at step 3^b".
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSearch, type Search, type SearchSpec } from '@kiln/sweeps';
@@ -73,6 +77,69 @@ describe('asha (successive halving)', () => {
     assert.equal(runUntilPruned(s, 0.25, 7), 2);
     // Lowest: passes rungs 0, 1, 2 and runs to the end (rung 3 would be step 8).
     assert.equal(runUntilPruned(s, 0.05, 7), 7);
+  });
+
+  it('rung skip: one report crossing several rungs is judged at each in turn and stops at the rung that prunes it (test_successive_halving_pruner_rung_check, reports at step 7 as there)', () => {
+    const s = search(asha(1, 2));
+    // Rungs at steps 1, 2, 4 (8 is past 7). Each trial reports once, at step 7; a pruned one is told so.
+    const reportAt7 = (value: number) => {
+      const t = next(s);
+      const d = s.report(t, 7, value);
+      if (d === 'prune') s.tell(t, { state: 'pruned' });
+      return d;
+    };
+    // 0.1 passes rungs 0, 1 and 2; 0.2..0.7 lose at rung 0 (completed_rung_0 only, in Optuna's words).
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6, 7].map((i) => reportAt7(0.1 * i)),
+      ['continue', 'prune', 'prune', 'prune', 'prune', 'prune', 'prune'],
+    );
+    // 7th from the bottom: completed_rung_0, not completed_rung_1.
+    assert.equal(reportAt7(0.75), 'prune');
+    // Third from the bottom passes rung 0 (top half of 9) and loses at rung 1, where only 0.1 reached
+    // before it (completed_rung_1, not completed_rung_2). Counting the pruned trials' step-7 values at
+    // rung 1 too (as if they had reached it) would have promoted it.
+    assert.equal(reportAt7(0.25), 'prune');
+    // The lowest passes rungs 0, 1 and 2 (completed_rung_2, not completed_rung_3: rung 3 is step 8).
+    assert.equal(reportAt7(0.05), 'continue');
+    // Rebuilt from the trial list, the search judges the next trial the same way.
+    const rebuilt = createSearch(
+      {
+        objective: { metric: 'loss', goal: 'minimize' },
+        algorithm: asha(1, 2),
+        parameters: { x: { type: 'uniform', min: 0, max: 1 } },
+        maxTrials: 1000,
+        parallelism: 1,
+      },
+      s.trials,
+    );
+    const t = next(s);
+    assert.equal(next(rebuilt), t);
+    assert.equal(rebuilt.report(t, 7, 0.15), s.report(t, 7, 0.15));
+  });
+
+  it('min resource: rung 0 ends at step minResource (test_successive_halving_pruner_min_resource_parameter)', () => {
+    // minResource 1: a worse second trial is judged, and pruned, at step 1.
+    const one = search(asha(1, 2));
+    one.report(next(one), 1, 1);
+    assert.equal(one.report(next(one), 1, 2), 'prune');
+    // minResource 2: nothing is judged at step 1; at step 2 it is.
+    const two = search(asha(2, 2));
+    const a = next(two);
+    assert.equal(two.report(a, 1, 1), 'continue');
+    assert.equal(two.report(a, 2, 1), 'continue');
+    const b = next(two);
+    assert.equal(two.report(b, 1, 2), 'continue');
+    assert.equal(two.report(b, 2, 2), 'prune');
+  });
+
+  it('reduction factor: with η = 3 rung 1 ends at step 3, not 2 (test_successive_halving_pruner_reduction_factor_parameter)', () => {
+    const s = search(asha(1, 3));
+    const a = next(s);
+    for (const step of [1, 2, 3]) assert.equal(s.report(a, step, 1), 'continue');
+    const b = next(s);
+    assert.equal(s.report(b, 1, 0.5), 'continue', 'rung 0: the better of two passes');
+    assert.equal(s.report(b, 2, 2), 'continue', 'no rung at step 2');
+    assert.equal(s.report(b, 3, 2), 'prune', 'rung 1 at step 3: worse than the one trial there');
   });
 
   it('reduction factor: a rung keeps the top 1/η of the trials that reached it', () => {
