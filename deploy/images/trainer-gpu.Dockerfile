@@ -6,11 +6,13 @@
 #     node scripts/tensorflow/verify-gpu.ts        # device placement log + GPU vs CPU throughput
 # UNVERIFIED: no Docker engine and no GPU on the development machines; see bench/RESULTS.md.
 ARG CUDA_IMAGE=nvidia/cuda:12.5.1-cudnn-runtime-ubuntu22.04
-FROM node:20-bookworm-slim AS node
+FROM node:20.20.2-bookworm-slim AS node
 
 FROM ${CUDA_IMAGE} AS build
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
+# Build stage only (nothing of it ships but /kiln): Debian's current toolchain packages, unpinned.
+# hadolint ignore=DL3008
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
     && apt-get update && apt-get install -y --no-install-recommends \
       build-essential python3 python3-pip unzip binutils ca-certificates \
@@ -31,10 +33,13 @@ RUN KILN_TF_COPY=1 bash scripts/tensorflow/install.sh --gpu && rm -rf /opt/kiln-
 
 FROM ${CUDA_IMAGE}
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
+# Non-root, as in the CPU image: uid 1000 (the CUDA base has no such user).
+RUN groupadd --gid 1000 kiln && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin kiln
 WORKDIR /kiln
 COPY --from=build /kiln /kiln
 ENV NODE_OPTIONS="--conditions=kiln-src --import @swc-node/register/esm-register" \
     TF_CPP_MIN_LOG_LEVEL=1 \
     PATH="/kiln/apps/cli/bin:${PATH}"
+USER 1000:1000
 ENTRYPOINT []
 CMD ["node", "scripts/tensorflow/verify-gpu.ts"]

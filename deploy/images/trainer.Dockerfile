@@ -3,7 +3,11 @@
 # `kiln fit <script>` in it (see the TrainingJob `image` field).
 #   docker build -f deploy/images/trainer.Dockerfile -t registry.example/kiln-trainer:0.1 .
 # Not built on the development machines (no Docker engine there); the same install script runs in CI.
-FROM node:20-bookworm AS build
+# Bases pinned by version tag; the runtime runs as the unprivileged user `node` (1000).
+ARG NODE_VERSION=20.20.2
+FROM node:${NODE_VERSION}-bookworm AS build
+# Build stage only (nothing of it ships but /kiln): Debian's current toolchain packages, unpinned.
+# hadolint ignore=DL3008
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential python3 python3-pip unzip binutils ca-certificates \
     && rm -rf /var/lib/apt/lists/*
@@ -20,7 +24,7 @@ COPY examples ./examples
 RUN KILN_TF_COPY=1 bash scripts/tensorflow/install.sh && rm -rf /opt/kiln-cache/tensorflow/*/wheel \
       /opt/kiln-cache/tensorflow/*/include node_modules/@tensorflow/tfjs-node/deps/include
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 WORKDIR /kiln
 COPY --from=build /kiln /kiln
 ENV NODE_OPTIONS="--conditions=kiln-src --import @swc-node/register/esm-register" \
@@ -28,6 +32,6 @@ ENV NODE_OPTIONS="--conditions=kiln-src --import @swc-node/register/esm-register
     PATH="/kiln/apps/cli/bin:${PATH}"
 # Fail the build, not the first job, if the native backend does not load in the runtime image.
 RUN node -e "const tf=require('@tensorflow/tfjs-node'); if (tf.getBackend()!=='tensorflow') process.exit(1)"
-USER node
+USER 1000:1000
 ENTRYPOINT []
 CMD ["kiln", "--help"]

@@ -6,49 +6,18 @@
 #   KUBE_VERSION   Kubernetes release (default below); staging modules are pinned to v0.<minor>.<patch>
 #   ETCD_VERSION   etcd release built from go.etcd.io/etcd/server/v3 (default below)
 #   KILN_CACHE     cache root (default $HOME/.cache/kiln); binaries land in $KILN_CACHE/k8s/<v>/bin
-#   GO_VERSION     toolchain got from the module proxy if no suitable `go` is on PATH
+#   GO_VERSION     toolchain got from the module proxy if no suitable `go` is on PATH (deploy/go-toolchain.sh)
 #
 # Prints the bin directory on its last line of stdout, so callers can `bin=$(build.sh | tail -1)`.
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
-GO_VERSION="${GO_VERSION:-1.26.8}"
-CACHE="${KILN_CACHE:-$HOME/.cache/kiln}"
-PROXY="${GOPROXY:-https://proxy.golang.org}"
-PROXY="${PROXY%%,*}"
-
 log() { echo "[local-cluster build] $*" >&2; }
 
-# One shared Go module and build cache: a rebuild after a version bump reuses unchanged packages.
-export GOMODCACHE="$CACHE/go/mod"
-export GOCACHE="$CACHE/go/build"
-export GOFLAGS="-mod=mod -buildvcs=false"
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOMAXPROCS="${GOMAXPROCS:-2}"
-mkdir -p "$GOMODCACHE" "$GOCACHE"
-
-# A Go toolchain: the one on PATH if it is new enough, else the official release zip, which the module
-# proxy serves as the module golang.org/toolchain.
-go_ok() { command -v go >/dev/null && [ "$(printf '%s\n%s\n' "go$GO_MIN" "$(go env GOVERSION)" | sort -V | head -1)" = "go$GO_MIN" ]; }
-GO_MIN="1.26.0"
-if ! go_ok; then
-  tc="$CACHE/go/toolchain/go$GO_VERSION"
-  if [ ! -x "$tc/go/bin/go" ]; then
-    log "fetching Go $GO_VERSION toolchain from $PROXY"
-    mkdir -p "$tc"
-    zip="$tc/toolchain.zip"
-    curl -fsSL "$PROXY/golang.org/toolchain/@v/v0.0.1-go$GO_VERSION.linux-amd64.zip" -o "$zip"
-    (cd "$tc" && python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extractall(".")' "$zip")
-    # The zip holds golang.org/toolchain@v0.0.1-go<ver>.linux-amd64/{bin,pkg,src}; zipfile drops modes.
-    mv "$tc"/golang.org/toolchain@*/ "$tc/go" && rm -rf "$tc/golang.org" "$zip"
-    chmod -R u+x "$tc/go/bin" "$tc/go/pkg/tool"
-  fi
-  export PATH="$tc/go/bin:$PATH"
-  export GOROOT="$tc/go"
-fi
-GOV="$(go env GOVERSION)"
+# The Go toolchain and the one shared Go module and build cache (a rebuild after a version bump reuses
+# unchanged packages; Helm's build shares them too): see deploy/go-toolchain.sh.
+source "$(dirname "$0")/../go-toolchain.sh"
 
 build_module() { # <dir> <stamp-text> <go.mod text> <ldflags> <packages...>
   local dir="$1" stamp="$2" gomod="$3" ldflags="$4"
