@@ -136,6 +136,8 @@ type RequestState =
       attempt: number;
       why: { reason?: string; message?: string };
     }
+  /** no autoscaler has taken it up yet (not Accepted, no Provisioned condition) */
+  | { kind: 'unseen'; name: string; count: number; attempt: number; why?: undefined }
   | {
       kind: 'pending';
       name: string;
@@ -177,6 +179,7 @@ function stateOf(
   }
   const notYet = latest.status?.conditions?.find((c) => c.type === 'Provisioned' && c.status === 'False');
   if (notYet?.reason === CAPACITY_NOT_FOUND) return { kind: 'refused', name, count, attempt, why: notYet };
+  if (!notYet && !condition(latest, 'Accepted')) return { kind: 'unseen', name, count, attempt };
   return { kind: 'pending', name, count, attempt, why: notYet };
 }
 
@@ -214,8 +217,8 @@ const ASKING = new Set(['InsufficientCapacity', 'WaitingInLine']);
  *   Provisioned; its pods consume the request ("when request is provisioned").
  * - A request in flight wins over admission's "it fits now": the nodes the autoscaler is bringing are
  *   this gang's, and pods that do not consume the request could make it scale up a second time. Only a
- *   request the autoscaler refused (CapacityIsNotFound: no nodes coming), or one that failed, gives way
- *   to room that appeared elsewhere.
+ *   request the autoscaler refused (CapacityIsNotFound: no nodes coming), one that failed, or one no
+ *   autoscaler has accepted yet gives way to room that appeared elsewhere.
  * - A job behind another in line that does not fit what is left asks for its own nodes (a second queued
  *   job triggers its own scale-up) and is admitted on them; one that fits what is left waits its turn.
  * - Failed or BookingExpired before admission: retried with backoff under a new name ("when request
@@ -242,11 +245,10 @@ export function planProvisioning(
   const dropGrow = names(grow.filter((r) => r !== growing));
   const older = names(gang.slice(1));
   const state = stateOf(job, gang[0], 'gang', now, options);
-  // Room appeared elsewhere and no nodes are coming for this gang: admission's decision stands.
-  if (
-    fits &&
-    (state.kind === 'none' || state.kind === 'backoff' || state.kind === 'retry' || state.kind === 'refused')
-  ) {
+  // Room appeared elsewhere and no nodes are coming for this gang (none asked for, failed, refused, or
+  // no autoscaler has taken the request up): admission's decision stands.
+  const nothingComing = ['none', 'backoff', 'retry', 'refused', 'unseen'].includes(state.kind);
+  if (fits && nothingComing) {
     return { remove: [...names(gang), ...dropGrow], ...(growing ? { consume: growing.metadata.name } : {}) };
   }
   if (state.kind === 'provisioned') {
@@ -261,7 +263,7 @@ export function planProvisioning(
       },
     };
   }
-  if (state.kind === 'pending' || state.kind === 'refused') {
+  if (state.kind === 'pending' || state.kind === 'refused' || state.kind === 'unseen') {
     return {
       remove: [...older, ...dropGrow],
       decision: {

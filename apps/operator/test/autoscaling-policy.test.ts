@@ -168,11 +168,12 @@ test('a request in flight wins over "it fits now": the gang waits for Provisione
   assert.equal(provisioned.consume, 'big-cap-1');
 });
 
-test('room that appeared elsewhere admits the gang when no nodes are coming for it (refused or failed request), and the request goes', () => {
+test('room that appeared elsewhere admits the gang when no nodes are coming for it (request refused, failed or not accepted), and the request goes', () => {
   const fits: Decision = { workers: 4, reason: 'GangAdmitted', message: 'all 4 workers fit' };
   for (const reqs of [
     [pr(1, [{ type: 'Provisioned', status: 'False', reason: 'CapacityIsNotFound' }])],
     [pr(1, [{ type: 'Failed', status: 'True' }])],
+    [pr(1)], // not Accepted: no autoscaler has taken it up
     [],
   ]) {
     const plan = planProvisioning(job(), fits, 4, reqs, t0);
