@@ -9,7 +9,9 @@
 # Idempotent. Everything built is cached under ${KILN_CACHE:-$HOME/.cache/kiln}/tensorflow/<version>-<variant>
 # (wheel, libs, headers, the compiled addon), so a second run only relinks and takes about a second.
 # Env: KILN_TF_VERSION (default below), KILN_TF_COPY=1 copies the libraries into the package instead of
-# symlinking the cache (for container images that drop the cache).
+# symlinking the cache (for container images that drop the cache), KILN_TF_PROJECT=<dir> installs into
+# <dir>/node_modules instead of this checkout's (a user's project that installed Kiln's packed tarballs
+# with --ignore-scripts: the addon compiled here is reused, nothing is rebuilt or downloaded).
 set -euo pipefail
 
 # 2.18.1: the newest release whose C API still compiles with tfjs-node 4.22's binding unchanged and
@@ -21,7 +23,8 @@ VARIANT=cpu
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${KILN_CACHE:-$HOME/.cache/kiln}/tensorflow/${TF_VERSION}-${VARIANT}"
 if [[ $VARIANT == gpu ]]; then WHEEL_NAME=tensorflow PKG=tfjs-node-gpu; else WHEEL_NAME=tensorflow-cpu PKG=tfjs-node; fi
-PKG_DIR="$ROOT/node_modules/@tensorflow/$PKG"
+PROJECT="$(cd "${KILN_TF_PROJECT:-$ROOT}" && pwd)"
+PKG_DIR="$PROJECT/node_modules/@tensorflow/$PKG"
 log() { echo "[tensorflow/install] $*" >&2; }
 die() { echo "[tensorflow/install] error: $*" >&2; exit 1; }
 
@@ -82,8 +85,13 @@ else
 fi
 ln -s "$INC" "$PKG_DIR/deps/include"
 
-# 4. The addon, compiled once per (tfjs-node version, napi version, TF version).
-ADDON_CACHE="$CACHE/addon/$PKG-$TFJS_VERSION-napi-v$NAPI/tfjs_binding.node"
+# 4. The addon, compiled once per (tfjs-node version, napi version, TF version, Kiln's patch), in a
+#    build folder of its own so the package's sources stay as npm unpacked them. The patch
+#    (tfjs-node-functions.patch) adds registerFunction/removeFunction: a GraphDef registered as a
+#    function with the eager context, which compiled training steps execute by name.
+PATCH="$ROOT/scripts/tensorflow/tfjs-node-functions.patch"
+PATCH_ID="$(sha256sum "$PATCH" | cut -c1-12)"
+ADDON_CACHE="$CACHE/addon/$PKG-$TFJS_VERSION-napi-v$NAPI-kiln-$PATCH_ID/tfjs_binding.node"
 MODULE_PATH="$PKG_DIR/lib/napi-v$NAPI"
 if [[ ! -f "$ADDON_CACHE" ]]; then
   NODE_GYP="$(npm root -g 2>/dev/null)/npm/node_modules/node-gyp/bin/node-gyp.js"
@@ -92,20 +100,29 @@ if [[ ! -f "$ADDON_CACHE" ]]; then
   # Node's headers: Debian's nodejs puts them under /usr/include/node; else node-gyp downloads them.
   [[ -f /usr/include/node/node_api.h ]] && NODEDIR_ARGS=(--nodedir=/usr)
   command -v g++ >/dev/null && command -v make >/dev/null || die "a C++ toolchain is needed: apt-get install -y g++ make"
-  log "compiling tfjs_binding.node ($PKG $TFJS_VERSION, napi v$NAPI) against TensorFlow $TF_VERSION"
-  (cd "$PKG_DIR" && node "$NODE_GYP" rebuild -j "$(nproc)" "${NODEDIR_ARGS[@]}" \
-    --module_name=tfjs_binding --module_path="$MODULE_PATH" --napi_build_version=$NAPI >&2)
+  command -v patch >/dev/null || die "patch is needed: apt-get install -y patch"
+  BUILD="$CACHE/addon-build"
+  rm -rf "$BUILD" && mkdir -p "$BUILD/deps"
+  cp -r "$PKG_DIR/binding" "$PKG_DIR/binding.gyp" "$PKG_DIR/package.json" "$BUILD/"
+  ln -s "$LIB" "$BUILD/deps/lib" && ln -s "$INC" "$BUILD/deps/include"
+  (cd "$BUILD" && patch -p1 --forward --quiet <"$PATCH") ||
+    die "$(basename "$PATCH") does not apply to $PKG $TFJS_VERSION's binding sources"
+  log "compiling tfjs_binding.node ($PKG $TFJS_VERSION + $(basename "$PATCH"), napi v$NAPI) against TensorFlow $TF_VERSION"
+  (cd "$BUILD" && node "$NODE_GYP" rebuild -j "$(nproc)" "${NODEDIR_ARGS[@]}" \
+    --module_name=tfjs_binding --module_path="$BUILD/out" --napi_build_version=$NAPI >&2)
   mkdir -p "$(dirname "$ADDON_CACHE")"
-  cp "$PKG_DIR/build/Release/tfjs_binding.node" "$ADDON_CACHE.tmp" && mv "$ADDON_CACHE.tmp" "$ADDON_CACHE"
-  rm -rf "$PKG_DIR/build"
+  cp "$BUILD/build/Release/tfjs_binding.node" "$ADDON_CACHE.tmp" && mv "$ADDON_CACHE.tmp" "$ADDON_CACHE"
+  rm -rf "$BUILD"
 fi
 mkdir -p "$MODULE_PATH"
-cp "$ADDON_CACHE" "$MODULE_PATH/tfjs_binding.node"
+# a new file renamed into place: processes that already loaded the old addon keep their mapping
+cp "$ADDON_CACHE" "$MODULE_PATH/tfjs_binding.node.tmp" && mv "$MODULE_PATH/tfjs_binding.node.tmp" "$MODULE_PATH/tfjs_binding.node"
 
 # 5. Prove it loads and computes, without LD_LIBRARY_PATH.
-(cd "$ROOT" && TF_CPP_MIN_LOG_LEVEL=2 node -e "
+(cd "$PROJECT" && TF_CPP_MIN_LOG_LEVEL=2 node -e "
 const tf = require('@tensorflow/$PKG');
 const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).dataSync();
 if (y[0] !== 3) throw new Error('native matMul gave ' + y[0]);
+if (typeof tf.backend().binding.registerFunction !== 'function') throw new Error('the addon lacks registerFunction (Kiln patch)');
 console.error('[tensorflow/install] ok: backend', tf.getBackend(), 'TensorFlow', tf.backend().binding.TF_Version);
 ")

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Module, StepOutput } from '../core/module.js';
+import { CompiledStep } from '../compile/compiled-step.js';
+import { Module, type StepOutput } from '../core/module.js';
 import type { Batch } from '../data/dataset.js';
 import { type ResolvedScheduler, resolveOptimizers } from '../optim/config.js';
 import { clipGradients } from '../trainer/clip.js';
@@ -23,6 +24,8 @@ export class Optimization {
   optimizers: tf.Optimizer[] = [];
   schedulers: ResolvedScheduler[] = [];
   private accGrads: tf.NamedTensorMap | null = null;
+  /** the compiled training step (Trainer option `compile`), null when steps run eagerly */
+  compiled: CompiledStep | null = null;
 
   constructor(private readonly trainer: Trainer) {}
 
@@ -40,6 +43,9 @@ export class Optimization {
     }
     this.optimizers = optimizers;
     this.schedulers = schedulers;
+    this.compiled?.dispose();
+    const compile = this.trainer.config.compile;
+    this.compiled = compile ? new CompiledStep(compile, (m) => process.stderr.write(`kiln: ${m}\n`)) : null;
   }
 
   /**
@@ -49,22 +55,70 @@ export class Optimization {
   async automatic(module: Module, batch: Batch, batchIdx: number, stepEnd: boolean): Promise<number | null> {
     const t = this.trainer;
     const accum = t.config.accumulateGradBatches;
+    if (this.compiled && !this.compiled.fallbackReason) {
+      const why = this.notCompilable(module);
+      if (why) this.compiled.fallBack(why);
+      else return this.readLoss(await this.compiledStep(module, batch, batchIdx), batchIdx, 1);
+    }
     t.profiler?.start('trainingStep+backward');
     const { value, grads } = this.forwardBackward(module, batch, batchIdx, accum);
     t.profiler?.stop('trainingStep+backward');
-    let loss: number | null = null;
-    if (!t.barebones) {
-      loss = value.dataSync()[0]! * accum;
-      if (t.config.detectAnomaly && !Number.isFinite(loss)) {
-        const s = t.fitLoop.state;
-        throw new TrainingStepError(
-          `trainingStep returned a non-finite loss (${loss}) at epoch ${s.epoch}, batch ${batchIdx}, global step ${s.globalStep} (detectAnomaly)`,
-        );
-      }
-    }
+    const loss = this.readLoss(value, batchIdx, accum);
     if (accum > 1) this.accumulate(grads);
     if (stepEnd) await this.optimizerStep(accum > 1 ? this.takeAccumulated() : grads, 0);
     return loss;
+  }
+
+  /** The step's loss as a number (times `accum`: the loss was divided for accumulation); null when barebones. */
+  private readLoss(value: tf.Scalar, batchIdx: number, accum: number): number | null {
+    const t = this.trainer;
+    if (t.barebones) return null;
+    const loss = value.dataSync()[0]! * accum;
+    if (t.config.detectAnomaly && !Number.isFinite(loss)) {
+      const s = t.fitLoop.state;
+      throw new TrainingStepError(
+        `trainingStep returned a non-finite loss (${loss}) at epoch ${s.epoch}, batch ${batchIdx}, global step ${s.globalStep} (detectAnomaly)`,
+      );
+    }
+    return loss;
+  }
+
+  /** Why this run's automatic step cannot be one TensorFlow function, or null. */
+  private notCompilable(module: Module): string | null {
+    const t = this.trainer;
+    if (t.config.accumulateGradBatches > 1)
+      return 'gradient accumulation (accumulateGradBatches > 1) is not compiled';
+    if (t.strategy.worldSize > 1) return 'DDP (gradients are all-reduced between ranks) is not compiled';
+    if (module.onBeforeOptimizerStep !== Module.prototype.onBeforeOptimizerStep)
+      return `${module.constructor.name} overrides onBeforeOptimizerStep, which reads the gradients`;
+    return null;
+  }
+
+  /**
+   * forward, loss, backward, clipping and the update as one TensorFlow function call (traced by the
+   * first steps, see compile/compiled-step.ts). The callbacks' onBeforeOptimizerStep runs before the
+   * step, as the callbacks see no gradients.
+   */
+  private async compiledStep(module: Module, batch: Batch, batchIdx: number): Promise<tf.Scalar> {
+    const t = this.trainer;
+    const opt = this.optimizers[0] as tf.Optimizer;
+    if (!t.barebones) await t.hooks.callbacks('onBeforeOptimizerStep', module, opt);
+    t.profiler?.start('compiledStep');
+    const clip = t.config.gradientClipVal;
+    const value = (this.compiled as CompiledStep).run(module, batch, opt, () => {
+      const { value, grads } = this.forwardBackward(module, batch, batchIdx, 1);
+      let g = grads;
+      if (clip !== null) {
+        g = clipGradients(grads, clip, t.config.gradientClipAlgorithm);
+        tf.dispose(Object.values(grads));
+      }
+      opt.applyGradients(g);
+      tf.dispose(Object.values(g));
+      return value;
+    });
+    t.profiler?.stop('compiledStep');
+    this.afterUpdate(0);
+    return value;
   }
 
   /** Manual optimization: trainingStep drives backward and the optimizers (Module.manualStep). */
@@ -123,7 +177,12 @@ export class Optimization {
     opt.applyGradients(g);
     prof?.stop('optimizerStep');
     tf.dispose(Object.values(g));
-    const loop = t.fitLoop.state;
+    this.afterUpdate(optimizerIndex);
+  }
+
+  /** Counts the optimizer step and steps the step-interval schedulers due. */
+  private afterUpdate(optimizerIndex: number): void {
+    const loop = this.trainer.fitLoop.state;
     loop.globalStep++;
     for (const s of this.schedulers) {
       if (s.optimizerIndex === optimizerIndex && s.interval === 'step' && loop.globalStep % s.frequency === 0)

@@ -50,7 +50,8 @@ export class Adam extends KilnOptimizer {
     return 0;
   }
 
-  protected stepNative(nb: NativeBackend, params: NativeParam[], t: number): void {
+  /** The scalars of step t on the fused path: ResourceApplyAdam's inputs, decoupled decay, L2 factor. */
+  private nativeScalars(t: number): { inputs: tf.Scalar[]; decay: tf.Scalar | null; l2: tf.Scalar | null } {
     const lr = this.learningRate;
     const bc1 = 1 - this.beta1 ** t;
     const sqrtBc2 = Math.sqrt(1 - this.beta2 ** t);
@@ -72,6 +73,15 @@ export class Adam extends KilnOptimizer {
     const decay =
       this.decoupled && this.weightDecay > 0 && lr > 0 ? this.scalar('decay', lr * this.weightDecay) : null;
     const l2 = !this.decoupled && this.weightDecay > 0 ? this.scalar('weightDecay', this.weightDecay) : null;
+    return { inputs, decay, l2 };
+  }
+
+  protected prepareScalars(t: number): void {
+    this.nativeScalars(t);
+  }
+
+  protected stepNative(nb: NativeBackend, params: NativeParam[], t: number): void {
+    const { inputs, decay, l2 } = this.nativeScalars(t);
     const attrs = applyAttrs(nb, false);
     for (const { variable, resource, slots, grad } of params) {
       resource.syncFrom(variable);

@@ -105,6 +105,16 @@ export class ResourceVariable {
     if (v.dataId !== this.lastDataId) this.assign(v);
   }
 
+  /** Whether the variable holds `v`'s current value (as of the last sync or write). */
+  holds(v: tf.Variable | undefined): boolean {
+    return v !== undefined && v.dataId === this.lastDataId;
+  }
+
+  /** Records that `v` now holds this variable's value (a compiled step wrote it). */
+  markHeld(v: tf.Variable): void {
+    this.lastDataId = v.dataId;
+  }
+
   read(): tf.Tensor {
     opCount++;
     return this.nb.executeSingleOutput('ReadVariableOp', [floatType(this.nb, 'dtype')], [this.handle]);

@@ -60,6 +60,8 @@ export abstract class KilnOptimizer extends tf.Optimizer {
   }
 
   protected abstract stepNative(nb: NativeBackend, params: NativeParam[], step: number): void;
+  /** Makes the cached scalars stepNative will use at `step` (a compiled step feeds them as inputs). */
+  protected abstract prepareScalars(step: number): void;
   protected abstract stepGeneric(params: GenericParam[], step: number): void;
 
   /** A float32 scalar holding `value`, kept until the value under `key` changes. */
@@ -70,6 +72,31 @@ export abstract class KilnOptimizer extends tf.Optimizer {
     const tensor = tf.keep(tf.scalar(value));
     this.scalars.set(key, { value, tensor });
     return tensor;
+  }
+
+  // ---- compiled steps (compile/compiled-step.ts): the step runs as a TensorFlow function ----
+
+  /** Brings the per-step scalars (lr, bias corrections) up to the coming step, without running it. */
+  prepareCompiledStep(): void {
+    this.prepareScalars(this.iterations + 1);
+  }
+
+  /** The cached scalars by key: the compiled step's inputs that change between steps. */
+  compiledScalars(): Map<string, tf.Scalar> {
+    return new Map([...this.scalars].map(([k, { tensor }]) => [k, tensor]));
+  }
+
+  /** Whether every resource variable holds its parameter's current value (nothing assigned since). */
+  resourcesInSync(): boolean {
+    const vars = tf.engine().registeredVariables;
+    return this.states.every((s) => s?.mode !== 'native' || s.resource.holds(vars[s.name]));
+  }
+
+  /** After a compiled step: count it and note that resources and parameters agree again. */
+  finishCompiledStep(): void {
+    const vars = tf.engine().registeredVariables;
+    for (const s of this.states) if (s?.mode === 'native' && vars[s.name]) s.resource.markHeld(vars[s.name]!);
+    this.incrementIterations();
   }
 
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {

@@ -44,10 +44,20 @@ export class SGD extends KilnOptimizer {
     this.slotSuffixes = this.momentum > 0 ? ['momentum'] : [];
   }
 
+  private nativeScalars(): { lr: tf.Scalar; mu: tf.Scalar | null; l2: tf.Scalar | null } {
+    return {
+      lr: this.scalar('lr', this.learningRate),
+      mu: this.momentum > 0 ? this.scalar('momentum', this.momentum) : null,
+      l2: this.weightDecay > 0 ? this.scalar('weightDecay', this.weightDecay) : null,
+    };
+  }
+
+  protected prepareScalars(): void {
+    this.nativeScalars();
+  }
+
   protected stepNative(nb: NativeBackend, params: NativeParam[]): void {
-    const lr = this.scalar('lr', this.learningRate);
-    const mu = this.momentum > 0 ? this.scalar('momentum', this.momentum) : null;
-    const l2 = this.weightDecay > 0 ? this.scalar('weightDecay', this.weightDecay) : null;
+    const { lr, mu, l2 } = this.nativeScalars();
     const attrs = mu ? applyAttrs(nb, this.nesterov) : applyAttrs(nb);
     for (const { variable, resource, slots, grad } of params) {
       resource.syncFrom(variable);

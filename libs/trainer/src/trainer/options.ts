@@ -54,6 +54,11 @@ export interface TrainerOptions {
   detectAnomaly?: boolean;
   /** numeric precision, Lightning's names; checked against the backend (see src/precision/) */
   precision?: '32' | '16-mixed' | 'bf16-mixed' | 32;
+  /**
+   * run the training step as one TensorFlow function, traced by the first steps (`tensorflow`
+   * backend); `{ xla: true }` also compiles it with XLA. See src/compile/.
+   */
+  compile?: boolean | { xla?: boolean };
 }
 
 type Check = (v: unknown) => string | null;
@@ -144,6 +149,16 @@ const CHECKS: Record<keyof TrainerOptions, Check> = {
     v === 32 || v === '32' || v === '16-mixed' || v === 'bf16-mixed'
       ? null
       : "'32', '16-mixed' or 'bf16-mixed'",
+  compile: (v) => {
+    if (typeof v === 'boolean') return null;
+    const expected = 'a boolean or { xla?: boolean }';
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return expected;
+    for (const [k, x] of Object.entries(v)) {
+      if (k !== 'xla') return `${expected} (unknown key "${k}")`;
+      if (x !== undefined && typeof x !== 'boolean') return `${expected} ("xla" is ${typeof x})`;
+    }
+    return null;
+  },
 };
 
 export const TRAINER_OPTION_NAMES = Object.keys(CHECKS) as (keyof TrainerOptions)[];
@@ -199,6 +214,17 @@ export function validateTrainerOptions(opts: unknown): TrainerOptions {
   ) {
     throw new TrainerOptionError(
       `Trainer option "minEpochs" (${o.minEpochs}) exceeds "maxEpochs" (${o.maxEpochs})`,
+    );
+  }
+  if (
+    o.compile !== undefined &&
+    o.compile !== false &&
+    o.backend !== undefined &&
+    o.backend !== 'auto' &&
+    o.backend !== 'tensorflow'
+  ) {
+    throw new TrainerOptionError(
+      `Trainer option "compile" needs backend 'tensorflow' (or 'auto'), got backend '${o.backend}'`,
     );
   }
   return o;

@@ -55,6 +55,8 @@ export interface ResolvedOptions {
   logger: Logger[] | false | null;
   detectAnomaly: boolean;
   precision: NonNullable<TrainerOptions['precision']>;
+  /** null: eager steps */
+  compile: { xla: boolean } | null;
 }
 
 function limitOf(v: number | undefined): BatchLimit {
@@ -119,6 +121,10 @@ export function resolveOptions(o: TrainerOptions): ResolvedOptions {
             : [o.logger],
     detectAnomaly: o.detectAnomaly ?? false,
     precision: o.precision ?? '32',
+    compile:
+      o.compile === undefined || o.compile === false
+        ? null
+        : { xla: typeof o.compile === 'object' && o.compile.xla === true },
   };
 }
 

@@ -1,0 +1,113 @@
+import type { OpAttr } from './graph-def.js';
+
+/** What tfjs-node's addon returns for each output of `executeOp`. */
+export interface TensorInfo {
+  id: number;
+  shape: number[];
+  dtype: number;
+}
+
+/** The part of tfjs-node's addon (`backend.binding`) the compiled step uses. */
+export interface StepBinding {
+  TF_FLOAT: number;
+  TF_ATTR_BOOL: number;
+  executeOp(name: string, attrs: OpAttr[], inputs: number[], numOutputs: number): TensorInfo[];
+  createTensor(shape: number[], dtype: number, values: unknown): number;
+  tensorDataSync(id: number): unknown;
+  registerFunction?(
+    name: string,
+    graphDef: Uint8Array,
+    inputs: string[],
+    outputs: string[],
+    controlOutputs: string[],
+  ): void;
+  removeFunction?(name: string): void;
+}
+
+/** tfjs-node's NodeJSKernelBackend, the members the compiled step reads. */
+export interface StepBackend {
+  binding: StepBinding;
+  getInputTensorIds(tensors: unknown[]): number[];
+  createOutputTensor(info: TensorInfo): import('@tensorflow/tfjs').Tensor;
+}
+
+export interface RecordedOp {
+  name: string;
+  attrs: OpAttr[];
+  inputs: number[];
+  outputs: TensorInfo[];
+}
+
+export interface Recording {
+  ops: RecordedOp[];
+  /** tensors made from JavaScript values during the step (createTensor), by id */
+  created: Map<number, { shape: number[]; dtype: number; values: unknown }>;
+  /** ids read back to JavaScript during the step (dataSync and friends) */
+  reads: number[];
+}
+
+/**
+ * Reads inside tfjs-node kernels that only validate their inputs and change nothing the kernel runs:
+ * GatherV2 checks every index against the axis (TensorFlow's CPU kernel checks the same and fails
+ * the call, so a compiled step still rejects an out-of-range index).
+ */
+const VALIDATION_READS = [/[/\\]tfjs-node(-gpu)?[/\\]dist[/\\]kernels[/\\]GatherV2\.js:/];
+
+let depth = 0;
+/**
+ * Whether a training step is being recorded for compilation: checks that read a tensor back only to
+ * validate it (and that TensorFlow's kernels repeat on every call) skip themselves then.
+ */
+export function recordingStep(): boolean {
+  return depth > 0;
+}
+
+/**
+ * Runs `fn` with tfjs-node's addon wrapped so that every kernel it executes, every tensor it makes
+ * from JavaScript values and every read-back is recorded; the kernels still run (the step's results
+ * are real). The addon's own methods are read-only, so the backend gets a wrapper object for the
+ * duration and its own binding back afterwards, also when `fn` throws.
+ */
+export function record<T>(backend: StepBackend, fn: () => T): { result: T; recording: Recording } {
+  const orig = backend.binding;
+  const recording: Recording = { ops: [], created: new Map(), reads: [] };
+  const wrapper = Object.create(orig) as StepBinding;
+  Object.defineProperties(wrapper, {
+    executeOp: {
+      value: (name: string, attrs: OpAttr[], inputs: number[], n: number) => {
+        const out = orig.executeOp(name, attrs, inputs, n);
+        recording.ops.push({
+          name,
+          attrs: attrs.map((a) => ({ ...a, value: Array.isArray(a.value) ? [...a.value] : a.value })),
+          inputs: [...inputs],
+          outputs: out.map((o) => ({ id: o.id, shape: [...o.shape], dtype: o.dtype })),
+        });
+        return out;
+      },
+    },
+    createTensor: {
+      value: (shape: number[], dtype: number, values: unknown) => {
+        const id = orig.createTensor(shape, dtype, values);
+        const copy = ArrayBuffer.isView(values) ? (values as Uint8Array).slice() : values;
+        recording.created.set(id, { shape: [...shape], dtype, values: copy });
+        return id;
+      },
+    },
+    tensorDataSync: {
+      value: (id: number) => {
+        // only while tracing (a few steps): where the read comes from decides whether it matters
+        const site = new Error().stack ?? '';
+        if (!VALIDATION_READS.some((r) => r.test(site))) recording.reads.push(id);
+        return orig.tensorDataSync(id);
+      },
+    },
+  });
+  backend.binding = wrapper;
+  depth++;
+  try {
+    return { result: fn(), recording };
+  } finally {
+    depth--;
+    backend.binding = orig;
+  }
+}
