@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { createDb, createTestDatabase } from '@kiln/db';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL, validateSweep } from '@kiln/spec';
-import { KubeLauncher, runTokenIssuer, SweepWorker } from '@kiln/worker';
+import { runTokenIssuer } from '@kiln/sweep-runner';
+import { KubeLauncher, SweepWorker } from '@kiln/worker';
 import { pino } from 'pino';
 import { startBenchCluster } from '../support/cluster.js';
 

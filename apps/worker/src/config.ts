@@ -5,7 +5,10 @@ export interface WorkerConfig {
   redisPrefix: string;
   /** '' = in-cluster or ~/.kube/config. */
   kubeconfig: string;
-  /** Every active sweep gets a pass this often even without events (level-triggered). */
+  /**
+   * Every active sweep gets a pass this often even without events (level-triggered). Slow: trial jobs
+   * are watched, so this only catches what the watch and the API's events missed.
+   */
   rescanMs: number;
   /** Sweeps passed at once by one worker. */
   concurrency: number;
@@ -27,7 +30,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfi
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.KILN_REDIS_PREFIX ?? 'kiln',
     kubeconfig: env.KUBECONFIG ?? '',
-    rescanMs: positive(env, 'KILN_SWEEP_RESCAN_MS', 5000),
+    rescanMs: positive(env, 'KILN_SWEEP_RESCAN_MS', 30_000),
     concurrency: positive(env, 'KILN_SWEEP_CONCURRENCY', 4),
     logLevel: env.KILN_LOG_LEVEL ?? 'info',
   };

@@ -4,15 +4,20 @@ import {
   API_GROUP,
   API_VERSION,
   ENV,
+  LABELS,
   TRACKING_SECRET_TOKEN_KEY,
   TRAININGJOB_PLURAL,
   trackingSecretName,
 } from '@kiln/spec';
+import {
+  buildTrialJob,
+  type LaunchedTrial,
+  type SweepRow,
+  type TrialLauncher,
+  type TrialPhase,
+  type TrialRow,
+} from '@kiln/sweep-runner';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { SWEEP_LABELS } from './labels.js';
-import type { LaunchedTrial, TrialLauncher, TrialPhase } from './launcher.js';
-import type { SweepRow, TrialRow } from './store.js';
-import { buildTrialJob } from './trial-job.js';
 
 const base = { group: API_GROUP, version: API_VERSION, plural: TRAININGJOB_PLURAL };
 const code = (e: unknown) => (e as { code?: number }).code;
@@ -55,11 +60,11 @@ export class KubeLauncher implements TrialLauncher {
     const out = (await this.custom.listNamespacedCustomObject({
       ...base,
       namespace: sweep.namespace,
-      labelSelector: `${SWEEP_LABELS.sweepId}=${sweep.id}`,
+      labelSelector: `${LABELS.sweepId}=${sweep.id}`,
     })) as { items: JobObject[] };
     const map = new Map<number, LaunchedTrial>();
     for (const job of out.items) {
-      const n = Number(job.metadata.labels?.[SWEEP_LABELS.trial]);
+      const n = Number(job.metadata.labels?.[LABELS.trial]);
       if (!Number.isInteger(n) || !job.metadata.uid) continue;
       map.set(n, { uid: job.metadata.uid, ...phaseOf(job) });
     }
@@ -88,7 +93,7 @@ export class KubeLauncher implements TrialLauncher {
         namespace: sweep.namespace,
         name: trial.jobName,
       })) as JobObject;
-      if (job.metadata.labels?.[SWEEP_LABELS.sweepId] !== sweep.id)
+      if (job.metadata.labels?.[LABELS.sweepId] !== sweep.id)
         throw new Error(`a TrainingJob ${trial.jobName} that is not this sweep's already exists`);
       return job.metadata.uid!;
     }

@@ -1,10 +1,10 @@
 // `kiln-worker`: runs sweeps whose trials are TrainingJobs. Any number may run at once.
 import { createDb } from '@kiln/db';
+import { runTokenIssuer } from '@kiln/sweep-runner';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { configFromEnv } from './config.js';
 import { KubeLauncher } from './kube-launcher.js';
-import { runTokenIssuer } from './tokens.js';
 import { SweepWorker } from './worker.js';
 
 const config = configFromEnv();
@@ -20,6 +20,7 @@ const worker = new SweepWorker({
   log,
   rescanMs: config.rescanMs,
   concurrency: config.concurrency,
+  watch: kc,
 });
 await worker.start();
 log.info({ prefix: config.redisPrefix }, 'sweep worker started');

@@ -1,12 +1,13 @@
-// The sweep worker: a BullMQ consumer that runs reconcile passes, and a re-scan that sends an event for
-// every active sweep now and then, so a lost event (or a killed worker) only delays work.
+// The sweep worker: a BullMQ consumer that runs reconcile passes; a watch on trial TrainingJobs (with a
+// cluster) that sends a sweep's event when one of its jobs changes; and a slow re-scan that sends an event
+// for every active sweep now and then, so a lost event (or a killed worker) only delays work.
 import type { Db } from '@kiln/db';
+import { reconcileSweep, SweepStore, type TrialLauncher } from '@kiln/sweep-runner';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { type RedisTarget, SWEEP_QUEUE, type SweepEventData, SweepEvents } from './events.js';
-import type { TrialLauncher } from './launcher.js';
-import { reconcileSweep } from './reconcile.js';
-import { SweepStore } from './store.js';
+import { TrialWatch } from './trial-watch.js';
 
 export interface SweepWorkerOptions {
   db: Db;
@@ -16,6 +17,8 @@ export interface SweepWorkerOptions {
   rescanMs: number;
   concurrency: number;
   executor?: 'cluster' | 'local';
+  /** The cluster whose trial TrainingJobs are watched (trials as TrainingJobs); none: re-scan only. */
+  watch?: KubeConfig;
 }
 
 /** Passes over one sweep in a row while each finds more to do, bounded so other sweeps get their turn. */
@@ -26,6 +29,7 @@ export class SweepWorker {
   private readonly store: SweepStore;
   private worker: Worker<SweepEventData> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private watch: TrialWatch | undefined;
 
   constructor(private readonly o: SweepWorkerOptions) {
     this.events = new SweepEvents(o.redis);
@@ -57,6 +61,17 @@ export class SweepWorker {
     );
     this.worker.on('error', (err) => this.o.log.warn({ err: err.message }, 'queue error'));
     await this.worker.waitUntilReady();
+    if (this.o.watch) {
+      this.watch = new TrialWatch(
+        this.o.watch,
+        (id) =>
+          void this.events
+            .changed(id)
+            .catch((err) => this.o.log.warn({ sweep: id, err: err.message }, 'event not sent')),
+        this.o.log,
+      );
+      await this.watch.start();
+    }
     await this.rescan();
   }
 
@@ -72,6 +87,7 @@ export class SweepWorker {
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    await this.watch?.stop();
     await this.worker?.close();
     await this.events.close();
   }

@@ -2,12 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configFromEnv } from '../src/config.js';
-import { trialJobName } from '../src/trial-job.js';
 
 test('defaults, and bad numbers are refused naming the variable', () => {
   const c = configFromEnv({});
   assert.equal(c.redisPrefix, 'kiln');
-  assert.equal(c.rescanMs, 5000);
+  assert.equal(c.rescanMs, 30_000);
   assert.equal(configFromEnv({ KILN_SWEEP_RESCAN_MS: '250' }).rescanMs, 250);
   for (const bad of ['0', '-1', '1.5', 'soon'])
     assert.throws(
@@ -15,15 +14,4 @@ test('defaults, and bad numbers are refused naming the variable', () => {
       new RegExp(`KILN_SWEEP_RESCAN_MS must be a positive integer, got "${bad}"`),
     );
   assert.throws(() => configFromEnv({ KILN_SWEEP_CONCURRENCY: 'x' }), /KILN_SWEEP_CONCURRENCY/);
-});
-
-test('trial job names: <sweep>-<number>, long sweep names cut with a hash so two never collide', () => {
-  assert.equal(trialJobName('lr-search', 7), 'lr-search-7');
-  const a = trialJobName(`${'a'.repeat(60)}x`, 123);
-  const b = trialJobName(`${'a'.repeat(60)}y`, 123);
-  assert.notEqual(a, b);
-  for (const n of [a, b]) {
-    assert.ok(n.length <= 63 - '-worker-999'.length, n);
-    assert.match(n, /^[a-z][a-z0-9-]*-123$/);
-  }
 });

@@ -1,22 +1,21 @@
 // The sweep worker end to end on this machine: real Postgres, Redis (BullMQ) and trial processes (the
 // local launcher; the cluster variant is sweep-cluster.test.ts). A fake trainer records val/loss.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { LocalLauncher, SweepStore, searchSpecOf } from '@kiln/sweep-runner';
 import { createSearch } from '@kiln/sweeps';
 import { pino } from 'pino';
-import { LocalLauncher } from '../src/local-launcher.js';
-import { searchSpecOf } from '../src/reconcile.js';
-import { SweepStore } from '../src/store.js';
 import { SweepWorker } from '../src/worker.js';
 import {
   FAKE_TRAINER,
   insertSweep,
+  killWorkersAtRandom,
   REDIS_URL,
   redisPrefix,
+  spawnWorkerProcess,
   sweepDoc,
   sweepStatus,
   type TestDb,
@@ -242,47 +241,10 @@ test('workers SIGKILLed at ≥ 10 random points, two at once: no duplicate trial
     { name: 'TRIAL_LOG', value: trialLog },
   ];
   const id = await insertSweep(d, doc, { executor: 'local' });
-  const prefix = redisPrefix();
-  const env = {
-    ...process.env,
-    DATABASE_URL: d.t.url,
-    KILN_REDIS_PREFIX: prefix,
-    TRIAL_ROOT: join(dir, 'kills'),
-  };
-  const spawnWorker = () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--conditions=kiln-src',
-        '--import',
-        '@swc-node/register/esm-register',
-        new URL('./fixtures/worker-process.ts', import.meta.url).pathname,
-      ],
-      { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const ready = new Promise<void>((resolve) =>
-      child.stdout!.on('data', (b: Buffer) => b.toString().includes('worker started') && resolve()),
-    );
-    return { child, ready };
-  };
-  let kills = 0;
-  const done = async () => (await sweepStatus(d, id)) === 'completed';
-  // Two workers at once, each killed at a random moment of its life and restarted, until ten kills.
-  const lane = async () => {
-    while (kills < 10 && !(await done())) {
-      const { child, ready } = spawnWorker();
-      const exited = new Promise((r) => child.once('exit', r));
-      await Promise.race([ready, exited]);
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 1400));
-      if (child.exitCode !== null) throw new Error(`a worker exited by itself with code ${child.exitCode}`);
-      child.kill('SIGKILL');
-      kills++;
-      await exited;
-    }
-  };
-  await Promise.all([lane(), lane()]);
+  const env = { DATABASE_URL: d.t.url, KILN_REDIS_PREFIX: redisPrefix(), TRIAL_ROOT: join(dir, 'kills') };
+  const kills = await killWorkersAtRandom(env, 10, async () => (await sweepStatus(d, id)) === 'completed');
   assert.ok(kills >= 10, `the sweep ended after only ${kills} kills`);
-  const last: ChildProcess = spawnWorker().child;
+  const last = spawnWorkerProcess(env).child;
   try {
     await waitStatus(id, 'completed', 120_000);
   } finally {

@@ -1,5 +1,6 @@
 // Shared by the worker's tests: a migrated database with a project, sweeps inserted as the API inserts
 // them, a worker on a private Redis prefix, and waits on sweep/trial rows.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createDb, createTestDatabase, type Db, type TestDatabase } from '@kiln/db';
 import { waitFor } from '@kiln/local-cluster/test-helper';
@@ -84,4 +85,50 @@ export async function trialRows(d: TestDb, id: string): Promise<TrialView[]> {
     [id],
   );
   return rows;
+}
+
+const repoRoot = new URL('../../../', import.meta.url).pathname;
+
+/** The sweep worker as a child process (fixtures/worker-process.ts); `ready` resolves once it started. */
+export function spawnWorkerProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    [
+      '--conditions=kiln-src',
+      '--import',
+      '@swc-node/register/esm-register',
+      new URL('./fixtures/worker-process.ts', import.meta.url).pathname,
+    ],
+    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const ready = new Promise<void>((resolve) =>
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('worker started') && resolve()),
+  );
+  return { child, ready };
+}
+
+/**
+ * Two workers at once, each SIGKILLed at a random moment of its life (100–1,500 ms after it started) and
+ * started again, until `kills` kills or until `done()`. Returns the number of kills.
+ */
+export async function killWorkersAtRandom(
+  env: NodeJS.ProcessEnv,
+  kills: number,
+  done: () => Promise<boolean>,
+): Promise<number> {
+  let n = 0;
+  const lane = async () => {
+    while (n < kills && !(await done())) {
+      const { child, ready } = spawnWorkerProcess(env);
+      const exited = new Promise((r) => child.once('exit', r));
+      await Promise.race([ready, exited]);
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 1400));
+      if (child.exitCode !== null) throw new Error(`a worker exited by itself with code ${child.exitCode}`);
+      child.kill('SIGKILL');
+      n++;
+      await exited;
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  return n;
 }

@@ -17,11 +17,17 @@ export const TRAININGJOB_CRD_NAME = `${TRAININGJOB_PLURAL}.${API_GROUP}`;
 /** Sweeps live in Postgres, not in etcd; the kind names the document a user writes for `kiln sweep`. */
 export const SWEEP_KIND = 'Sweep';
 
-/** Labels the operator puts on every object it creates for a job (pods, the headless Service). */
+/**
+ * Labels: `jobName`, `replicaIndex` and `managedBy` the operator puts on every object it creates for a job
+ * (pods, the headless Service); `runId`, `sweepId` and `trial` the sweep worker puts on each trial's
+ * TrainingJob (one LIST or watch by `sweepId` finds a sweep's jobs; `trial` is the trial number).
+ */
 export const LABELS = {
   jobName: 'kiln.dev/job-name',
   replicaIndex: 'kiln.dev/replica-index',
   runId: 'kiln.dev/run-id',
+  sweepId: 'kiln.dev/sweep-id',
+  trial: 'kiln.dev/trial',
   managedBy: 'app.kubernetes.io/managed-by',
 } as const;
 export const LABEL_JOB_NAME = LABELS.jobName;

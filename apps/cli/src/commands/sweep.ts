@@ -3,7 +3,7 @@
 // processes on this machine (the worker's local executor) against the same Postgres state.
 import { join } from 'node:path';
 import { parseSweep } from '@kiln/spec';
-import { runLocalSweep } from '@kiln/worker';
+import { runLocalSweep } from '@kiln/sweep-runner';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { ApiClient, ProjectRef } from '../api/client.js';

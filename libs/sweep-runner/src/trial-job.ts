@@ -3,7 +3,6 @@
 // trial number so that creating it twice is a 409, never a second job.
 import { createHash } from 'node:crypto';
 import { LABELS, maxJobNameLength, TRAININGJOB_TYPE_META } from '@kiln/spec';
-import { SWEEP_LABELS } from './labels.js';
 import type { SweepRow, TrialRow } from './store.js';
 
 /** Room for the worker infix with the largest worker count the spec allows. */
@@ -43,8 +42,8 @@ export function buildTrialJob(sweep: SweepRow, trial: TrialRow, opts: { suspend?
       namespace: sweep.namespace,
       labels: {
         ...sweep.spec.metadata.labels,
-        [SWEEP_LABELS.sweepId]: sweep.id,
-        [SWEEP_LABELS.trial]: String(trial.number),
+        [LABELS.sweepId]: sweep.id,
+        [LABELS.trial]: String(trial.number),
         ...(trial.runId ? { [LABELS.runId]: trial.runId } : {}),
       },
     },

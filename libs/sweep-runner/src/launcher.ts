@@ -1,5 +1,5 @@
-// Where trials run: TrainingJobs on a cluster (kube-launcher.ts) or `kiln fit` processes on this machine
-// (local-launcher.ts). The reconcile pass only sees this interface.
+// Where trials run: TrainingJobs on a cluster (the sweep worker's KubeLauncher) or `kiln fit` processes
+// on this machine (local-launcher.ts). The reconcile pass only sees this interface.
 import type { SweepRow, TrialRow } from './store.js';
 
 export type TrialPhase = 'running' | 'succeeded' | 'failed';
