@@ -1,0 +1,317 @@
+// Compiled training steps (Trainer option `compile`) on the tensorflow backend: compiled and eager
+// runs agree step by step (LR schedules, a smaller last batch, conv and attention models), checkpoints
+// pass between them, steps that cannot be compiled fall back with one warning and eager results, and
+// bad option values are clear errors.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { CompiledStep } from '../src/compile/compiled-step.js';
+import {
+  AdamW,
+  type Batch,
+  Callback,
+  type ConfigureOptimizersResult,
+  CosineAnnealingLR,
+  crossEntropy,
+  DataLoader,
+  ModelCheckpoint,
+  Module,
+  SGD,
+  StepLR,
+  TensorDataset,
+  Trainer,
+  TrainerOptionError,
+  type TrainerOptions,
+  tf,
+} from '../src/index.js';
+import { quiet, TinyData, TinyRegressor, tmp } from './fixtures/tiny.js';
+
+delete process.env.KILN_FORCE_BACKEND;
+const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
+
+class Regressor extends TinyRegressor {
+  constructor(readonly kind: 'adamw' | 'sgd') {
+    super({ lr: 0.02 });
+  }
+  override configureOptimizers(): ConfigureOptimizersResult {
+    if (this.kind === 'adamw') {
+      const optimizer = new AdamW({ lr: this.lr, weightDecay: 0.05 });
+      return {
+        optimizer,
+        lrScheduler: { scheduler: new StepLR(optimizer, { stepSize: 3, gamma: 0.5 }), interval: 'step' },
+      };
+    }
+    const optimizer = new SGD({ lr: this.lr, momentum: 0.9, nesterov: true });
+    return {
+      optimizer,
+      lrScheduler: { scheduler: new CosineAnnealingLR(optimizer, { tMax: 12 }), interval: 'step' },
+    };
+  }
+}
+
+/** Per-step losses and live tensor counts, read after each batch. */
+class Steps extends Callback {
+  losses: number[] = [];
+  tensors: number[] = [];
+  override onTrainBatchEnd(_t: Trainer, _m: Module, out: { loss: number | null }): void {
+    this.losses.push(out.loss as number);
+    this.tensors.push(tf.memory().numTensors);
+  }
+}
+
+const compiledOf = (t: Trainer) =>
+  (t as unknown as { optimization: { compiled: CompiledStep | null } }).optimization.compiled;
+
+interface Run {
+  losses: number[];
+  tensors: number[];
+  weights: Float32Array[];
+  compiled: CompiledStep | null;
+  warnings: string[];
+}
+
+/** Fits `module` on the tensorflow backend, collecting what the assertions compare and kiln's warnings. */
+async function run(
+  module: Module,
+  data: TinyData | DataLoader,
+  opts: TrainerOptions,
+  ckptPath?: string,
+): Promise<Run> {
+  const steps = new Steps();
+  const warnings: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (String(chunk).includes('compile:')) warnings.push(String(chunk));
+    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    const t = new Trainer(
+      quiet(tmp('compile'), {
+        backend: 'tensorflow',
+        enableCheckpointing: false,
+        numSanityValSteps: 0,
+        limitValBatches: 0,
+        ...opts,
+        callbacks: [steps, ...(opts.callbacks ?? [])],
+      }),
+    );
+    await t.fit(module, data instanceof DataLoader ? { train: data } : data, ckptPath ? { ckptPath } : {});
+    return {
+      losses: steps.losses,
+      tensors: steps.tensors,
+      weights: module.parameters().map((v) => v.dataSync() as Float32Array),
+      compiled: compiledOf(t),
+      warnings,
+    };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+function assertClose(got: Run, want: Run, lossRel: number, weightAbs: number): void {
+  assert.equal(got.losses.length, want.losses.length);
+  got.losses.forEach((l, i) => {
+    const w = want.losses[i] as number;
+    assert.ok(Math.abs(l - w) <= lossRel * Math.abs(w), `step ${i + 1}: loss ${l} vs eager ${w}`);
+  });
+  got.weights.forEach((w, i) =>
+    w.forEach((x, j) => {
+      const e = (want.weights[i] as Float32Array)[j] as number;
+      assert.ok(Math.abs(x - e) <= weightAbs, `parameter ${i}[${j}]: ${x} vs eager ${e}`);
+    }),
+  );
+}
+
+/** A small conv net on 8×8 images, 3 classes: Conv2D, MaxPool, Dense and Kiln's crossEntropy. */
+class TinyCnn extends Module {
+  net = tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [8, 8, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+    ],
+  });
+  trainingStep(batch: Batch) {
+    const [x, y] = batch as tf.Tensor[];
+    const loss = crossEntropy(this.net.apply(x as tf.Tensor) as tf.Tensor, y as tf.Tensor) as tf.Scalar;
+    this.log('train/loss', loss);
+    return loss;
+  }
+  configureOptimizers() {
+    return new AdamW({ lr: 0.01 });
+  }
+}
+
+/** One causal self-attention head over embedded tokens (gather, matMul, softmax, moments). */
+class TinyAttention extends Module {
+  emb = tf.variable(tf.randomNormal([16, 8], 0, 1, 'float32', 11));
+  wq = tf.variable(tf.randomNormal([8, 8], 0, 0.3, 'float32', 12));
+  wk = tf.variable(tf.randomNormal([8, 8], 0, 0.3, 'float32', 13));
+  wo = tf.variable(tf.randomNormal([8, 16], 0, 0.3, 'float32', 14));
+  mask = tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([6, 6]), -1, 0)), -1e9));
+  trainingStep(batch: Batch) {
+    const [idx, y] = batch as tf.Tensor[];
+    const b = (idx as tf.Tensor).shape[0] as number;
+    const x = tf.gather(this.emb, idx as tf.Tensor) as tf.Tensor3D; // [b, 6, 8]
+    const { mean, variance } = tf.moments(x, -1, true);
+    const h = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([b * 6, 8]) as tf.Tensor2D;
+    const q = tf.matMul(h, this.wq).reshape([b, 6, 8]);
+    const k = tf.matMul(h, this.wk).reshape([b, 6, 8]);
+    const att = tf.softmax(tf.add(tf.matMul(q, k, false, true), this.mask));
+    const o = tf.matMul(att, h.reshape([b, 6, 8])).reshape([b * 6, 8]) as tf.Tensor2D;
+    const loss = crossEntropy(tf.matMul(o, this.wo), (y as tf.Tensor).reshape([-1])) as tf.Scalar;
+    this.log('train/loss', loss);
+    return loss;
+  }
+  configureOptimizers() {
+    return new AdamW({ lr: 0.01 });
+  }
+}
+
+/** Deterministic integer data: `n` rows of `shape`, values in [0, hi). */
+function ints(n: number, shape: number[], hi: number, seed: number): tf.Tensor {
+  let s = seed >>> 0;
+  const size = n * shape.reduce((a, b) => a * b, 1);
+  const v = new Int32Array(size);
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = s % hi;
+  }
+  return tf.tensor(v, [n, ...shape], 'int32');
+}
+
+describe('compiled training steps (tensorflow backend)', { skip: skipNative }, () => {
+  for (const kind of ['adamw', 'sgd'] as const) {
+    it(`${kind} with a per-step LR schedule and a smaller last batch: compiled losses and weights match eager`, async () => {
+      const data = () => new TinyData({ n: 60 }); // 7 batches of 8, then 4: two shapes
+      const opts = { maxSteps: 16 };
+      const eager = await run(new Regressor(kind), data(), opts);
+      const compiled = await run(new Regressor(kind), data(), { ...opts, compile: true });
+      assert.deepEqual(compiled.warnings, []);
+      assert.equal(compiled.compiled?.fallbackReason, null);
+      // batches of 8: traced at steps 1-3, compiled at 4-7 and 9-15; batches of 4: steps 8 and 16 traced
+      assert.equal(compiled.compiled?.compiledCalls, 11);
+      assertClose(compiled, eager, 1e-5, 1e-5);
+      // no tensor leak while compiled: the live count stays put from one compiled step to the next
+      assert.deepEqual(new Set(compiled.tensors.slice(3, 7)).size, 1, `tensors ${compiled.tensors}`);
+    });
+  }
+
+  it('checkpoints pass between compiled and eager runs (exact resume either way)', async () => {
+    const ref = await run(new Regressor('adamw'), new TinyData(), { maxSteps: 12 });
+    for (const [first, second] of [
+      [false, true],
+      [true, false],
+    ] as const) {
+      const dir = join(tmp('compile-ckpt'), 'ck');
+      const ckpt = new ModelCheckpoint({ dirpath: dir, everyNTrainSteps: 6, saveTopK: -1, saveLast: false });
+      await run(new Regressor('adamw'), new TinyData(), {
+        maxSteps: 6,
+        compile: first,
+        enableCheckpointing: true,
+        callbacks: [ckpt],
+      });
+      const resumed = await run(
+        new Regressor('adamw'),
+        new TinyData(),
+        { maxSteps: 12, compile: second },
+        join(dir, 'epoch=0-step=6.ckpt'),
+      );
+      if (second) assert.ok((resumed.compiled?.compiledCalls ?? 0) > 0, 'the resumed run compiled');
+      assertClose(resumed, { ...ref, losses: ref.losses.slice(6) }, 1e-5, 1e-5);
+    }
+  });
+
+  it('a conv net and an attention model: compiled losses within 1e-5 of eager', async () => {
+    const images = () => {
+      const x = tf.div(ints(40, [8, 8, 1], 256, 3).toFloat(), 255);
+      return new DataLoader(new TensorDataset(x, ints(40, [], 3, 4).reshape([40])), {
+        batchSize: 8,
+        seed: 1,
+      });
+    };
+    const tokens = () =>
+      new DataLoader(new TensorDataset(ints(40, [6], 16, 5), ints(40, [6], 16, 6)), {
+        batchSize: 8,
+        seed: 1,
+      });
+    for (const [make, data] of [
+      [() => new TinyCnn(), images],
+      [() => new TinyAttention(), tokens],
+    ] as const) {
+      const eager = await run(make(), data(), { maxSteps: 10 });
+      const compiled = await run(make(), data(), { maxSteps: 10, compile: true });
+      assert.equal(compiled.compiled?.fallbackReason, null, make().constructor.name);
+      assert.equal(compiled.compiled?.compiledCalls, 7);
+      // TensorFlow's graph optimizer may fuse and reorder float math: equal to rounding, not bit for bit
+      assertClose(compiled, eager, 1e-5, 1e-4);
+    }
+  });
+
+  it('a step that reads a value back, or whose JavaScript-made tensors change, runs eagerly after one warning', async () => {
+    class ReadsBack extends Regressor {
+      override trainingStep(batch: Batch) {
+        const loss = this.trainLoss(batch);
+        // data-dependent control flow: the branch taken depends on a value computed in the step
+        return loss.dataSync()[0]! > 1e6 ? tf.mul(loss, 0) : loss;
+      }
+    }
+    let seed = 0;
+    class JsNoise extends Regressor {
+      override trainingStep(batch: Batch) {
+        // a dropout-like mask drawn in JavaScript: a new constant every step, never a compiled one
+        const [x, y] = batch as tf.Tensor[];
+        const mask = tf.randomUniform(x!.shape, 0.9, 1.1, 'float32', seed++);
+        const loss = tf.losses.meanSquaredError(y!, this.forward(tf.mul(x!, mask))) as tf.Scalar;
+        return loss;
+      }
+    }
+    for (const [make, why] of [
+      [() => new ReadsBack('adamw'), /reads 1 tensor\(s\) back/],
+      [() => new JsNoise('sgd'), /two traces of the step differ/],
+    ] as const) {
+      seed = 0;
+      const eager = await run(make(), new TinyData(), { maxSteps: 10 });
+      seed = 0;
+      const compiled = await run(make(), new TinyData(), { maxSteps: 10, compile: true });
+      assert.equal(compiled.warnings.length, 1, compiled.warnings.join(''));
+      assert.match(compiled.warnings[0] as string, /^kiln: compile: running the training step eagerly: /);
+      assert.match(compiled.warnings[0] as string, why);
+      assert.equal(compiled.compiled?.compiledCalls, 0);
+      assertClose(compiled, eager, 0, 0);
+    }
+  });
+});
+
+describe('Trainer option compile', () => {
+  for (const [value, message] of [
+    ['yes', /Trainer option "compile" must be a boolean or \{ xla\?: boolean \}, got "yes"/],
+    [{ xla: 1 }, /Trainer option "compile" must be a boolean or \{ xla\?: boolean \} \("xla" is number\)/],
+    [{ fast: true }, /unknown key "fast"/],
+    [null, /Trainer option "compile" must be a boolean/],
+  ] as const) {
+    it(`rejects ${JSON.stringify(value)} naming the option`, () => {
+      assert.throws(
+        () => new Trainer({ compile: value as never }),
+        (e: Error) => {
+          assert.ok(e instanceof TrainerOptionError);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
+    });
+  }
+  it("rejects compile with a backend other than 'tensorflow'", () => {
+    assert.throws(
+      () => new Trainer({ compile: true, backend: 'cpu' }),
+      /Trainer option "compile" needs backend 'tensorflow' \(or 'auto'\), got backend 'cpu'/,
+    );
+  });
+});
