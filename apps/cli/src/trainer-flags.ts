@@ -40,6 +40,7 @@ const FLAGS: [keyof TrainerOptions, Kind, string][] = [
   ['profiler', 'string', "'simple': a table of time per hook and step phase"],
   ['detectAnomaly', 'bool', 'fail at the first non-finite loss'],
   ['precision', 'string', "'32' | '16-mixed' | 'bf16-mixed' (checked against the backend)"],
+  ['compile', 'bool', 'run each training step as one TensorFlow function (tensorflow backend)'],
 ];
 
 export const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

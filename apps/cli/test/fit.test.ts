@@ -102,6 +102,7 @@ test('config < flags for Trainer options; config < KILN_HPARAMS < --hparam for h
       '--max-epochs',
       '4',
       '--deterministic',
+      '--compile',
       '--hparam',
       'lr=0.5',
       '--hparam',
@@ -114,7 +115,7 @@ test('config < flags for Trainer options; config < KILN_HPARAMS < --hparam for h
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
     hparams: { lr: 0.5, depth: 3, opt: { name: 'adam', beta: 0.95 }, width: 64, tag: 'exp-1' },
-    trainerOptions: { maxEpochs: 4, accumulateGradBatches: 2, deterministic: true },
+    trainerOptions: { maxEpochs: 4, accumulateGradBatches: 2, deterministic: true, compile: true },
     ckptPath: null,
   });
   const resumed = await inProcess(['fit', fixture('print-context.ts')], { KILN_RESUME: 'auto' });

@@ -114,12 +114,12 @@ function assertClose(got: Run, want: Run, lossRel: number, weightAbs: number): v
     const w = want.losses[i] as number;
     assert.ok(Math.abs(l - w) <= lossRel * Math.abs(w), `step ${i + 1}: loss ${l} vs eager ${w}`);
   });
-  got.weights.forEach((w, i) =>
+  got.weights.forEach((w, i) => {
     w.forEach((x, j) => {
       const e = (want.weights[i] as Float32Array)[j] as number;
       assert.ok(Math.abs(x - e) <= weightAbs, `parameter ${i}[${j}]: ${x} vs eager ${e}`);
-    }),
-  );
+    });
+  });
 }
 
 /** A small conv net on 8×8 images, 3 classes: Conv2D, MaxPool, Dense and Kiln's crossEntropy. */
