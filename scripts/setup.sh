@@ -47,5 +47,9 @@ if ! $only_trainer; then
 
   step "Kubernetes control plane and etcd from source"
   bash deploy/local-cluster/build.sh >/dev/null
+
+  step "Helm from the Go module proxy, and the chart and image checks (kubernetes-validate, hadolint)"
+  bash deploy/helm/build.sh >/dev/null
+  bash deploy/helm/tools.sh >/dev/null
 fi
 step "done"
