@@ -3,7 +3,7 @@
 // same backend, to tell the Trainer's cost from the backend's. Prints one JSON line.
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/kiln-worker.ts \
 //     --model mlp --mode kiln --threads 2 --warmup 20 --steps 200 [--backend tensorflow|webgpu|wasm|cpu]
-//     [--optimizer kiln|tfjs] [--batch N]
+//     [--optimizer kiln|tfjs] [--batch N] [--compile none|graph|xla]
 import { parseArgs } from 'node:util';
 import {
   Callback,
@@ -34,8 +34,13 @@ const { values: a } = parseArgs({
     backend: { type: 'string', default: 'tensorflow' },
     optimizer: { type: 'string', default: 'kiln' },
     batch: { type: 'string' },
+    compile: { type: 'string', default: 'none' },
   },
 });
+if (!['none', 'graph', 'xla'].includes(a.compile as string))
+  throw new Error(`--compile must be none, graph or xla, got ${a.compile}`);
+/** Trainer option `compile`: each step one TensorFlow function (graph), compiled by XLA too (xla). */
+const compile = a.compile === 'none' ? false : a.compile === 'xla' ? { xla: true } : true;
 const model = a.model as ModelName;
 if (!MODELS.includes(model)) throw new Error(`--model must be one of ${MODELS.join(', ')}, got ${a.model}`);
 if (a.mode !== 'kiln' && a.mode !== 'tfjs') throw new Error(`--mode must be kiln or tfjs, got ${a.mode}`);
@@ -81,6 +86,7 @@ async function runKiln(): Promise<[number, number]> {
     logger: false,
     numSanityValSteps: 0,
     callbacks: [clock],
+    compile,
   });
   await trainer.fit(makeModule(model, optimizer), { train: makeLoader(model, batch) });
   return [(clock.t1 - clock.t0) / 1000, (clock.c1 - clock.c0) / 1000];
@@ -116,6 +122,7 @@ console.log(
   JSON.stringify({
     framework: a.mode === 'kiln' ? 'kiln' : 'tfjs-loop',
     optimizer,
+    compile: a.compile,
     backend: tf.getBackend(),
     model,
     batch,

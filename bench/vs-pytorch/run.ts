@@ -6,9 +6,10 @@
 //   bash scripts/tensorflow/install.sh && bash bench/vs-pytorch/setup.sh
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/run.ts \
 //     [--models mlp,cnn,transformer] [--repeats 3] [--threads 2] [--warmup 10] [--steps 100]
+//     [--runners kiln,kiln-compiled,kiln-xla,lightning]  (default: all)
 // Prints figures and ratios; asserts nothing about time.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -21,6 +22,7 @@ const { values: a } = parseArgs({
     threads: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '10' },
     steps: { type: 'string', default: '100' },
+    runners: { type: 'string' },
   },
 });
 const models = (a.models as string).split(',');
@@ -38,11 +40,42 @@ const python = execFileSync('bash', [`${here}setup.sh`], { encoding: 'utf8' }).t
 const nodeLoader = ['--conditions=kiln-src', '--import', '@swc-node/register/esm-register'];
 
 type Runner = { name: string; cmd: string; args: (model: string) => string[]; env?: Record<string, string> };
-const runners: Runner[] = [
+const allRunners: Runner[] = [
   {
     name: 'kiln',
     cmd: process.execPath,
     args: (m) => [...nodeLoader, `${here}kiln-worker.ts`, '--model', m, '--mode', 'kiln', ...common],
+  },
+  {
+    // Trainer option compile: each training step one TensorFlow function (src/compile/)
+    name: 'kiln-compiled',
+    cmd: process.execPath,
+    args: (m) => [
+      ...nodeLoader,
+      `${here}kiln-worker.ts`,
+      '--model',
+      m,
+      '--mode',
+      'kiln',
+      '--compile',
+      'graph',
+      ...common,
+    ],
+  },
+  {
+    name: 'kiln-xla',
+    cmd: process.execPath,
+    args: (m) => [
+      ...nodeLoader,
+      `${here}kiln-worker.ts`,
+      '--model',
+      m,
+      '--mode',
+      'kiln',
+      '--compile',
+      'xla',
+      ...common,
+    ],
   },
   {
     name: 'kiln-tfjsadam',
@@ -81,6 +114,15 @@ const runners: Runner[] = [
     env: { OMP_WAIT_POLICY: 'PASSIVE' },
   },
 ];
+const runners =
+  a.runners === undefined
+    ? allRunners
+    : (a.runners as string).split(',').map((n) => {
+        const r = allRunners.find((x) => x.name === n);
+        if (!r)
+          throw new Error(`--runners: no runner "${n}" (known: ${allRunners.map((x) => x.name).join(', ')})`);
+        return r;
+      });
 
 interface Sample {
   /** samples per wall-clock second */
@@ -115,6 +157,11 @@ console.log(
   `# bench/vs-pytorch  threads=${a.threads} warmup=${a.warmup} steps=${a.steps} repeats=${repeats}`,
 );
 console.log(`# ${cpus()[0]?.model} × ${cpus().length}, Node ${process.version}, python ${python}`);
+console.log(
+  `# load average at start: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const results: Record<string, Record<string, Sample[]>> = {};
 for (let rep = 0; rep < repeats; rep++) {
   for (const model of models) {
@@ -133,21 +180,27 @@ for (let rep = 0; rep < repeats; rep++) {
   }
 }
 
+console.log(
+  `# load average at end: ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 for (const [metric, label] of [
   ['wall', 'samples/s (wall)'],
   ['cpu', 'samples per CPU-second'],
 ] as const) {
-  console.log(`\n${label}: median of ${repeats}     vs lightning   vs pytorch   runs`);
+  console.log(`\n${label}: median of ${repeats}     vs lightning   vs pytorch   vs kiln   runs`);
   for (const model of models) {
     const perModel = results[model] ?? {};
     const med = (name: string) => median((perModel[name] ?? []).map((x) => x[metric]));
     const light = med('lightning');
     const torch = med('pytorch');
+    const eager = med('kiln');
     for (const r of runners) {
       const m = med(r.name);
       const runs = (perModel[r.name] ?? []).map((x) => x[metric].toFixed(0)).join(' ');
       console.log(
-        `${model.padEnd(12)} ${r.name.padEnd(14)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${(m / torch).toFixed(2).padStart(8)}×   ${runs}`,
+        `${model.padEnd(12)} ${r.name.padEnd(14)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${(m / torch).toFixed(2).padStart(8)}×   ${(m / eager).toFixed(2).padStart(6)}×   ${runs}`,
       );
     }
   }

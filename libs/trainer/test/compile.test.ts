@@ -204,6 +204,14 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
     });
   }
 
+  it('compile: { xla: true } runs the same step through XLA and agrees with eager', async () => {
+    const eager = await run(new Regressor('adamw'), new TinyData(), { maxSteps: 8 });
+    const xla = await run(new Regressor('adamw'), new TinyData(), { maxSteps: 8, compile: { xla: true } });
+    assert.equal(xla.compiled?.fallbackReason, null);
+    assert.equal(xla.compiled?.compiledCalls, 5);
+    assertClose(xla, eager, 1e-5, 1e-5);
+  });
+
   it('checkpoints pass between compiled and eager runs (exact resume either way)', async () => {
     const ref = await run(new Regressor('adamw'), new TinyData(), { maxSteps: 12 });
     for (const [first, second] of [
