@@ -142,7 +142,10 @@ export function buildWorkerPod(job: TrainingJob, launch: WorkerLaunch, options: 
     },
   ];
   if (launch.resume) contract.push({ name: ENV.resume, value: RESUME_AUTO });
-  if (options.trackingUrl) contract.push({ name: ENV.trackingUrl, value: options.trackingUrl });
+  // Only a job with a run (made by the API or the sweep worker, which also write its token's Secret) is
+  // recorded: a job applied with kubectl has no token, and the Trainer refuses a URL without one.
+  if (options.trackingUrl && jobRunId(job))
+    contract.push({ name: ENV.trackingUrl, value: options.trackingUrl });
 
   const volumes: V1Volume[] = [];
   const volumeMounts: V1VolumeMount[] = [];

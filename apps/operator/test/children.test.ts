@@ -72,6 +72,24 @@ test('worker pods carry the whole environment contract, identity and placement',
   assert.ok(!first.spec!.containers[0]!.env!.some((e) => e.name === 'KILN_RESUME'));
 });
 
+test('the tracking URL goes only to jobs with a run (those created with kubectl have no token)', () => {
+  const options = { ...defaultChildOptions, trackingUrl: 'http://api:8080' };
+  const envOf = (j: TrainingJob) =>
+    Object.fromEntries(
+      buildWorkerPod(
+        j,
+        { index: 0, workers: 1, restart: 0, resume: false },
+        options,
+      ).spec!.containers[0]!.env!.map((e) => [e.name, e.value]),
+    );
+  assert.equal(envOf(job).KILN_TRACKING_URL, 'http://api:8080');
+  const applied = { ...job, status: undefined, metadata: { ...job.metadata, labels: {} } } as TrainingJob;
+  assert.equal(envOf(applied).KILN_TRACKING_URL, undefined);
+  assert.equal(envOf(applied).KILN_RUN_ID, 'u1');
+  const labelled = { ...applied, metadata: { ...job.metadata, labels: { 'kiln.dev/run-id': 'run-9' } } };
+  assert.equal(envOf(labelled as TrainingJob).KILN_TRACKING_URL, 'http://api:8080');
+});
+
 test('the Service is headless and publishes workers before they are ready', () => {
   const svc = buildService(job, defaultChildOptions);
   assert.equal(svc.spec!.clusterIP, 'None');
