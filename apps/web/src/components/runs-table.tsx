@@ -1,9 +1,11 @@
 'use client';
 // The runs table: filters and sort change the URL (the server fetches that page from the API); j/k or
 // arrow keys move the selection, Enter opens the run, x marks it for comparison, / focuses the filter.
+// Grouped by sweep, the page's runs sit under their sweep's heading (in the order the sort gave the
+// first run of each), runs of no sweep last.
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { Fragment, useEffect, useMemo, useRef, useState } from 'react';
 import { fmtNum, fmtTime } from '@/lib/format';
 import { PAGE_SIZES, type RunsView, runsHref } from '@/lib/runs-query';
 import { RUN_STATUSES, type Run } from '@/lib/types';
@@ -14,7 +16,34 @@ function cell(run: Run, col: string): unknown {
   return undefined;
 }
 
-export function RunsTable({ view, runs, total }: { view: RunsView; runs: Run[]; total: number }) {
+/** The page's runs in display order: as sorted, or grouped by sweep. */
+export function groupBySweep(runs: Run[]): { sweepId: string | null; runs: Run[] }[] {
+  const groups = new Map<string | null, Run[]>();
+  for (const r of runs) {
+    const list = groups.get(r.sweepId) ?? [];
+    list.push(r);
+    groups.set(r.sweepId, list);
+  }
+  const out = [...groups].map(([sweepId, rs]) => ({ sweepId, runs: rs }));
+  return [...out.filter((g) => g.sweepId !== null), ...out.filter((g) => g.sweepId === null)];
+}
+
+export function RunsTable({
+  view,
+  runs: pageRuns,
+  total,
+  sweepNames = {},
+}: {
+  view: RunsView;
+  runs: Run[];
+  total: number;
+  sweepNames?: Record<string, string>;
+}) {
+  const groups = useMemo(
+    () => (view.group === 'sweep' ? groupBySweep(pageRuns) : [{ sweepId: null, runs: pageRuns }]),
+    [view.group, pageRuns],
+  );
+  const runs = useMemo(() => groups.flatMap((g) => g.runs), [groups]);
   const router = useRouter();
   const [selected, setSelected] = useState(0);
   const [marked, setMarked] = useState<Set<string>>(new Set());
@@ -122,6 +151,23 @@ export function RunsTable({ view, runs, total }: { view: RunsView; runs: Run[]; 
             ))}
           </select>
         </label>
+        <label className="row">
+          <input
+            type="checkbox"
+            name="group"
+            checked={view.group === 'sweep'}
+            onChange={(e) => go({ group: e.target.checked ? 'sweep' : '' })}
+          />
+          Group by sweep
+        </label>
+        {view.sweep && (
+          <span data-testid="sweep-filter">
+            sweep {sweepNames[view.sweep] ?? view.sweep}{' '}
+            <Link href={runsHref(view, { page: 1, sweep: '' })} aria-label="Show runs of every sweep">
+              ×
+            </Link>
+          </span>
+        )}
         <button type="submit">Filter</button>
         <details>
           <summary>Columns</summary>
@@ -167,38 +213,61 @@ export function RunsTable({ view, runs, total }: { view: RunsView; runs: Run[]; 
           </tr>
         </thead>
         <tbody>
-          {runs.map((r, i) => (
-            <tr key={r.id} className={i === selected ? 'selected' : undefined} data-run-id={r.id}>
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={`compare ${r.name}`}
-                  checked={marked.has(r.id)}
-                  onChange={() =>
-                    setMarked((m) => {
-                      const n = new Set(m);
-                      if (n.has(r.id)) n.delete(r.id);
-                      else n.add(r.id);
-                      return n;
-                    })
-                  }
-                />
-              </td>
-              <td>
-                <Link href={`/runs/${r.id}`}>{r.name}</Link>
-              </td>
-              <td>
-                <span className={`status status-${r.status}`}>{r.status}</span>
-              </td>
-              <td>{fmtTime(r.createdAt)}</td>
-              <td>
-                {r.progress.step ?? ''}
-                {r.progress.totalSteps ? ` / ${r.progress.totalSteps}` : ''}
-              </td>
-              {view.cols.map((c) => (
-                <td key={c}>{fmtNum(cell(r, c))}</td>
-              ))}
-            </tr>
+          {groups.map((g) => (
+            <Fragment key={g.sweepId ?? 'none'}>
+              {view.group === 'sweep' && (
+                <tr className="group" data-group={g.sweepId ?? 'none'}>
+                  <th colSpan={5 + view.cols.length}>
+                    {g.sweepId ? (
+                      <>
+                        Sweep <Link href={`/sweeps/${g.sweepId}`}>{sweepNames[g.sweepId] ?? g.sweepId}</Link>
+                        {' · '}
+                        <Link href={runsHref(view, { page: 1, sweep: g.sweepId })}>only its runs</Link>
+                      </>
+                    ) : (
+                      'No sweep'
+                    )}
+                    <span className="muted"> · {g.runs.length} on this page</span>
+                  </th>
+                </tr>
+              )}
+              {g.runs.map((r) => {
+                const i = runs.indexOf(r);
+                return (
+                  <tr key={r.id} className={i === selected ? 'selected' : undefined} data-run-id={r.id}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`compare ${r.name}`}
+                        checked={marked.has(r.id)}
+                        onChange={() =>
+                          setMarked((m) => {
+                            const n = new Set(m);
+                            if (n.has(r.id)) n.delete(r.id);
+                            else n.add(r.id);
+                            return n;
+                          })
+                        }
+                      />
+                    </td>
+                    <td>
+                      <Link href={`/runs/${r.id}`}>{r.name}</Link>
+                    </td>
+                    <td>
+                      <span className={`status status-${r.status}`}>{r.status}</span>
+                    </td>
+                    <td>{fmtTime(r.createdAt)}</td>
+                    <td>
+                      {r.progress.step ?? ''}
+                      {r.progress.totalSteps ? ` / ${r.progress.totalSteps}` : ''}
+                    </td>
+                    {view.cols.map((c) => (
+                      <td key={c}>{fmtNum(cell(r, c))}</td>
+                    ))}
+                  </tr>
+                );
+              })}
+            </Fragment>
           ))}
           {runs.length === 0 && (
             <tr>

@@ -1,9 +1,14 @@
-// The runs table's view state, kept in the URL: status, name, sort, page, page size and chosen columns.
+// The runs table's view state, kept in the URL: status, name, sweep, sort, page, page size, chosen
+// columns and grouping.
 export interface RunsView {
   status: string;
   name: string;
   /** Conditions on hyperparameters and latest metrics, e.g. `hp.lr>=0.01;metric.val/loss<0.5`. */
   where: string;
+  /** Only this sweep's runs (its id). */
+  sweep: string;
+  /** `sweep`: the page's runs grouped under their sweeps. */
+  group: '' | 'sweep';
   sort: string;
   page: number;
   size: number;
@@ -20,6 +25,8 @@ export function parseRunsView(q: Record<string, string | string[] | undefined>):
     status: one('status'),
     name: one('name'),
     where: one('where'),
+    sweep: /^[0-9a-f-]{36}$/i.test(one('sweep')) ? one('sweep') : '',
+    group: one('group') === 'sweep' ? 'sweep' : '',
     sort: one('sort') || '-createdAt',
     page: Number.isFinite(page) && page > 0 ? page : 1,
     size: PAGE_SIZES.includes(size) ? size : 50,
@@ -36,6 +43,8 @@ export function runsHref(v: RunsView, patch: Partial<RunsView> = {}): string {
   if (n.status) p.set('status', n.status);
   if (n.name) p.set('name', n.name);
   if (n.where) p.set('where', n.where);
+  if (n.sweep) p.set('sweep', n.sweep);
+  if (n.group) p.set('group', n.group);
   if (n.sort !== '-createdAt') p.set('sort', n.sort);
   if (n.page !== 1) p.set('page', String(n.page));
   if (n.size !== 50) p.set('size', String(n.size));

@@ -15,6 +15,7 @@ export default async function AppLayout({ children }: { children: ReactNode }) {
         </span>
         <nav aria-label="Main">
           <Link href="/runs">Runs</Link>
+          <Link href="/sweeps">Sweeps</Link>
           <Link href="/compare">Compare</Link>
           <Link href="/submit">Submit</Link>
         </nav>

@@ -3,6 +3,7 @@
 import { RunsTable } from '@/components/runs-table';
 import { ApiError, get, session } from '@/lib/api';
 import { parseRunsView } from '@/lib/runs-query';
+import type { Sweep } from '@/lib/sweep-types';
 import type { Run } from '@/lib/types';
 
 export const dynamic = 'force-dynamic';
@@ -22,6 +23,7 @@ export default async function RunsPage({
   if (view.status) p.set('status', view.status);
   if (view.name) p.set('name', view.name);
   if (view.where) p.set('where', view.where);
+  if (view.sweep) p.set('sweepId', view.sweep);
   let data: { items: Run[]; total: number } = { items: [], total: 0 };
   let error: string | null = null;
   try {
@@ -31,6 +33,12 @@ export default async function RunsPage({
     // The API names the bad field (query.where[1], query.sort): shown above the table, nothing lost.
     error = e.message;
   }
+  // Sweep names for the group headings and the sweep filter (one request, the newest 500 sweeps).
+  const sweepNames: Record<string, string> = {};
+  if (view.group === 'sweep' || view.sweep) {
+    const sweeps = await get<{ items: Sweep[] }>(`/projects/${project.id}/sweeps?limit=500`);
+    for (const s of sweeps.items) sweepNames[s.id] = s.name;
+  }
   return (
     <>
       <h1>Runs</h1>
@@ -39,7 +47,7 @@ export default async function RunsPage({
           {error}
         </p>
       )}
-      <RunsTable view={view} runs={data.items} total={data.total} />
+      <RunsTable view={view} runs={data.items} total={data.total} sweepNames={sweepNames} />
     </>
   );
 }
