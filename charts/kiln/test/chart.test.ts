@@ -178,3 +178,13 @@ test('bad values are refused with the field and what was expected', () => {
   );
   assert.throws(() => template([], ['database.url=postgresql://a@b/c']), /redisUrl: set redisUrl/);
 });
+
+test('NOTES.txt tells how to reach the API, read the admin token, and what happens to the CRD', () => {
+  const r = helm(['install', 'kiln', chartDir, '-n', 'kiln-system', '--dry-run=client', '-f', external]);
+  assert.equal(r.code, 0, r.stderr);
+  const notes = r.stdout.slice(r.stdout.indexOf('NOTES:'));
+  assert.match(notes, /API: +http:\/\/kiln-api\.kiln-system\.svc:8080/);
+  assert.match(notes, /get secret kiln -o jsonpath='\{\.data\.admin-token\}' \| base64 -d/);
+  assert.match(notes, /helm uninstall` leaves it/);
+  assert.doesNotMatch(notes, /evaluation only/);
+});
