@@ -108,7 +108,10 @@ export class CompiledStep {
       this.entries.delete(key);
       this.entries.set(key, entry);
     }
-    if (entry.fn && (!kiln || kiln.resourcesInSync())) {
+    if (entry.fn) {
+      // a parameter assigned from outside since the last step (a restore, a callback): the eager step
+      // brings the optimizer's resource copies up to date; the next step is compiled again
+      if (kiln && !kiln.resourcesInSync()) return eager();
       try {
         return this.call(nb, entry.fn, module, tensors, optimizer, kiln);
       } catch (err) {
