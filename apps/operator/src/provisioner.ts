@@ -11,6 +11,7 @@ import {
   CLASS_ANNOTATION,
   CONSUME_ANNOTATION,
   type GrowthPlan,
+  growingTo,
   JOB_LABEL,
   PR_CLASS,
   PR_GROUP,
@@ -103,6 +104,11 @@ export class Provisioner {
   ): GrowthPlan | undefined {
     if (!this.enabled) return undefined;
     return planGrowth(job, world, maxWorkers, canGrow, this.requestsOf(job), now, this.options);
+  }
+
+  /** The size a running elastic job is growing to on a provisioned grow request (see growingTo). */
+  growingTo(job: TrainingJob, world: number): number | undefined {
+    return this.enabled ? growingTo(this.requestsOf(job), world) : undefined;
   }
 
   /**

@@ -300,6 +300,18 @@ export function planProvisioning(
   };
 }
 
+/**
+ * The size a running elastic job of `world` workers is growing to on a provisioned grow request, if
+ * any: it relaunches once all of that room is there (nodes register one by one; relaunching on the first
+ * would restart the gang once per node, and the later relaunches could no longer consume the request).
+ */
+export function growingTo(requests: ProvisioningRequest[], world: number): number | undefined {
+  const grow = liveOf(requests, 'grow')[0];
+  if (!grow || growFromOf(grow) !== world || !condition(grow, 'Provisioned')) return undefined;
+  if (condition(grow, 'Failed') || condition(grow, 'BookingExpired')) return undefined;
+  return world + countOf(grow);
+}
+
 /** What a running elastic job asks for to grow: `message` (for an event) when it asks. */
 export interface GrowthPlan extends ProvisioningPlan {
   message?: string;

@@ -250,7 +250,8 @@ export class Reconciler {
       const runningFor = trueSince(status.conditions, 'Running', now.getTime()) ?? 0;
       const cooled = runningFor >= this.options.elasticCooldownMs;
       const target = cooled ? elasticTarget(this.ctx, job) : 0;
-      if (target > workers) {
+      const provisioned = this.ctx.provisioner.growingTo(job, workers);
+      if (target > workers && (provisioned === undefined || target >= provisioned)) {
         transition(step, 'Restarting', 'ScaleUp', `growing from ${workers} to ${target} workers`);
         step.actions.push({ kind: 'deletePods', pods });
         return step;

@@ -14,6 +14,7 @@ import { judgeGangStart } from '../src/gang-start.js';
 import {
   ATTEMPT_ANNOTATION,
   CONSUME_ANNOTATION,
+  growingTo,
   PR_CLASS,
   PROVISIONED_REASON,
   PROVISIONING_REASON,
@@ -250,6 +251,10 @@ test('elastic growth: one grow request for the missing workers; the relaunched g
   const opts = { retryBackoffMs: 5_000, maxRetryBackoffMs: 60_000 };
   assert.equal(planGrowth(elastic, 2, 6, true, failed, t0 + 1000, opts).retryInMs, 4_000);
   assert.equal(planGrowth(elastic, 2, 6, true, failed, t0 + 6000, opts).create?.name, 'big-grow-2');
+  // Provisioned: the job relaunches once all the room asked for is there (2 + 4), not node by node.
+  assert.equal(growingTo([pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })], 2), 6);
+  assert.equal(growingTo([pr(1, [], { from: 2 })], 2), undefined);
+  assert.equal(growingTo([pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })], 3), undefined);
   // Relaunched (ScaleUp) onto the provisioned room: admission fits it, its pods consume the grow request.
   const relaunch = planProvisioning(
     job('Restarting', { elastic: { minWorkers: 2, maxWorkers: 6 } } as never),
