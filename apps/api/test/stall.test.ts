@@ -92,6 +92,8 @@ test('the largest accepted log and metric batches are processed; event-loop dela
   );
   assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 200]);
   // The figures are printed, not asserted: on a 2-core machine shared with other test runs the
-  // operating system's scheduling alone moves them by more than the 50 ms goal (repo standard: no
-  // timing assertions in tests). Measured here at load 7: p99 35 ms above the idle baseline.
+  // operating system's scheduling alone moves them by more than the 50 ms goal (repo standard: no timing
+  // assertions in tests; measured at load 7: p99 35 ms above the idle baseline; at load 16 single pauses
+  // of ~1 s, the JSON parse and schema check of a 100,000-point body slowed by the load). The stall's
+  // cause, oversized NOTIFY payloads, is asserted without timing in hardening.test.ts (item 1).
 });

@@ -3,9 +3,9 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import { Uuid } from './schemas.js';
 
-const Time = Type.String({ format: 'date-time' });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const Int = Type.Integer();
+export const Time = Type.String({ format: 'date-time' });
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const Int = Type.Integer();
 const Json = Type.Record(Type.String(), Type.Unknown());
 
 export const ErrorBody = Type.Object({

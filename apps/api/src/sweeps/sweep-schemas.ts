@@ -1,11 +1,16 @@
-// Request shapes of the sweep endpoints (the Sweep document itself is @kiln/spec's).
+// Request and answer shapes of the sweep endpoints (the Sweep document itself is @kiln/spec's).
 import { Type } from '@sinclair/typebox';
+import { Int, Nullable, Time } from '../http/responses.js';
+import { Uuid } from '../http/schemas.js';
 
 export const SWEEP_STATUSES = ['running', 'paused', 'stopping', 'stopped', 'completed'] as const;
+/** A trial's states: the search's four, and `stopped` for trials ended by stopping their sweep. */
+export const TRIAL_STATES = ['running', 'complete', 'pruned', 'failed', 'stopped'] as const;
+const oneOf = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 export const ListSweepsQuery = Type.Object(
   {
-    status: Type.Optional(Type.Union(SWEEP_STATUSES.map((s) => Type.Literal(s)))),
+    status: Type.Optional(oneOf(SWEEP_STATUSES)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
   },
@@ -21,9 +26,7 @@ export const TrialsQuery = Type.Object(
         { description: 'best: by objective toward the goal, trials without a value last' },
       ),
     ),
-    state: Type.Optional(
-      Type.Union(['running', 'complete', 'pruned', 'failed', 'stopped'].map((s) => Type.Literal(s))),
-    ),
+    state: Type.Optional(oneOf(TRIAL_STATES)),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
   },
@@ -59,3 +62,39 @@ export const CreateSweepQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+export const Trial = Type.Object({
+  id: Uuid,
+  number: Int,
+  state: oneOf(TRIAL_STATES),
+  params: Type.Record(Type.String(), Type.Union([Type.Number(), Type.String(), Type.Boolean()])),
+  value: Nullable(Type.Number()),
+  intermediate: Type.Array(Type.Object({ step: Int, value: Type.Number() })),
+  reason: Nullable(Type.String()),
+  jobName: Type.String(),
+  runId: Nullable(Uuid),
+  createdAt: Time,
+  updatedAt: Time,
+  finishedAt: Nullable(Time),
+});
+export const Trials = Type.Object({ items: Type.Array(Trial), total: Int });
+
+export const Sweep = Type.Object({
+  id: Uuid,
+  projectId: Uuid,
+  name: Type.String(),
+  namespace: Type.String(),
+  executor: oneOf(['cluster', 'local']),
+  status: oneOf(SWEEP_STATUSES),
+  message: Nullable(Type.String()),
+  objective: Type.Object({ metric: Type.String(), goal: oneOf(['minimize', 'maximize']) }),
+  maxTrials: Nullable(Int),
+  parallelism: Int,
+  trials: Type.Object({ total: Int, running: Int, complete: Int, pruned: Int, failed: Int, stopped: Int }),
+  best: Nullable(Trial),
+  spec: Type.Object({}, { description: 'the Sweep document as submitted (kiln.dev/v1alpha1, kind Sweep)' }),
+  createdAt: Time,
+  updatedAt: Time,
+  finishedAt: Nullable(Time),
+});
+export const Sweeps = Type.Object({ items: Type.Array(Sweep), total: Int });

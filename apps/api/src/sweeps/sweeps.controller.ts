@@ -1,14 +1,23 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Sse } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query, Sse } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Static } from '@sinclair/typebox';
 import type { Observable } from 'rxjs';
 import { Caller } from '../auth/caller.js';
 import { assertProjectRead, assertProjectWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiEventStream, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { ApiAnswer, ApiEventStream, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { badRequest } from '../http/validation.js';
-import { CreateSweepQuery, ListSweepsQuery, PatchSweep, SweepBody, TrialsQuery } from './sweep-schemas.js';
+import {
+  CreateSweepQuery,
+  ListSweepsQuery,
+  PatchSweep,
+  Sweep,
+  SweepBody,
+  Sweeps,
+  Trials,
+  TrialsQuery,
+} from './sweep-schemas.js';
 import { type SweepAction, SweepsService } from './sweeps.service.js';
 
 @ApiTags('sweeps')
@@ -31,6 +40,7 @@ export class SweepsController {
   @Post('projects/:projectId/sweeps')
   @ApiJsonBody(SweepBody)
   @ApiQueryOf(CreateSweepQuery)
+  @ApiAnswer(Sweep, 201)
   async create(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,
@@ -46,6 +56,7 @@ export class SweepsController {
 
   @Get('projects/:projectId/sweeps')
   @ApiQueryOf(ListSweepsQuery)
+  @ApiAnswer(Sweeps)
   async list(
     @Caller() caller: Principal,
     @Param('projectId', uuid('projectId')) projectId: string,
@@ -58,12 +69,14 @@ export class SweepsController {
 
   /** The sweep with trial counts by state and its best trial. */
   @Get('sweeps/:sweepId')
+  @ApiAnswer(Sweep)
   async get(@Caller() caller: Principal, @Param('sweepId', uuid('sweepId')) sweepId: string) {
     return this.sweeps.get(await this.sweep(caller, sweepId, false));
   }
 
   @Get('sweeps/:sweepId/trials')
   @ApiQueryOf(TrialsQuery)
+  @ApiAnswer(Trials)
   async trials(
     @Caller() caller: Principal,
     @Param('sweepId', uuid('sweepId')) sweepId: string,
@@ -75,6 +88,7 @@ export class SweepsController {
   /** maxTrials and parallelism, while the sweep runs or is paused. */
   @Patch('sweeps/:sweepId')
   @ApiJsonBody(PatchSweep)
+  @ApiAnswer(Sweep)
   async patch(
     @Caller() caller: Principal,
     @Param('sweepId', uuid('sweepId')) sweepId: string,
@@ -84,20 +98,20 @@ export class SweepsController {
   }
 
   @Post('sweeps/:sweepId/pause')
-  @HttpCode(200)
+  @ApiAnswer(Sweep)
   async pause(@Caller() caller: Principal, @Param('sweepId', uuid('sweepId')) sweepId: string) {
     return this.act(caller, sweepId, 'pause');
   }
 
   @Post('sweeps/:sweepId/resume')
-  @HttpCode(200)
+  @ApiAnswer(Sweep)
   async resume(@Caller() caller: Principal, @Param('sweepId', uuid('sweepId')) sweepId: string) {
     return this.act(caller, sweepId, 'resume');
   }
 
   /** Stopping: the worker deletes the running trials' jobs, then marks the sweep stopped. */
   @Post('sweeps/:sweepId/stop')
-  @HttpCode(200)
+  @ApiAnswer(Sweep)
   async stop(@Caller() caller: Principal, @Param('sweepId', uuid('sweepId')) sweepId: string) {
     return this.act(caller, sweepId, 'stop');
   }
@@ -107,7 +121,7 @@ export class SweepsController {
   }
 
   @Delete('sweeps/:sweepId')
-  @HttpCode(204)
+  @ApiAnswer(null, 204)
   async delete(@Caller() caller: Principal, @Param('sweepId', uuid('sweepId')) sweepId: string) {
     await this.sweeps.delete(await this.sweep(caller, sweepId, true));
   }
