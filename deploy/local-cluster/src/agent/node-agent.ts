@@ -117,6 +117,7 @@ export class NodeAgent {
   private claimInformer?: Informer<V1PersistentVolumeClaim> & ObjectCache<V1PersistentVolumeClaim>;
   private stopped = false;
   private readonly apiserverPort: number;
+  private readonly apiserverCa: string;
   private readonly volumesRoot: string;
 
   private constructor(private readonly opts: NodeAgentOptions) {
@@ -128,6 +129,10 @@ export class NodeAgent {
     this.hostsFile = join(opts.dir, 'hosts');
     this.volumesRoot = opts.volumesRoot ?? join(opts.dir, 'volumes');
     this.apiserverPort = Number(new URL(this.kc.getCurrentCluster()!.server).port);
+    const cluster = this.kc.getCurrentCluster()!;
+    this.apiserverCa = cluster.caData
+      ? Buffer.from(cluster.caData, 'base64').toString()
+      : readFileSync(cluster.caFile ?? opts.tls.ca, 'utf8');
     this.log = opts.log ?? ((m) => console.error(`[node-agent] ${m}`));
   }
 
@@ -336,6 +341,7 @@ export class NodeAgent {
         hostsFile: this.hostsFile,
         dnsHook: this.dnsHook,
         apiserverPort: this.apiserverPort,
+        apiserverCa: this.apiserverCa,
         onChange: () => this.refreshDns(),
         onGone: () => {
           if (this.runners.get(key) === runner) this.runners.delete(key);
@@ -360,7 +366,13 @@ export class NodeAgent {
 
   private refreshDns(): void {
     if (this.stopped) return;
-    const pods = [...this.runners.values()].map((r) => ({ pod: r.pod, ip: r.podIP, ready: r.ready }));
+    // A terminating pod leaves its Services' names at once, as the EndpointSlice controller marks it not
+    // ready, while its processes still run out their grace period.
+    const pods = [...this.runners.values()].map((r) => ({
+      pod: r.pod,
+      ip: r.podIP,
+      ready: r.ready && !r.pod.metadata?.deletionTimestamp,
+    }));
     writeHostsFile(this.hostsFile, dnsRecords(pods, this.serviceInformer?.list() ?? []));
   }
 

@@ -19,6 +19,8 @@ import { exited, spawnManaged, terminate } from '../process.js';
 import { type ImageMap, type ImageRoot, mapImagePath, resolveImage } from './images.js';
 import { apiLookup, containerEnv, EnvError, expandRefs } from './pod-env.js';
 import { containerStatus, type PodPhase, podConditions, podPhase, podReady } from './pod-status.js';
+import { hasReadinessProbe, type Prober, startReadinessProbe } from './probes.js';
+import { writeServiceAccountCredentials } from './service-account.js';
 import { ConfigError, type Mount, mapMounted, prepareVolumes } from './volumes.js';
 
 export interface PodContext {
@@ -31,6 +33,8 @@ export interface PodContext {
   hostsFile: string;
   dnsHook: string;
   apiserverPort: number;
+  /** PEM of the CA that signed the apiserver's serving certificate (for the pod's service-account kubeconfig) */
+  apiserverCa: string;
   /** ready/running state changed (DNS records depend on it) */
   onChange(): void;
   /** the pod is finished with: deleted from the API or stopped by the agent */
@@ -47,6 +51,8 @@ interface ContainerRun {
   lastState?: V1ContainerState;
   logFiles: string[];
   retry?: NodeJS.Timeout;
+  prober?: Prober;
+  probeReady?: boolean;
 }
 
 const now = () => new Date().toISOString();
@@ -67,6 +73,7 @@ export class PodRunner {
   private dirty = false;
   private initDone = false;
   private mounts: Mount[] = [];
+  private serviceAccountKubeconfig?: string;
 
   constructor(
     private readonly ctx: PodContext,
@@ -90,7 +97,7 @@ export class PodRunner {
     return this.pod.metadata?.name ?? '';
   }
 
-  /** Every container running (the agent has no readiness probes yet). */
+  /** Every container running and passing its readiness probe, if it has one. */
   get ready(): boolean {
     return podReady(
       this.phase,
@@ -134,6 +141,13 @@ export class PodRunner {
     this.publish();
     try {
       this.mounts = await prepareVolumes(this.pod, this.ctx.podDir, this.ctx.core);
+      this.serviceAccountKubeconfig = await writeServiceAccountCredentials(
+        this.ctx.core,
+        this.pod,
+        join(this.ctx.podDir, 'serviceaccount'),
+        `https://127.0.0.1:${this.ctx.apiserverPort}`,
+        this.ctx.apiserverCa,
+      );
     } catch (err) {
       // e.g. an unbound claim: say why and try again, as the kubelet does.
       for (const run of this.containers.values()) {
@@ -161,6 +175,7 @@ export class PodRunner {
   update(pod: V1Pod): void {
     this.pod = pod;
     if (pod.metadata?.deletionTimestamp && !this.stopping) {
+      this.ctx.onChange();
       void this.deleteGracefully(
         pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds,
       );
@@ -208,9 +223,21 @@ export class PodRunner {
     this.stopping = true;
     const runs = [...this.containers.values()];
     for (const run of runs) clearTimeout(run.retry);
-    await Promise.all(runs.map((run) => (run.child ? terminate(run.child, graceMs) : undefined)));
+    await Promise.all(runs.map((run) => this.stopContainer(run, graceMs)));
     // Exit handlers have recorded the final states by now.
     this.publish();
+  }
+
+  /**
+   * A `preStop: sleep` hook first (the one preStop action the agent runs; exec and httpGet hooks are
+   * not), within the grace period as the kubelet counts it, then SIGTERM and SIGKILL at the deadline.
+   */
+  private async stopContainer(run: ContainerRun, graceMs: number): Promise<void> {
+    if (!run.child) return;
+    const started = Date.now();
+    const sleepMs = Math.min((run.spec.lifecycle?.preStop?.sleep?.seconds ?? 0) * 1000, graceMs);
+    if (sleepMs > 0 && !run.init) await new Promise((r) => setTimeout(r, sleepMs));
+    if (run.child) await terminate(run.child, Math.max(0, graceMs - (Date.now() - started)));
   }
 
   private async launch(run: ContainerRun): Promise<void> {
@@ -237,11 +264,20 @@ export class PodRunner {
     run.child = child;
     const startedAt = now();
     run.state = { running: { startedAt: startedAt as unknown as Date } };
+    if (!run.init && hasReadinessProbe(run.spec)) {
+      run.probeReady = false;
+      run.prober = startReadinessProbe(run.spec, this.ctx.podIP, (ready) => {
+        run.probeReady = ready;
+        this.publish();
+      });
+    }
     child.once('error', (err) =>
       this.ctx.log(`container ${this.namespace}/${this.name}/${run.spec.name}: ${err.message}`),
     );
     this.publish();
     await exited(child);
+    run.prober?.stop();
+    run.prober = undefined;
     run.child = undefined;
     const signal = child.signalCode ?? undefined;
     const exitCode = child.exitCode ?? 128 + (signalNumbers[signal ?? ''] ?? 0);
@@ -324,6 +360,8 @@ export class PodRunner {
       base,
     );
     for (const [k, v] of Object.entries(env)) env[k] = this.mapMounted(v);
+    if (this.serviceAccountKubeconfig && env.KUBECONFIG === undefined)
+      env.KUBECONFIG = this.serviceAccountKubeconfig;
     // Pod identity for the DNS hook; NODE_OPTIONS keeps whatever the pod itself asked for.
     env[ENV.podIP] = this.ctx.podIP;
     env.KILN_POD_NAMESPACE = this.namespace;
@@ -365,6 +403,7 @@ export class PodRunner {
       restartCount: run.restartCount,
       state: run.state,
       lastState: run.lastState,
+      probeReady: run.probeReady,
     };
   }
 

@@ -70,23 +70,27 @@ export interface ContainerView {
   restartCount: number;
   state: V1ContainerState;
   lastState?: V1ContainerState;
+  /** result of the readiness probe; undefined when the container has none the agent runs */
+  probeReady?: boolean;
 }
+
+const containerReady = (c: ContainerView) => c.state.running !== undefined && c.probeReady !== false;
 
 export const containerStatus = (c: ContainerView): V1ContainerStatus => ({
   name: c.name,
   image: c.image ?? '',
   imageID: '',
   containerID: c.pid ? `kiln://${c.pid}` : c.state.terminated?.containerID,
-  ready: c.state.running !== undefined && !c.init,
+  ready: containerReady(c) && !c.init,
   started: c.state.running !== undefined,
   restartCount: c.restartCount,
   state: c.state,
   lastState: c.lastState ?? {},
 });
 
-/** Every main container running (the agent has no readiness probes). */
+/** Every main container running and, where it has a readiness probe the agent runs, passing it. */
 export function podReady(phase: PodPhase, containers: readonly ContainerView[]): boolean {
-  return phase === 'Running' && containers.every((c) => c.init || c.state.running !== undefined);
+  return phase === 'Running' && containers.every((c) => c.init || containerReady(c));
 }
 
 /**
