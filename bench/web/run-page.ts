@@ -94,6 +94,31 @@ try {
   );
   console.log(`seeded in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
 
+  // The API alone, no browser: one series as a chart asks for it (M4, 2,400 points), and all SERIES of
+  // the run at once as the run page asks for them. The run page cannot draw before the latter answers.
+  const seriesMs = async (keys: string[]) => {
+    const t = performance.now();
+    await Promise.all(
+      keys.map(async (key) => {
+        const r = await call(
+          api,
+          api.projectToken,
+          'GET',
+          `/runs/${many}/metrics/series?key=${encodeURIComponent(key)}&maxPoints=2400`,
+        );
+        if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+      }),
+    );
+    return performance.now() - t;
+  };
+  const allKeys = Array.from({ length: SERIES }, (_, s) => `metric/${String(s).padStart(2, '0')}`);
+  const apiOne: number[] = [];
+  const apiAll: number[] = [];
+  for (let i = 0; i < REPEAT; i++) {
+    apiOne.push(await seriesMs([allKeys[0]!]));
+    apiAll.push(await seriesMs(allKeys));
+  }
+
   const bigCtx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const smallCtx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
   const p0 = await bigCtx.newPage();
@@ -121,9 +146,26 @@ try {
         }),
       cond,
     );
+    // Where the time went: the document's response, scripts run, the series requests (first start,
+    // last end, their median duration), from the browser's own timings.
+    const phases = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const series = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) =>
+        /\/metrics\/series|\/api\/series\?/.test(r.name),
+      );
+      const d = series.map((r) => r.responseEnd - r.startTime).sort((a, b) => a - b);
+      return {
+        html: nav.responseEnd,
+        domContentLoaded: nav.domContentLoadedEventEnd,
+        seriesFirstStart: series.length ? Math.min(...series.map((r) => r.startTime)) : 0,
+        seriesLastEnd: series.length ? Math.max(...series.map((r) => r.responseEnd)) : 0,
+        seriesMedian: d.length ? d[Math.floor(d.length / 2)]! : 0,
+        seriesRequests: series.length,
+      };
+    });
     await page.waitForLoadState('networkidle').catch(() => {});
     await page.close();
-    return { ms, jsBytes: js.reduce((a, b) => a + b, 0), scripts: js.length };
+    return { ms, phases, jsBytes: js.reduce((a, b) => a + b, 0), scripts: js.length };
   };
   const chartsDrawn = (n: number) =>
     `(() => { const c = [...document.querySelectorAll('[data-testid=metric-chart]')]; return c.length === ${n} && c.every((e) => e.getAttribute('data-state') === 'drawn' && Number(e.getAttribute('data-draws')) > 1); })()`;
@@ -134,10 +176,12 @@ try {
     ['runs table shown (50 per page)', [], []],
   ];
   let runJs = { jsBytes: 0, scripts: 0 };
+  const phases: Record<string, number[]> = {};
   for (let i = 0; i < REPEAT; i++) {
     const a = await timeTo(bigCtx, `${web.url}/runs/${many}`, chartsDrawn(SERIES));
     const b = await timeTo(bigCtx, `${web.url}/runs/${one}`, chartsDrawn(1));
     runJs = a;
+    for (const [k, v] of Object.entries(a.phases)) phases[k] = [...(phases[k] ?? []), v];
     rows[0]![1].push(a.ms);
     rows[0]![2].push(b.ms);
     rows[1]![1].push((await timeTo(bigCtx, `${web.url}/runs`, tableShown)).ms);
@@ -164,6 +208,14 @@ try {
   );
   console.log(
     `\nall samples (ms): ${JSON.stringify(rows.map(([n, a, b]) => ({ n, a: a.map(Math.round), b: b.map(Math.round) })))}`,
+  );
+  console.log(
+    `| API alone: series requests | ${SERIES} at once | ${f(median(apiAll))} | 1 | ${f(median(apiOne))} | ${(median(apiAll) / median(apiOne)).toFixed(2)}x |`,
+  );
+  console.log(
+    `run page (${SERIES} series) phases, medians in ms from navigation start: ${Object.entries(phases)
+      .map(([k, v]) => `${k} ${Math.round(median(v))}`)
+      .join(', ')}`,
   );
   console.log(`goals: run page <= 1.5 s, runs table <= 1 s (figures, not assertions)`);
 } finally {

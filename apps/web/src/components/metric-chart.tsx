@@ -7,6 +7,7 @@ import uPlot from 'uplot';
 import { chartColumns, type XAxis } from '@/lib/chart-data';
 import { fmtNum } from '@/lib/format';
 import type { RunViewState } from '@/lib/run-view-state';
+import { loadSeries } from '@/lib/series-batch';
 import type { Series, SeriesPoint } from '@/lib/types';
 
 const MAX_POINTS_CAP = 4000;
@@ -48,16 +49,11 @@ export function MetricChart({ runId, seriesKey, view, t0, version, onZoom }: Pro
   useEffect(() => {
     const width = box.current?.clientWidth || 600;
     const maxPoints = Math.min(MAX_POINTS_CAP, Math.max(400, Math.floor(width) * 4));
-    const p = new URLSearchParams({ key: seriesKey, maxPoints: String(maxPoints) });
-    if (view.from !== null) p.set('fromStep', String(view.from));
-    if (view.to !== null) p.set('toStep', String(view.to));
     const ctl = new AbortController();
-    fetch(`/api/kiln/runs/${runId}/metrics/series?${p}`, { signal: ctl.signal })
-      .then(async (res) => {
-        const body = await res.json();
-        if (!res.ok) throw new Error(body?.message ?? `API answered ${res.status}`);
+    loadSeries({ runId, key: seriesKey, maxPoints, fromStep: view.from, toStep: view.to }, ctl.signal)
+      .then((body) => {
         setError(null);
-        setData({ ...(body as Series), maxPoints });
+        setData({ ...body, maxPoints });
         setQueries((n) => n + 1);
       })
       .catch((e: Error) => {

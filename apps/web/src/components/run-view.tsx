@@ -2,7 +2,7 @@
 // The run page's live part: status, progress and ETA kept current over server-sent events, the chart
 // controls (x axis, smoothing, log axes, zoom; all in the URL), one chart per metric, checkpoints and
 // the log tail.
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { usePathname, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { emptyReason } from '@/lib/empty-reason';
 import { fmtDuration, fmtNum, fmtTime } from '@/lib/format';
@@ -19,7 +19,6 @@ interface Props {
 }
 
 export function RunView({ initialRun, initialKeys, initialCheckpoints }: Props) {
-  const router = useRouter();
   const pathname = usePathname();
   const search = useSearchParams();
   const view = useMemo(() => parseRunViewState(new URLSearchParams(search.toString())), [search]);
@@ -31,8 +30,10 @@ export function RunView({ initialRun, initialKeys, initialCheckpoints }: Props) 
 
   const setView = useCallback(
     (patch: Partial<RunViewState>) =>
-      router.replace(`${pathname}${runViewQuery({ ...view, ...patch })}`, { scroll: false }),
-    [router, pathname, view],
+      // The browser's history API (Next keeps useSearchParams in step): the view changes without asking
+      // the server to render the page again.
+      window.history.replaceState(null, '', `${pathname}${runViewQuery({ ...view, ...patch })}`),
+    [pathname, view],
   );
 
   // Live updates. New points for a key bump its version (its chart re-queries, at most once a second).

@@ -3,7 +3,7 @@
 // is active), the best trial, the charts and the trials table (sortable; sort and the scatter's
 // parameter in the URL), kept live over the API's sweep stream.
 import Link from 'next/link';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { usePathname, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { fmtNum, fmtTime } from '@/lib/format';
 import { paramAxes } from '@/lib/sweep-chart-data';
@@ -19,7 +19,6 @@ interface Props {
 }
 
 export function SweepView({ initialSweep, initialTrials, totalTrials }: Props) {
-  const router = useRouter();
   const pathname = usePathname();
   const search = useSearchParams();
   const sort = search.get('sort') || 'number';
@@ -38,9 +37,10 @@ export function SweepView({ initialSweep, initialTrials, totalTrials }: Props) {
         else q.delete(k);
       }
       const s = q.toString();
-      router.replace(`${pathname}${s ? `?${s}` : ''}`, { scroll: false });
+      // The history API (Next keeps useSearchParams in step): no server render for a view change.
+      window.history.replaceState(null, '', `${pathname}${s ? `?${s}` : ''}`);
     },
-    [router, pathname, search],
+    [pathname, search],
   );
 
   const reload = useCallback(async () => {
