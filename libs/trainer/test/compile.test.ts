@@ -263,7 +263,7 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
     }
   });
 
-  it('a step that reads a value back, or whose JavaScript-made tensors change, runs eagerly after one warning', async () => {
+  it('a step that reads a value back, whose JavaScript-made tensors change, or that optimizes manually runs eagerly after one warning', async () => {
     class ReadsBack extends Regressor {
       override trainingStep(batch: Batch) {
         const loss = this.trainLoss(batch);
@@ -281,9 +281,20 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
         return loss;
       }
     }
+    class Manual extends Regressor {
+      override automaticOptimization = false;
+      override trainingStep(batch: Batch): Promise<tf.Scalar> {
+        const [x, y] = batch as tf.Tensor[];
+        const { loss, grads } = this.manualBackward(
+          () => tf.losses.meanSquaredError(y!, this.forward(x!)) as tf.Scalar,
+        );
+        return this.manualStep(grads).then(() => loss);
+      }
+    }
     for (const [make, why] of [
       [() => new ReadsBack('adamw'), /reads 1 tensor\(s\) back/],
       [() => new JsNoise('sgd'), /two traces of the step differ/],
+      [() => new Manual('adamw'), /manual optimization \(automaticOptimization = false\) is not compiled/],
     ] as const) {
       seed = 0;
       const eager = await run(make(), new TinyData(), { maxSteps: 10 });

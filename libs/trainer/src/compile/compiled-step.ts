@@ -56,7 +56,7 @@ let nextFunction = 0;
 export class CompiledStep {
   private readonly entries = new Map<string, Entry>();
   private disabled: string | null = null;
-  /** true once the step has run compiled at least once (for tests and the profiler) */
+  /** steps run as the compiled function, and steps traced (for tests and the profiler) */
   compiledCalls = 0;
   traces = 0;
 
@@ -119,7 +119,7 @@ export class CompiledStep {
         return eager();
       }
     }
-    return this.trace(nb, entry, module, tensors, optimizer, kiln, eager);
+    return this.trace(nb, entry, module, tensors, kiln, eager);
   }
 
   private trace(
@@ -127,7 +127,6 @@ export class CompiledStep {
     entry: Entry,
     module: Module,
     tensors: tf.Tensor[],
-    _optimizer: tf.Optimizer,
     kiln: CompilableOptimizer | null,
     eager: () => tf.Scalar,
   ): tf.Scalar {
@@ -154,6 +153,9 @@ export class CompiledStep {
     let recording: ReturnType<typeof record>['recording'];
     try {
       ({ result: loss, recording } = record(nb, eager));
+    } catch (err) {
+      tf.dispose(logs.map((l) => l.value).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+      throw err;
     } finally {
       delete (module as Partial<Module>).log; // the prototype's log again
       if (module.log !== log) module.log = log;

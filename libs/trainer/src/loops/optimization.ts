@@ -124,6 +124,8 @@ export class Optimization {
   /** Manual optimization: trainingStep drives backward and the optimizers (Module.manualStep). */
   async manual(module: Module, batch: Batch, batchIdx: number): Promise<number | null> {
     const t = this.trainer;
+    if (this.compiled && !this.compiled.fallbackReason)
+      this.compiled.fallBack('manual optimization (automaticOptimization = false) is not compiled');
     t.profiler?.start('trainingStep');
     const out = await module.trainingStep(batch, batchIdx);
     t.profiler?.stop('trainingStep');
