@@ -4,7 +4,7 @@
 // through the Lease's resourceVersion, so two replicas can never both win. On graceful shutdown the
 // holder releases the Lease so a successor starts at once.
 import { hostname } from 'node:os';
-import { isConflict } from '@kiln/kube';
+import { isConflict, isNotFound } from '@kiln/kube';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { KubeClient } from './kube.js';
 import type { Log } from './log.js';
@@ -18,6 +18,20 @@ export interface LeaderElectionOptions {
   identity?: string;
   leaseDurationSeconds?: number;
   retryPeriodMs?: number;
+}
+
+/**
+ * The Lease's namespace does not exist. Retrying cannot help (the operator does not create namespaces:
+ * that would need a cluster-wide right it has no other use for), so `acquire` rejects at once.
+ */
+export class LeaseNamespaceMissingError extends Error {
+  override name = 'LeaseNamespaceMissingError';
+  constructor(readonly namespace: string) {
+    super(
+      `the lease namespace "${namespace}" does not exist: create it (kubectl create namespace ${namespace}) ` +
+        'or choose an existing one with --lease-namespace (KILN_OPERATOR_LEASE_NAMESPACE)',
+    );
+  }
 }
 
 export class LeaderElector {
@@ -47,11 +61,15 @@ export class LeaderElector {
     return this.leading;
   }
 
-  /** Resolves true once this replica leads (false if released first); `onLost` runs if it later loses it. */
+  /**
+   * Resolves true once this replica leads (false if released first); `onLost` runs if it later loses it.
+   * Rejects with LeaseNamespaceMissingError when the Lease's namespace does not exist.
+   */
   async acquire(onLost: () => void): Promise<boolean> {
     this.onLost = onLost;
     while (!this.stopped) {
       const won = await this.tryAcquireOrRenew().catch((err) => {
+        if (err instanceof LeaseNamespaceMissingError) throw err;
         this.log.warn({ err: String(err) }, 'leader election attempt failed');
         return false;
       });
@@ -109,6 +127,8 @@ export class LeaderElector {
         return true;
       } catch (err) {
         if (isConflict(err)) return false;
+        // The Lease was just read as missing; creating it answers 404 only when its namespace is missing.
+        if (isNotFound(err)) throw new LeaseNamespaceMissingError(namespace);
         throw err;
       }
     }
