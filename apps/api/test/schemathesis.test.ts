@@ -8,10 +8,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { SWEEP_QUEUE } from '@kiln/spec';
+import { Queue } from 'bullmq';
 import { ADMIN, seedProject, startApi, type TestApi } from './support/api.js';
 import { fuzz, fuzzSummary, schemathesisBin } from './support/schemathesis.js';
 
-type Seed = Awaited<ReturnType<typeof seedProject>>;
+type Seed = Awaited<ReturnType<typeof seedProject>> & { sweepId: string };
 let api: TestApi;
 let bin: string;
 // One project per caller: a run may create, change and revoke what it finds (Schemathesis reads token
@@ -19,12 +21,38 @@ let bin: string;
 const seeds: Record<string, Seed> = {};
 const dir = mkdtempSync(join(tmpdir(), 'kiln-schemathesis-'));
 
+// The sweep queue under a prefix of its own: no sweep worker of another test picks these sweeps up.
+const prefix = `kiln-st-${process.pid}`;
+
 before(async () => {
+  process.env.KILN_REDIS_PREFIX = prefix;
   bin = schemathesisBin();
   api = await startApi('schemathesis');
-  for (const name of ['admin', 'write', 'read', 'run']) seeds[name] = await seedProject(api, `st-${name}`);
+  for (const name of ['admin', 'write', 'read', 'run']) {
+    const seed = await seedProject(api, `st-${name}`);
+    // A sweep that exists, so requests naming one get past 404 to the handlers.
+    const sweep = await api.call(ADMIN, 'POST', `/api/v1/projects/${seed.id}/sweeps`, {
+      metadata: { name: 'st' },
+      spec: {
+        objective: { metric: 'val/loss', goal: 'minimize' },
+        algorithm: { type: 'random', seed: 1 },
+        parameters: { lr: { type: 'loguniform', min: 1e-4, max: 1e-1 } },
+        maxTrials: 4,
+        parallelism: 2,
+        trialTemplate: { image: 'kiln-trainer', command: ['kiln', 'fit', 'examples/digits/train.ts'] },
+      },
+    });
+    assert.equal(sweep.status, 201, JSON.stringify(sweep.body));
+    seeds[name] = { ...seed, sweepId: sweep.body.id };
+  }
 });
 after(async () => {
+  const queue = new Queue(SWEEP_QUEUE, {
+    connection: { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    prefix,
+  });
+  await queue.obliterate({ force: true }).catch(() => {});
+  await queue.close();
   await api.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -45,7 +73,7 @@ for (const [name, project, token, extra] of [
       token: token(seed),
       dir,
       name: name.replaceAll(' ', '-'),
-      pathParams: { runId: seed.runId, projectId: seed.id },
+      pathParams: { runId: seed.runId, projectId: seed.id, sweepId: seed.sweepId },
       extra: ['--exclude-path-regex', '(/jobs|/stream)', ...extra],
     });
     console.log(`${name}: ${fuzzSummary(r.output)}`);

@@ -29,6 +29,14 @@ export function ApiAnswer(s: TSchema | null, status = 200): MethodDecorator {
   );
 }
 
+/** Documents an error answer an operation gives beyond the ones every operation of its kind documents. */
+export const ApiError = (status: number, description: string) =>
+  ApiResponse({
+    status,
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
+
 /** Documents a server-sent event stream. */
 export const ApiEventStream = () =>
   applyDecorators(

@@ -5,7 +5,7 @@ import type { Observable } from 'rxjs';
 import { Caller } from '../auth/caller.js';
 import { assertProjectRead, assertProjectWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
-import { ApiAnswer, ApiEventStream, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
+import { ApiAnswer, ApiError, ApiEventStream, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { badRequest } from '../http/validation.js';
 import {
@@ -122,6 +122,7 @@ export class SweepsController {
 
   @Delete('sweeps/:sweepId')
   @ApiAnswer(null, 204)
+  @ApiError(409, 'the sweep is still active: stop it and delete it once it is stopped')
   async delete(@Caller() caller: Principal, @Param('sweepId', uuid('sweepId')) sweepId: string) {
     await this.sweeps.delete(await this.sweep(caller, sweepId, true));
   }

@@ -214,7 +214,9 @@ export class SweepsService {
     );
     if (!r.rowCount)
       throw new ConflictException(
-        `sweep ${s.name} is ${s.status}; stop it (POST .../stop) before deleting it`,
+        s.status === 'stopping'
+          ? `sweep ${s.name} is stopping; delete it once it is stopped`
+          : `sweep ${s.name} is ${s.status}; stop it (POST .../stop) before deleting it`,
       );
   }
 
