@@ -18,6 +18,8 @@ export interface FuzzRun {
   name: string;
   /** values for path parameters (`runId`, `projectId`, `name`, …), so requests reach the handlers */
   pathParams: Record<string, string>;
+  /** Schemathesis phases (default all three; coverage, the long one, walks every schema's edges) */
+  phases?: string;
   /** further CLI arguments (operation filters) */
   extra?: string[];
 }
@@ -37,7 +39,7 @@ export function fuzz(bin: string, r: FuzzRun): Promise<{ code: number | null; ou
     '--checks',
     'not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance',
     '--phases',
-    'examples,coverage,fuzzing',
+    r.phases ?? 'examples,coverage,fuzzing',
     '--max-examples',
     '8',
     // One worker: Hypothesis, which draws the cases, is not thread-safe; with two, a draw crashed
