@@ -5,6 +5,7 @@
 //           and creates N suspended TrainingJobs. Timed from the insert until all N jobs exist (each
 //           trial row carries its job's uid only after the job was created; a LIST confirms N).
 //           Two variants: with the per-trial tracking Secret (the real path: 2 requests a trial) and without.
+//           The worker runs as deployed, watching trial TrainingJobs (each created job is an event).
 //   loop:   the baseline in the same run: a plain client-node loop creating N TrainingJobs one after another.
 // Goal: ≥ 200 trials/s for N = 200.
 // Run: node --conditions=kiln-src --import @swc-node/register/esm-register bench/sweeps/dispatch.ts
@@ -87,6 +88,7 @@ async function sweepRun(withSecrets: boolean, i: number): Promise<number> {
     log: pino({ level: 'warn' }),
     rescanMs: 60_000,
     concurrency: 1,
+    watch: kc, // as deployed: the TrainingJob watch sends an event per job it sees created
   });
   await worker.start();
   const t0 = performance.now();
