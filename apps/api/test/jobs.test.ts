@@ -137,4 +137,62 @@ describe('job endpoints on the local control plane', () => {
     const events = await api.call(token, 'GET', `/api/v1/runs/${runId}/events`);
     assert.ok(events.body.some((e: { message: string }) => /running → cancelled/.test(e.message)));
   });
+
+  test("a job's Kubernetes events: its own and its worker pods', newest first, nobody else's", async () => {
+    assert.equal(
+      (await api.call(token, 'POST', `/api/v1/projects/${project}/jobs`, job('evjob'))).status,
+      201,
+    );
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+    const event = (kind: string, name: string, reason: string, s: number, type = 'Normal') =>
+      k.core.createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { generateName: `${name}.`, namespace: ns },
+          involvedObject: {
+            kind,
+            name,
+            namespace: ns,
+            apiVersion: kind === 'Pod' ? 'v1' : 'kiln.dev/v1alpha1',
+          },
+          type,
+          reason,
+          message: `${reason} on ${name}`,
+          firstTimestamp: at(s),
+          lastTimestamp: at(s),
+          count: s,
+          source: { component: 'test' },
+        },
+      });
+    await event('TrainingJob', 'evjob', 'Admitted', 1);
+    await event('Pod', 'evjob-worker-1', 'FailedScheduling', 3, 'Warning');
+    await event('Pod', 'evjob-worker-0', 'Scheduled', 2);
+    // Not this job's: another job, another job's pod, a pod whose name only starts like a worker's.
+    await event('TrainingJob', 'mnist', 'Admitted', 4);
+    await event('Pod', 'mnist-worker-0', 'Scheduled', 5);
+    await event('Pod', 'evjob-worker-1-debug', 'Scheduled', 6);
+    const r = await api.call(token, 'GET', `/api/v1/projects/${project}/jobs/evjob/events`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(
+      r.body.items.map(
+        (e: { object: { kind: string; name: string }; reason: string; type: string; count: number }) => [
+          `${e.object.kind}/${e.object.name}`,
+          e.reason,
+          e.type,
+          e.count,
+        ],
+      ),
+      [
+        ['Pod/evjob-worker-1', 'FailedScheduling', 'Warning', 3],
+        ['Pod/evjob-worker-0', 'Scheduled', 'Normal', 2],
+        ['TrainingJob/evjob', 'Admitted', 'Normal', 1],
+      ],
+    );
+    const first = r.body.items[0];
+    assert.equal(first.message, 'FailedScheduling on evjob-worker-1');
+    assert.equal(first.lastTime, at(3).toISOString());
+    assert.equal(first.source, 'test');
+    assert.equal((await api.call(token, 'GET', `/api/v1/projects/${project}/jobs/nope/events`)).status, 404);
+    assert.equal((await api.call(null, 'GET', `/api/v1/projects/${project}/jobs/evjob/events`)).status, 401);
+  });
 });

@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL } from '@kiln/spec';
 import {
   CoreV1Api,
+  type CoreV1Event,
   CustomObjectsApi,
   KubeConfig,
   Log,
@@ -51,7 +52,15 @@ export interface JobBackend {
     out: Writable,
     opts: { follow: boolean; tailLines?: number },
   ): Promise<AbortController | null>;
+  /**
+   * Kubernetes Events in a namespace about the objects of one kind named `name` (exactly, or as the
+   * function accepts: the apiserver selects by kind, the names are filtered here).
+   */
+  events(namespace: string, kind: string, name: string | ((name: string) => boolean)): Promise<CoreV1Event[]>;
 }
+
+/** Events read per kind in one request; Kubernetes keeps events for an hour by default. */
+const EVENTS_LIMIT = 1000;
 
 const isNotFound = (e: unknown) => (e as { code?: number }).code === 404;
 
@@ -157,6 +166,18 @@ export class KubeJobBackend implements JobBackend {
       follow: opts.follow,
       ...(opts.tailLines !== undefined && { tailLines: opts.tailLines }),
     });
+  }
+
+  async events(namespace: string, kind: string, name: string | ((name: string) => boolean)) {
+    const exact = typeof name === 'string' ? `,involvedObject.name=${name}` : '';
+    const list = await this.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: `involvedObject.kind=${kind}${exact}`,
+      limit: EVENTS_LIMIT,
+    });
+    return typeof name === 'string'
+      ? list.items
+      : list.items.filter((e) => name(e.involvedObject.name ?? ''));
   }
 
   async watch(onEvent: (e: JobWatchEvent) => void, onError: (e: unknown) => void) {

@@ -1,6 +1,6 @@
 'use client';
-// The TrainingJob behind a run: phase, workers, restarts and conditions (polled while it is not
-// finished), with cancel, suspend and resume.
+// The TrainingJob behind a run: phase, workers, restarts, conditions and the Kubernetes events of the
+// job and its worker pods (polled every 5 s), with cancel, suspend and resume.
 import { useCallback, useEffect, useState } from 'react';
 import { fmtTime } from '@/lib/format';
 
@@ -21,18 +21,30 @@ interface Job {
   };
 }
 
+interface JobEvent {
+  id: string;
+  type: string;
+  reason: string;
+  message: string;
+  object: { kind: string; name: string };
+  count: number;
+  lastTime: string | null;
+}
+
 export function JobPanel({ projectId, name }: { projectId: string; name: string }) {
   const [job, setJob] = useState<Job | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [events, setEvents] = useState<JobEvent[] | null>(null);
   const base = `/api/kiln/projects/${projectId}/jobs/${encodeURIComponent(name)}`;
 
   const load = useCallback(async () => {
-    const res = await fetch(base);
+    const [res, ev] = await Promise.all([fetch(base), fetch(`${base}/events`)]);
     const body = await res.json().catch(() => ({}));
     if (res.ok) {
       setJob(body as Job);
       setMessage(null);
     } else setMessage(body.message ?? `the API answered ${res.status}`);
+    if (ev.ok) setEvents(((await ev.json()) as { items: JobEvent[] }).items);
   }, [base]);
 
   useEffect(() => {
@@ -105,6 +117,41 @@ export function JobPanel({ projectId, name }: { projectId: string; name: string 
           </tbody>
         </table>
       ) : null}
+      {events && (
+        <details open={events.some((e) => e.type === 'Warning')} data-testid="job-events">
+          <summary>Kubernetes events ({events.length})</summary>
+          {events.length === 0 ? (
+            <p className="muted">None recorded (Kubernetes keeps events for an hour).</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>Last seen</th>
+                  <th>Type</th>
+                  <th>Object</th>
+                  <th>Reason</th>
+                  <th>Message</th>
+                  <th>Count</th>
+                </tr>
+              </thead>
+              <tbody>
+                {events.map((e) => (
+                  <tr key={e.id} className={e.type === 'Warning' ? 'error' : undefined}>
+                    <td>{fmtTime(e.lastTime)}</td>
+                    <td>{e.type}</td>
+                    <td>
+                      {e.object.kind}/{e.object.name}
+                    </td>
+                    <td>{e.reason}</td>
+                    <td style={{ whiteSpace: 'normal' }}>{e.message}</td>
+                    <td>{e.count}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </details>
+      )}
     </section>
   );
 }
