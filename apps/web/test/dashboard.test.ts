@@ -289,8 +289,18 @@ describe('run page', () => {
 
   test('draws one chart per metric from the API series; the tables hold the numbers drawn, spikes kept', async () => {
     await withPage(ctx, 'run-charts', async (page) => {
+      const seriesRequests: string[] = [];
+      page.on('request', (r) => {
+        if (/\/api\/series\?|\/metrics\/series/.test(r.url())) seriesRequests.push(r.url());
+      });
       await page.goto(`${web.url}/runs/${runId}`);
       await chartsDrawn(page, 2);
+      // Both charts' series came in one request, the one the page's inline script sent.
+      assert.equal(seriesRequests.length, 1, seriesRequests.join('\n'));
+      assert.match(
+        seriesRequests[0]!,
+        /\/api\/series\?run=.*key=train%2Floss.*key=val%2Facc|key=val%2Facc.*key=train%2Floss/,
+      );
       const acc = page.locator('[data-testid=metric-chart][data-key="val/acc"]');
       assert.equal(await acc.getAttribute('data-points'), '50');
       assert.equal(await acc.getAttribute('data-downsampled'), '0');

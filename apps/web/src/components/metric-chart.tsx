@@ -51,9 +51,9 @@ export function MetricChart({ runId, seriesKey, view, t0, version, onZoom }: Pro
     const maxPoints = Math.min(MAX_POINTS_CAP, Math.max(400, Math.floor(width) * 4));
     const ctl = new AbortController();
     loadSeries({ runId, key: seriesKey, maxPoints, fromStep: view.from, toStep: view.to }, ctl.signal)
-      .then((body) => {
+      .then(({ series, maxPoints: asked }) => {
         setError(null);
-        setData({ ...body, maxPoints });
+        setData({ ...series, maxPoints: asked });
         setQueries((n) => n + 1);
       })
       .catch((e: Error) => {

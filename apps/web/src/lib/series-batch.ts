@@ -1,5 +1,8 @@
 // The run page's series requests, batched: charts that ask in the same moment for the same run and
 // range share one request to /api/series, whose NDJSON lines resolve each chart's promise as they arrive.
+// The page's first request is started by an inline script while the HTML is still being read
+// (earlySeriesScript), before the page's scripts load; the charts' first asks take their answers from it
+// when it covers them.
 import { MAX_BATCH_KEYS } from './series-limits';
 import type { Series } from './types';
 
@@ -11,80 +14,183 @@ export interface SeriesQuery {
   toStep: number | null;
 }
 
-interface Waiter {
-  key: string;
-  resolve(s: Series): void;
-  reject(e: Error): void;
-}
+type Outcome = { ok: true; series: Series } | { ok: false; error: Error };
 
-const pending = new Map<string, { q: Omit<SeriesQuery, 'key'>; waiters: Waiter[] }>();
-let scheduled = false;
+/** One /api/series response, read line by line; answers kept until asked for. */
+class SeriesStream {
+  private readonly outcomes = new Map<string, Outcome>();
+  private readonly waiters = new Map<string, ((o: Outcome) => void)[]>();
+  private ended: Error | null = null;
 
-/** One series, fetched together with every other asked for before the current task ends. */
-export function loadSeries(query: SeriesQuery, signal?: AbortSignal): Promise<Series> {
-  return new Promise<Series>((resolve, reject) => {
-    const { key, ...q } = query;
-    const group = JSON.stringify(q);
-    const entry = pending.get(group) ?? { q, waiters: [] };
-    const w: Waiter = { key, resolve, reject };
-    entry.waiters.push(w);
-    pending.set(group, entry);
-    signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), {
-      once: true,
+  constructor(
+    response: Promise<Response>,
+    readonly keys: ReadonlySet<string>,
+  ) {
+    void this.read(response);
+  }
+
+  get(key: string): Promise<Series> {
+    return new Promise((resolve, reject) => {
+      const settle = (o: Outcome) => (o.ok ? resolve(o.series) : reject(o.error));
+      const known = this.outcomes.get(key);
+      if (known) settle(known);
+      else if (this.ended) settle({ ok: false, error: this.ended });
+      else this.waiters.set(key, [...(this.waiters.get(key) ?? []), settle]);
     });
-    if (!scheduled) {
-      scheduled = true;
-      setTimeout(flush, 0);
+  }
+
+  private settle(key: string, o: Outcome) {
+    this.outcomes.set(key, o);
+    for (const w of this.waiters.get(key) ?? []) w(o);
+    this.waiters.delete(key);
+  }
+
+  private async read(response: Promise<Response>) {
+    try {
+      const res = await response;
+      if (!res.ok || !res.body) {
+        const body = await res.json().catch(() => ({}));
+        throw new Error(body.message ?? `the dashboard answered ${res.status}`);
+      }
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (value) buf += value;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = JSON.parse(buf.slice(0, nl)) as { key: string; status: number; body: unknown };
+          buf = buf.slice(nl + 1);
+          if (line.status === 200) this.settle(line.key, { ok: true, series: line.body as Series });
+          else {
+            const msg = (line.body as { message?: string } | null)?.message;
+            this.settle(line.key, { ok: false, error: new Error(msg ?? `API answered ${line.status}`) });
+          }
+        }
+        if (done) break;
+      }
+      this.end(new Error('no answer for this series'));
+    } catch (e) {
+      this.end(e as Error);
     }
-  });
+  }
+
+  private end(e: Error) {
+    this.ended = e;
+    for (const key of [...this.waiters.keys()]) this.settle(key, { ok: false, error: e });
+  }
 }
 
-function flush() {
-  scheduled = false;
-  const groups = [...pending.values()];
-  pending.clear();
-  for (const { q, waiters } of groups)
-    for (let i = 0; i < waiters.length; i += MAX_BATCH_KEYS)
-      void send(q, waiters.slice(i, i + MAX_BATCH_KEYS));
-}
-
-async function send(q: Omit<SeriesQuery, 'key'>, waiters: Waiter[]) {
+export function seriesUrl(q: Omit<SeriesQuery, 'key'>, keys: Iterable<string>): string {
   const p = new URLSearchParams({ run: q.runId, maxPoints: String(q.maxPoints) });
   if (q.fromStep !== null) p.set('fromStep', String(q.fromStep));
   if (q.toStep !== null) p.set('toStep', String(q.toStep));
-  for (const key of new Set(waiters.map((w) => w.key))) p.append('key', key);
-  const byKey = new Map<string, Waiter[]>();
-  for (const w of waiters) byKey.set(w.key, [...(byKey.get(w.key) ?? []), w]);
-  const settle = (key: string, fn: (w: Waiter) => void) => {
-    for (const w of byKey.get(key) ?? []) fn(w);
-    byKey.delete(key);
-  };
-  try {
-    const res = await fetch(`/api/series?${p}`);
-    if (!res.ok || !res.body) {
-      const body = await res.json().catch(() => ({}));
-      throw new Error(body.message ?? `the dashboard answered ${res.status}`);
-    }
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (value) buf += value;
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const line = JSON.parse(buf.slice(0, nl)) as { key: string; status: number; body: unknown };
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-        if (line.status === 200) settle(line.key, (w) => w.resolve(line.body as Series));
-        else {
-          const msg = (line.body as { message?: string } | null)?.message ?? `API answered ${line.status}`;
-          settle(line.key, (w) => w.reject(new Error(msg)));
-        }
-      }
-      if (done) break;
-    }
-    for (const key of [...byKey.keys()]) settle(key, (w) => w.reject(new Error('no answer for this series')));
-  } catch (e) {
-    for (const key of [...byKey.keys()]) settle(key, (w) => w.reject(e as Error));
+  for (const key of keys) p.append('key', key);
+  return `/api/series?${p}`;
+}
+
+/** What the inline script left: the first request, its query and keys. */
+interface Early {
+  /** performance.now() when it was sent. */
+  t: number;
+  q: Omit<SeriesQuery, 'key'>;
+  keys: string[];
+  response: Promise<Response>;
+}
+declare global {
+  interface Window {
+    __kilnEarlySeries?: Early;
   }
+}
+let early: { t: number; q: Omit<SeriesQuery, 'key'>; stream: SeriesStream; used: Set<string> } | null = null;
+/** After this long the early answer is stale (a page come back to later asks afresh). */
+const EARLY_MAX_AGE_MS = 30_000;
+
+/** The early request's answer for this query, if it asked for it (about as many points, same range). */
+function fromEarly(query: SeriesQuery): { series: Promise<Series>; maxPoints: number } | null {
+  const e = typeof window === 'undefined' ? undefined : window.__kilnEarlySeries;
+  if (e && !early)
+    early = { t: e.t, q: e.q, stream: new SeriesStream(e.response, new Set(e.keys)), used: new Set() };
+  if (!early || performance.now() - early.t > EARLY_MAX_AGE_MS) return null;
+  const { q } = early;
+  const fits =
+    q.runId === query.runId &&
+    q.fromStep === query.fromStep &&
+    q.toStep === query.toStep &&
+    query.maxPoints >= q.maxPoints / 2 &&
+    query.maxPoints <= q.maxPoints * 2;
+  // Each chart takes it once: a later ask (live points, a zoom and back) wants fresh data.
+  if (!fits || !early.stream.keys.has(query.key) || early.used.has(query.key)) return null;
+  early.used.add(query.key);
+  return { series: early.stream.get(query.key), maxPoints: q.maxPoints };
+}
+
+interface Batch {
+  id: string;
+  q: Omit<SeriesQuery, 'key'>;
+  keys: Set<string>;
+  stream: Promise<SeriesStream>;
+  send(): void;
+}
+let pending: Batch[] = [];
+
+function batchFor(q: Omit<SeriesQuery, 'key'>): Batch {
+  const id = JSON.stringify(q);
+  const open = pending.find((b) => b.id === id && b.keys.size < MAX_BATCH_KEYS);
+  if (open) return open;
+  let send = () => {};
+  const keys = new Set<string>();
+  const stream = new Promise<SeriesStream>((resolve) => {
+    send = () => resolve(new SeriesStream(fetch(seriesUrl(q, keys)), keys));
+  });
+  const b: Batch = { id, q, keys, stream, send };
+  if (pending.length === 0)
+    setTimeout(() => {
+      const batches = pending;
+      pending = [];
+      for (const x of batches) x.send();
+    }, 0);
+  pending.push(b);
+  return b;
+}
+
+/**
+ * One series and the maxPoints it was asked with: from the early request, or fetched together with every
+ * other asked for before the current task ends.
+ */
+export async function loadSeries(
+  query: SeriesQuery,
+  signal?: AbortSignal,
+): Promise<{ series: Series; maxPoints: number }> {
+  const abort = new Promise<never>((_, reject) =>
+    signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')), {
+      once: true,
+    }),
+  );
+  abort.catch(() => {});
+  const first = fromEarly(query);
+  if (first) return { series: await Promise.race([first.series, abort]), maxPoints: first.maxPoints };
+  const { key, ...q } = query;
+  const batch = batchFor(q);
+  batch.keys.add(key);
+  const series = await Promise.race([batch.stream.then((s) => s.get(key)), abort]);
+  return { series, maxPoints: query.maxPoints };
+}
+
+/**
+ * The inline script that starts the page's first series request while the HTML is read. It guesses a
+ * chart's width from the window (the charts' grid: columns of at least 460 px, 12 px apart, in a page
+ * with 16 px padding) to pick maxPoints as a chart would; a chart whose own width wants within half or
+ * twice as many points takes this answer.
+ */
+export function earlySeriesScript(
+  runId: string,
+  keys: string[],
+  fromStep: number | null,
+  toStep: number | null,
+) {
+  const args = JSON.stringify({ runId, keys: keys.slice(0, MAX_BATCH_KEYS), fromStep, toStep }).replace(
+    /</g,
+    '\\u003c',
+  );
+  return `(function(){try{var a=${args};var w=document.documentElement.clientWidth-32;var n=Math.max(1,Math.floor((w+12)/472));var c=(w-12*(n-1))/n-18;var m=Math.min(4000,Math.max(400,Math.floor(c)*4));var p=new URLSearchParams({run:a.runId,maxPoints:String(m)});if(a.fromStep!==null)p.set('fromStep',String(a.fromStep));if(a.toStep!==null)p.set('toStep',String(a.toStep));a.keys.forEach(function(k){p.append('key',k)});window.__kilnEarlySeries={t:performance.now(),q:{runId:a.runId,maxPoints:m,fromStep:a.fromStep,toStep:a.toStep},keys:a.keys,response:fetch('/api/series?'+p)}}catch(e){}})()`;
 }
