@@ -13,7 +13,8 @@ only_trainer=false
 t0=$(date +%s)
 step() { printf '[setup %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*" >&2; }
 
-apt_packages=(build-essential python3 openssl ca-certificates unzip postgresql redis-server)
+# patch: scripts/tensorflow/install.sh applies Kiln's patch to the tfjs-node addon sources before building
+apt_packages=(build-essential patch python3 openssl ca-certificates unzip postgresql redis-server)
 # Chromium (Debian's) drives the dashboard's browser tests and benchmarks through playwright-core.
 $only_trainer || apt_packages+=(chromium fonts-liberation)
 missing=()
