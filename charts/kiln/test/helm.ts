@@ -1,7 +1,7 @@
 // The chart's test tools: Helm (built once from the Go module proxy by deploy/helm/build.sh) and the
 // offline checks of deploy/helm/tools.sh (kubernetes-validate with the 1.37 schemas, hadolint), each
 // cached under $KILN_CACHE.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -52,14 +52,32 @@ export function run(
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
+const helmEnv = {
+  HELM_CACHE_HOME: '/tmp/kiln-helm/cache',
+  HELM_CONFIG_HOME: '/tmp/kiln-helm/config',
+  HELM_DATA_HOME: '/tmp/kiln-helm/data',
+};
+
 export function helm(args: string[], env?: NodeJS.ProcessEnv): Run {
-  return run(helmBin(), args, {
-    env: {
-      HELM_CACHE_HOME: '/tmp/kiln-helm/cache',
-      HELM_CONFIG_HOME: '/tmp/kiln-helm/config',
-      HELM_DATA_HOME: '/tmp/kiln-helm/data',
-      ...env,
-    },
+  return run(helmBin(), args, { env: { ...helmEnv, ...env } });
+}
+
+/** Helm without blocking the event loop: a test process that hosts the node agent must keep serving it. */
+export function helmAsync(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      helmBin(),
+      args,
+      { cwd: repoRoot, env: { ...process.env, ...helmEnv }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
