@@ -106,9 +106,9 @@ export class Provisioner {
     return planGrowth(job, world, maxWorkers, canGrow, this.requestsOf(job), now, this.options);
   }
 
-  /** The size a running elastic job is growing to on a provisioned grow request (see growingTo). */
-  growingTo(job: TrainingJob, world: number): number | undefined {
-    return this.enabled ? growingTo(this.requestsOf(job), world) : undefined;
+  /** The least size a running elastic job with a grow request relaunches at (see growingTo). */
+  growingTo(job: TrainingJob, world: number, now: number): number | undefined {
+    return this.enabled ? growingTo(job, this.requestsOf(job), world, now, this.options) : undefined;
   }
 
   /**

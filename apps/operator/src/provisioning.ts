@@ -301,15 +301,25 @@ export function planProvisioning(
 }
 
 /**
- * The size a running elastic job of `world` workers is growing to on a provisioned grow request, if
- * any: it relaunches once all of that room is there (nodes register one by one; relaunching on the first
- * would restart the gang once per node, and the later relaunches could no longer consume the request).
+ * The least size a running elastic job of `world` workers should relaunch at while it has a grow request:
+ * in flight, none yet (Infinity: the request wins over room appearing, as for gangs — the nodes the
+ * autoscaler registers show up before it writes Provisioned=True); provisioned, all of the room asked for
+ * (nodes register one by one: relaunching on the first would restart the gang once per node, and the
+ * later relaunches could no longer consume the request). Undefined (any growth) when no nodes are coming:
+ * no grow request, or one failed, refused or not accepted by any autoscaler.
  */
-export function growingTo(requests: ProvisioningRequest[], world: number): number | undefined {
+export function growingTo(
+  job: TrainingJob,
+  requests: ProvisioningRequest[],
+  world: number,
+  now: number,
+  options: ProvisioningOptions = defaultProvisioningOptions,
+): number | undefined {
   const grow = liveOf(requests, 'grow')[0];
-  if (!grow || growFromOf(grow) !== world || !condition(grow, 'Provisioned')) return undefined;
-  if (condition(grow, 'Failed') || condition(grow, 'BookingExpired')) return undefined;
-  return world + countOf(grow);
+  if (!grow || growFromOf(grow) !== world) return undefined;
+  const state = stateOf(job, grow, 'grow', now, options);
+  if (state.kind === 'provisioned') return world + state.count;
+  return state.kind === 'pending' ? Number.POSITIVE_INFINITY : undefined;
 }
 
 /** What a running elastic job asks for to grow: `message` (for an event) when it asks. */

@@ -250,8 +250,8 @@ export class Reconciler {
       const runningFor = trueSince(status.conditions, 'Running', now.getTime()) ?? 0;
       const cooled = runningFor >= this.options.elasticCooldownMs;
       const target = cooled ? elasticTarget(this.ctx, job) : 0;
-      const provisioned = this.ctx.provisioner.growingTo(job, workers);
-      if (target > workers && (provisioned === undefined || target >= provisioned)) {
+      const least = this.ctx.provisioner.growingTo(job, workers, now.getTime());
+      if (target > workers && (least === undefined || target >= least)) {
         transition(step, 'Restarting', 'ScaleUp', `growing from ${workers} to ${target} workers`);
         step.actions.push({ kind: 'deletePods', pods });
         return step;

@@ -251,10 +251,20 @@ test('elastic growth: one grow request for the missing workers; the relaunched g
   const opts = { retryBackoffMs: 5_000, maxRetryBackoffMs: 60_000 };
   assert.equal(planGrowth(elastic, 2, 6, true, failed, t0 + 1000, opts).retryInMs, 4_000);
   assert.equal(planGrowth(elastic, 2, 6, true, failed, t0 + 6000, opts).create?.name, 'big-grow-2');
+  // In flight: the request wins over room appearing (its nodes register before Provisioned=True).
+  const accepted = [pr(1, [{ type: 'Accepted', status: 'True' }], { from: 2 })];
+  assert.equal(growingTo(elastic, accepted, 2, t0), Number.POSITIVE_INFINITY);
   // Provisioned: the job relaunches once all the room asked for is there (2 + 4), not node by node.
-  assert.equal(growingTo([pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })], 2), 6);
-  assert.equal(growingTo([pr(1, [], { from: 2 })], 2), undefined);
-  assert.equal(growingTo([pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })], 3), undefined);
+  const provisioned = [pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })];
+  assert.equal(growingTo(elastic, provisioned, 2, t0), 6);
+  // No nodes coming (not accepted, refused, failed) or stale: any room will do.
+  assert.equal(growingTo(elastic, [pr(1, [], { from: 2 })], 2, t0), undefined);
+  const refused = [
+    pr(1, [{ type: 'Provisioned', status: 'False', reason: 'CapacityIsNotFound' }], { from: 2 }),
+  ];
+  assert.equal(growingTo(elastic, refused, 2, t0), undefined);
+  assert.equal(growingTo(elastic, failed, 2, t0), undefined);
+  assert.equal(growingTo(elastic, provisioned, 3, t0), undefined);
   // Relaunched (ScaleUp) onto the provisioned room: admission fits it, its pods consume the grow request.
   const relaunch = planProvisioning(
     job('Restarting', { elastic: { minWorkers: 2, maxWorkers: 6 } } as never),
