@@ -41,7 +41,7 @@ export function SweepCharts({ trials, goal, metric, axes, param, onParam }: Prop
     (c: ThemeColors) => ({
       grid: { left: 64, right: 16, top: 36, bottom: 40 },
       tooltip: { trigger: 'item', valueFormatter: (v: number) => fmtNum(v) },
-      legend: { textStyle: { color: c.fg } },
+      legend: { top: 0, right: 8, textStyle: { color: c.fg } },
       xAxis: {
         type: 'value',
         name: 'trial',
