@@ -102,6 +102,33 @@ describe('submit form on the local control plane', () => {
       assert.equal(run.status, 200);
       assert.equal(run.body.job.name, 'web-job-1');
       await page.locator('[data-testid=job-panel]').waitFor();
+      // The panel lists the job's Kubernetes events (here one the scheduler would write for a worker pod);
+      // a Warning opens the list.
+      await k.core.createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { generateName: 'web-job-1-worker-1.', namespace: ns },
+          involvedObject: { kind: 'Pod', name: 'web-job-1-worker-1', namespace: ns, apiVersion: 'v1' },
+          type: 'Warning',
+          reason: 'FailedScheduling',
+          message: '0/0 nodes are available',
+          firstTimestamp: new Date(),
+          lastTimestamp: new Date(),
+          count: 1,
+          source: { component: 'default-scheduler' },
+        },
+      });
+      await page.waitForFunction(
+        () => {
+          const d = document.querySelector('[data-testid=job-events]') as HTMLDetailsElement | null;
+          return (
+            !!d?.open &&
+            /Pod\/web-job-1-worker-1\s*FailedScheduling\s*0\/0 nodes are available/.test(d.textContent ?? '')
+          );
+        },
+        null,
+        { timeout: 30_000 },
+      );
 
       // Same name again: the API answers 400 at body.metadata.name, shown at the name field.
       await page.goto(`${web.url}/submit`);
