@@ -200,7 +200,7 @@ for (const [metric, label] of [
       const m = med(r.name);
       const runs = (perModel[r.name] ?? []).map((x) => x[metric].toFixed(0)).join(' ');
       console.log(
-        `${model.padEnd(12)} ${r.name.padEnd(14)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${(m / torch).toFixed(2).padStart(8)}×   ${(m / eager).toFixed(2).padStart(6)}×   ${runs}`,
+        `${model.padEnd(12)} ${r.name.padEnd(14)} ${m.toFixed(0).padStart(8)}   ${(m / light).toFixed(2).padStart(10)}×   ${Number.isFinite(torch) ? `${(m / torch).toFixed(2).padStart(8)}×` : '        –'}   ${Number.isFinite(eager) ? `${(m / eager).toFixed(2).padStart(6)}×` : '      –'}   ${runs}`,
       );
     }
   }
