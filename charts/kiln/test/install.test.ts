@@ -119,6 +119,17 @@ describe('charts/kiln on the local control plane', () => {
       'lease.coordination.k8s.io',
     ])
       assert.match(r.stdout, new RegExp(`${kind}/\\S+ created \\(server dry run\\)`));
+    // The evaluation shape too: bundled Postgres and Redis StatefulSets with their claims and Services.
+    const bundled = await helmOk([
+      'template',
+      release,
+      chartDir,
+      '-f',
+      join(chartDir, 'test/values/bundled.yaml'),
+    ]);
+    const b = await k.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], bundled);
+    assert.equal(b.code, 0, `server-side dry run refused the evaluation values:\n${b.stderr}`);
+    assert.match(b.stdout, /statefulset\.apps\/kiln-postgres created \(server dry run\)/);
   });
 
   test('helm install --wait, upgrade with the API answering throughout, uninstall leaves nothing', {
