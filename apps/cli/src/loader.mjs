@@ -1,4 +1,4 @@
-// Node loader for `kiln`: SWC's TypeScript hooks resolved from this checkout (SWC's own esm-register
+// Node loader for `kiln`: SWC's TypeScript hooks resolved from this package (SWC's own esm-register
 // resolves them from the cwd, so it fails outside the repo), plus a fallback that lets a script living
 // outside the checkout import @kiln/* and tfjs: a bare specifier not found from the script's folder is
 // resolved again from the repository root.
@@ -6,6 +6,8 @@ import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 register('@swc-node/register/esm', import.meta.url);
+// `kiln fit` imports this file itself before a TypeScript script when no --import put it here first
+globalThis[Symbol.for('kiln.typescriptLoader')] = true;
 
 const root = process.env.KILN_REPO_ROOT;
 if (root) {

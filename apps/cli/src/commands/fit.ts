@@ -64,6 +64,13 @@ export async function runFit(script: string, values: Record<string, unknown>): P
   const ctx = await buildContext(values);
   const { runScriptEntry } = await import('@kiln/trainer');
   process.env[ENV.cli] = '1'; // defineScript(): do not also self-run
+  // The compiled kiln starts without SWC (loading it costs seconds); a TypeScript script brings it in.
+  if (
+    /\.m?ts$/.test(path) &&
+    !(globalThis as unknown as Record<symbol, unknown>)[Symbol.for('kiln.typescriptLoader')]
+  ) {
+    await import(new URL('../loader.mjs', import.meta.url).href);
+  }
   const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   await runScriptEntry(mod.default, ctx, script);
   // DDP (distributed): say goodbye to the other ranks before main() exits the process.
