@@ -14,6 +14,7 @@ export interface StepBinding {
   executeOp(name: string, attrs: OpAttr[], inputs: number[], numOutputs: number): TensorInfo[];
   createTensor(shape: number[], dtype: number, values: unknown): number;
   tensorDataSync(id: number): unknown;
+  isUsingGpuDevice?(): boolean;
   registerFunction?(
     name: string,
     graphDef: Uint8Array,
@@ -54,12 +55,15 @@ export interface Recording {
 const VALIDATION_READS = [/[/\\]tfjs-node(-gpu)?[/\\]dist[/\\]kernels[/\\]GatherV2\.js:/];
 
 let depth = 0;
+let onCpu = true;
 /**
- * Whether a training step is being recorded for compilation: checks that read a tensor back only to
- * validate it (and that TensorFlow's kernels repeat on every call) skip themselves then.
+ * Whether a training step is being recorded for compilation on CPU, where TensorFlow's kernels check
+ * indices themselves: checks that read a tensor back only to validate it skip themselves then. (On a
+ * GPU TensorFlow's gather and cross-entropy kernels do not check, so the reads stay and the step
+ * runs eagerly.)
  */
 export function recordingStep(): boolean {
-  return depth > 0;
+  return depth > 0 && onCpu;
 }
 
 /**
@@ -97,12 +101,13 @@ export function record<T>(backend: StepBackend, fn: () => T): { result: T; recor
       value: (id: number) => {
         // only while tracing (a few steps): where the read comes from decides whether it matters
         const site = new Error().stack ?? '';
-        if (!VALIDATION_READS.some((r) => r.test(site))) recording.reads.push(id);
+        if (!onCpu || !VALIDATION_READS.some((r) => r.test(site))) recording.reads.push(id);
         return orig.tensorDataSync(id);
       },
     },
   });
   backend.binding = wrapper;
+  onCpu = orig.isUsingGpuDevice?.() !== true;
   depth++;
   try {
     return { result: fn(), recording };
