@@ -65,30 +65,44 @@ export class SweepStore {
   }
 
   /**
-   * Inserts the asked trials with a run each, in one transaction; a trial number that already exists
-   * (another worker, or a pass redone after a kill) writes nothing. Returns the rows that now exist.
+   * Inserts the asked trials with a run each, in one transaction of two statements whatever their number;
+   * a trial number that already exists (another worker, or a pass redone after a kill) writes nothing.
+   * Returns the rows that now exist.
    */
   async insertTrials(sweep: SweepRow, asked: readonly TrialRecord[]): Promise<TrialRow[]> {
     if (!asked.length) return [];
+    const numbers = asked.map((t) => t.number);
     const client = await this.db.pool.connect();
     try {
       await client.query('BEGIN');
-      for (const t of asked) {
-        const jobName = trialJobName(sweep.name, t.number);
-        const ins = await client.query<{ id: string }>(
-          `INSERT INTO trials (sweep_id, number, params, job_name) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (sweep_id, number) DO NOTHING RETURNING id`,
-          [sweep.id, t.number, JSON.stringify(t.params), jobName],
+      // New trials and their runs together (a data-modifying CTE); the runs' ids go onto the trials next,
+      // as one statement cannot see the rows its own CTE inserted.
+      const { rows: made } = await client.query<{ trialId: string; runId: string }>(
+        `WITH t AS (
+           INSERT INTO trials (sweep_id, number, params, job_name)
+           SELECT $1, a.number, a.params, a.job_name
+           FROM unnest($2::int[], $3::jsonb[], $4::text[]) AS a(number, params, job_name)
+           ON CONFLICT (sweep_id, number) DO NOTHING
+           RETURNING id, params, job_name
+         )
+         INSERT INTO runs (project_id, name, job_namespace, job_name, hyperparams, sweep_id, trial_id)
+         SELECT $5, t.job_name, $6, t.job_name, t.params, $1, t.id FROM t
+         RETURNING trial_id AS "trialId", id AS "runId"`,
+        [
+          sweep.id,
+          numbers,
+          asked.map((t) => JSON.stringify(t.params)),
+          asked.map((t) => trialJobName(sweep.name, t.number)),
+          sweep.projectId,
+          sweep.namespace,
+        ],
+      );
+      if (made.length)
+        await client.query(
+          `UPDATE trials SET run_id = m.run_id
+           FROM unnest($1::uuid[], $2::uuid[]) AS m(trial_id, run_id) WHERE trials.id = m.trial_id`,
+          [made.map((m) => m.trialId), made.map((m) => m.runId)],
         );
-        const trialId = ins.rows[0]?.id;
-        if (!trialId) continue;
-        const run = await client.query<{ id: string }>(
-          `INSERT INTO runs (project_id, name, job_namespace, job_name, hyperparams, sweep_id, trial_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-          [sweep.projectId, jobName, sweep.namespace, jobName, JSON.stringify(t.params), sweep.id, trialId],
-        );
-        await client.query('UPDATE trials SET run_id = $2 WHERE id = $1', [trialId, run.rows[0]!.id]);
-      }
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
@@ -96,7 +110,6 @@ export class SweepStore {
     } finally {
       client.release();
     }
-    const numbers = asked.map((t) => t.number);
     const { rows } = await this.db.pool.query<TrialRow>(
       `SELECT ${trialColumns} FROM trials WHERE sweep_id = $1 AND number = ANY($2::int[]) ORDER BY number`,
       [sweep.id, numbers],
