@@ -154,8 +154,14 @@ try {
         /\/metrics\/series|\/api\/series\?/.test(r.name),
       );
       const d = series.map((r) => r.responseEnd - r.startTime).sort((a, b) => a - b);
+      const marks = performance.getEntriesByName('kiln-series') as PerformanceMark[];
+      const apiMs = marks.map((m) => (m.detail as { apiMs: number | null }).apiMs ?? 0).sort((a, b) => a - b);
       return {
         html: nav.responseEnd,
+        firstAnswer: marks.length ? Math.min(...marks.map((m) => m.startTime)) : 0,
+        lastAnswer: marks.length ? Math.max(...marks.map((m) => m.startTime)) : 0,
+        apiMsMedian: apiMs.length ? apiMs[Math.floor(apiMs.length / 2)]! : 0,
+        apiMsMax: apiMs.length ? apiMs[apiMs.length - 1]! : 0,
         domContentLoaded: nav.domContentLoadedEventEnd,
         seriesFirstStart: series.length ? Math.min(...series.map((r) => r.startTime)) : 0,
         seriesLastEnd: series.length ? Math.max(...series.map((r) => r.responseEnd)) : 0,

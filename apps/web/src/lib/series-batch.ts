@@ -58,8 +58,16 @@ class SeriesStream {
         const { done, value } = await reader.read();
         if (value) buf += value;
         for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const line = JSON.parse(buf.slice(0, nl)) as { key: string; status: number; body: unknown };
+          const line = JSON.parse(buf.slice(0, nl)) as {
+            key: string;
+            status: number;
+            ms?: number;
+            body: unknown;
+          };
           buf = buf.slice(nl + 1);
+          // When each answer arrived and how long the API took for it (as the dashboard's server saw
+          // it): bench/web reads these marks to tell server time from transfer and parsing.
+          performance.mark('kiln-series', { detail: { key: line.key, apiMs: line.ms ?? null } });
           if (line.status === 200) this.settle(line.key, { ok: true, series: line.body as Series });
           else {
             const msg = (line.body as { message?: string } | null)?.message;
