@@ -134,10 +134,11 @@ describe('gangs provisioned by the Cluster Autoscaler', () => {
       return q?.reason === 'ProvisioningCapacity' ? q : undefined;
     });
     assert.match(waiting.message ?? '', /capacity for 4 workers \(ProvisioningRequest big-cap-1/);
-    const get = await c.k.kubectl(['get', 'tj', '-n', ns, '--no-headers']);
-    if ((await getJob(c, ns, 'big')).status?.phase === 'Queued') {
-      assert.match(get.stdout, /^big\s+Queued\s.*ProvisioningCapacity\s+\d+s/m, get.stdout + get.stderr);
-    }
+    // REASON and SINCE: waiting for nodes, and for how long.
+    await until('kubectl get tj shows the wait for nodes', async () => {
+      const get = await c.k.kubectl(['get', 'tj', '-n', ns, '--no-headers']);
+      return /^big\s+Queued\s.*ProvisioningCapacity\s+\d+s\s*$/m.test(get.stdout);
+    });
     // The request in flight wins over the nodes appearing: the gang is admitted on Provisioned=True.
     const running = await waitPhase(c, ns, 'big', 'Running', 90_000);
     assert.equal(
