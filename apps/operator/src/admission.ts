@@ -129,13 +129,26 @@ function tryJob(rooms: NodeRoom[], job: TrainingJob): number {
   return n;
 }
 
+/** Capacity provisioning as admission sees it (absent where it is off). */
+export interface ProvisioningView {
+  /** whether the autoscaler has provisioned capacity for this waiting job's gang */
+  provisioned(job: TrainingJob): boolean;
+}
+
 /**
- * The admission decision for every waiting job. With `askBehind` (capacity provisioning on), a job behind
- * the first one that does not fit, and that does not fit what is left either, is told
- * InsufficientCapacity rather than WaitingInLine: new nodes would be its own, so it may ask for them
- * without taking room from the jobs ahead. One that fits what is left still waits its turn.
+ * The admission decision for every waiting job. With `provisioning` (capacity provisioning on):
+ * - a job behind the first one that does not fit, and that does not fit what is left either, is told
+ *   InsufficientCapacity rather than WaitingInLine: new nodes would be its own, so it may ask for them
+ *   without taking room from the jobs ahead. One that fits what is left still waits its turn.
+ * - jobs whose capacity the autoscaler has provisioned go first: the new nodes were booked for them, so
+ *   the jobs ahead in the usual order must not be admitted onto them.
  */
-export function planAdmission(view: ClusterView, now = Date.now(), askBehind = false): Map<string, Decision> {
+export function planAdmission(
+  view: ClusterView,
+  now = Date.now(),
+  provisioning?: ProvisioningView,
+): Map<string, Decision> {
+  const askBehind = provisioning !== undefined;
   const rooms = roomAfterAdmitted(view);
   const decisions = new Map<string, Decision>();
   const line: InLine[] = [];
@@ -152,7 +165,8 @@ export function planAdmission(view: ClusterView, now = Date.now(), askBehind = f
     } else line.push({ job, priority: priority.value });
   }
   let blocker: TrainingJob | undefined;
-  for (const { job } of line.sort(order)) {
+  const booked = (x: InLine) => (provisioning?.provisioned(x.job) ? 0 : 1);
+  for (const { job } of line.sort((a, b) => booked(a) - booked(b) || order(a, b))) {
     const key = keyOf(job);
     if (blocker) {
       if (askBehind && tryJob(clone(rooms), job) === 0) {

@@ -11,6 +11,7 @@ import {
   CLASS_ANNOTATION,
   CONSUME_ANNOTATION,
   type GrowthPlan,
+  gangProvisioned,
   growingTo,
   JOB_LABEL,
   PR_CLASS,
@@ -104,6 +105,11 @@ export class Provisioner {
   ): GrowthPlan | undefined {
     if (!this.enabled) return undefined;
     return planGrowth(job, world, maxWorkers, canGrow, this.requestsOf(job), now, this.options);
+  }
+
+  /** Whether the autoscaler has provisioned capacity for this waiting job's gang (admission puts it first). */
+  provisioned(job: TrainingJob): boolean {
+    return this.enabled && gangProvisioned(this.requestsOf(job), Date.now(), job, this.options);
   }
 
   /** The least size a running elastic job with a grow request relaunches at (see growingTo). */

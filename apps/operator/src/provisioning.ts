@@ -62,6 +62,9 @@ export interface ProvisioningOptions {
   maxRetryBackoffMs: number;
 }
 
+/** How long a request may go unaccepted before the operator concludes no autoscaler is running. */
+export const UNSEEN_GRACE_MS = 300_000;
+
 export const defaultProvisioningOptions: ProvisioningOptions = {
   retryBackoffMs: 5_000,
   maxRetryBackoffMs: 300_000,
@@ -136,7 +139,7 @@ type RequestState =
       attempt: number;
       why: { reason?: string; message?: string };
     }
-  /** no autoscaler has taken it up yet (not Accepted, no Provisioned condition) */
+  /** no autoscaler has taken it up (not Accepted, no Provisioned condition, for UNSEEN_GRACE_MS) */
   | { kind: 'unseen'; name: string; count: number; attempt: number; why?: undefined }
   | {
       kind: 'pending';
@@ -179,7 +182,11 @@ function stateOf(
   }
   const notYet = latest.status?.conditions?.find((c) => c.type === 'Provisioned' && c.status === 'False');
   if (notYet?.reason === CAPACITY_NOT_FOUND) return { kind: 'refused', name, count, attempt, why: notYet };
-  if (!notYet && !condition(latest, 'Accepted')) return { kind: 'unseen', name, count, attempt };
+  // CA takes requests up one per loop: only one unaccepted for minutes means no autoscaler is running.
+  const age = now - Date.parse(latest.metadata.creationTimestamp ?? '');
+  if (!notYet && !condition(latest, 'Accepted') && age > UNSEEN_GRACE_MS) {
+    return { kind: 'unseen', name, count, attempt };
+  }
   return { kind: 'pending', name, count, attempt, why: notYet };
 }
 
@@ -218,7 +225,7 @@ const ASKING = new Set(['InsufficientCapacity', 'WaitingInLine']);
  * - A request in flight wins over admission's "it fits now": the nodes the autoscaler is bringing are
  *   this gang's, and pods that do not consume the request could make it scale up a second time. Only a
  *   request the autoscaler refused (CapacityIsNotFound: no nodes coming), one that failed, or one no
- *   autoscaler has accepted yet gives way to room that appeared elsewhere.
+ *   autoscaler has accepted for UNSEEN_GRACE_MS gives way to room that appeared elsewhere.
  * - A job behind another in line that does not fit what is left asks for its own nodes (a second queued
  *   job triggers its own scale-up) and is admitted on them; one that fits what is left waits its turn.
  * - Failed or BookingExpired before admission: retried with backoff under a new name ("when request
@@ -298,6 +305,16 @@ export function planProvisioning(
       message: waitingMessage(workers, state.next, state.attempt),
     },
   };
+}
+
+/** Whether the job's newest gang request is Provisioned (and not failed or expired). */
+export function gangProvisioned(
+  requests: ProvisioningRequest[],
+  now: number,
+  job: TrainingJob,
+  options: ProvisioningOptions = defaultProvisioningOptions,
+): boolean {
+  return stateOf(job, liveOf(requests, 'gang')[0], 'gang', now, options).kind === 'provisioned';
 }
 
 /**

@@ -141,8 +141,8 @@ export class Reconciler {
       const wait = this.backoff(status.restarts ?? 0) - since;
       if (wait > 0) return { ...step, requeueAfterMs: wait };
     }
-    const provisioning = this.ctx.provisioner.enabled;
-    let decision = planAdmission(this.ctx, now.getTime(), provisioning).get(keyOf(job));
+    const provisioner = this.ctx.provisioner.enabled ? this.ctx.provisioner : undefined;
+    let decision = planAdmission(this.ctx, now.getTime(), provisioner).get(keyOf(job));
     // A gang that does not fit asks the Cluster Autoscaler for its capacity, and is admitted on it.
     const gang = wantedWorkers(job).min;
     const plan = this.ctx.provisioner.plan(job, decision, gang, now.getTime());

@@ -115,12 +115,20 @@ test('with capacity provisioning, a job behind that does not fit what is left as
   const big = job('big', 4, 2);
   const small = job('small', 1, 1);
   const wide = job('wide', 3, 2);
-  const plan = planAdmission(view([big, small, wide], [node('n1', 2), node('n2', 2)]), Date.now(), true);
+  const asking = { provisioned: () => false };
+  const plan = planAdmission(view([big, small, wide], [node('n1', 2), node('n2', 2)]), Date.now(), asking);
   assert.equal(plan.get(keyOf(big))?.reason, 'InsufficientCapacity');
   assert.equal(plan.get(keyOf(small))?.reason, 'WaitingInLine');
   assert.equal(plan.get(keyOf(wide))?.reason, 'InsufficientCapacity');
   assert.match(plan.get(keyOf(wide))!.message, /3 workers do not fit/);
   assert.equal(plan.get(keyOf(wide))?.workers, 0);
+  // Nodes booked by the autoscaler for a job behind: that job goes first, the one ahead gets no room there.
+  const first = job('first', 2, 2);
+  const second = job('second', 2, 2);
+  const booked = { provisioned: (j: TrainingJob) => j === second };
+  const both = planAdmission(view([first, second], [node('n1', 2), node('n2', 2)]), Date.now(), booked);
+  assert.equal(both.get(keyOf(second))?.workers, 2);
+  assert.equal(both.get(keyOf(first))?.reason, 'InsufficientCapacity');
 });
 
 test('node selectors, taints and unready nodes are honoured', () => {

@@ -24,6 +24,7 @@ import {
   planProvisioning,
   RETRY_REASON,
   requestDone,
+  UNSEEN_GRACE_MS,
 } from '../src/provisioning.js';
 
 const job = (phase = 'Queued', extra: Partial<TrainingJob['spec']> = {}): TrainingJob =>
@@ -169,15 +170,22 @@ test('a request in flight wins over "it fits now": the gang waits for Provisione
   assert.equal(provisioned.consume, 'big-cap-1');
 });
 
+test('a request not yet accepted (CA takes them up one per loop) still wins while the autoscaler may reach it', () => {
+  const fits: Decision = { workers: 4, reason: 'GangAdmitted', message: 'all 4 workers fit' };
+  const early = planProvisioning(job(), fits, 4, [pr(1)], t0 + 10_000);
+  assert.equal(early.decision?.reason, PROVISIONING_REASON);
+  assert.deepEqual(early.remove, []);
+});
+
 test('room that appeared elsewhere admits the gang when no nodes are coming for it (request refused, failed or not accepted), and the request goes', () => {
   const fits: Decision = { workers: 4, reason: 'GangAdmitted', message: 'all 4 workers fit' };
   for (const reqs of [
     [pr(1, [{ type: 'Provisioned', status: 'False', reason: 'CapacityIsNotFound' }])],
     [pr(1, [{ type: 'Failed', status: 'True' }])],
-    [pr(1)], // not Accepted: no autoscaler has taken it up
+    [pr(1)], // not Accepted for UNSEEN_GRACE_MS: no autoscaler is running
     [],
   ]) {
-    const plan = planProvisioning(job(), fits, 4, reqs, t0);
+    const plan = planProvisioning(job(), fits, 4, reqs, t0 + UNSEEN_GRACE_MS + 1);
     assert.equal(plan.decision, undefined, 'admission decides');
     assert.equal(plan.consume, undefined);
     assert.deepEqual(
@@ -258,7 +266,8 @@ test('elastic growth: one grow request for the missing workers; the relaunched g
   const provisioned = [pr(1, [{ type: 'Provisioned', status: 'True' }], { from: 2 })];
   assert.equal(growingTo(elastic, provisioned, 2, t0), 6);
   // No nodes coming (not accepted, refused, failed) or stale: any room will do.
-  assert.equal(growingTo(elastic, [pr(1, [], { from: 2 })], 2, t0), undefined);
+  assert.equal(growingTo(elastic, [pr(1, [], { from: 2 })], 2, t0), Number.POSITIVE_INFINITY);
+  assert.equal(growingTo(elastic, [pr(1, [], { from: 2 })], 2, t0 + UNSEEN_GRACE_MS + 1), undefined);
   const refused = [
     pr(1, [{ type: 'Provisioned', status: 'False', reason: 'CapacityIsNotFound' }], { from: 2 }),
   ];
