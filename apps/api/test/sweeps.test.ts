@@ -162,6 +162,9 @@ test('pause, resume, stop follow their transitions (409 otherwise); only a finis
   const id = r.body.id as string;
   const act = (a: string) => api.call(p.writeToken, 'POST', `/api/v1/sweeps/${id}/${a}`);
   assert.equal((await act('resume')).status, 409);
+  const running = await api.call(p.writeToken, 'DELETE', `/api/v1/sweeps/${id}`);
+  assert.equal(running.status, 409);
+  assert.match(running.body.message, /is running; stop it/);
   const paused = await act('pause');
   assert.equal(paused.status, 200);
   assert.equal(paused.body.status, 'paused');
@@ -173,7 +176,7 @@ test('pause, resume, stop follow their transitions (409 otherwise); only a finis
   assert.equal((await act('stop')).status, 409);
   const del = await api.call(p.writeToken, 'DELETE', `/api/v1/sweeps/${id}`);
   assert.equal(del.status, 409);
-  assert.match(del.body.message, /stop it/);
+  assert.match(del.body.message, /is stopping; delete it once it is stopped/);
   assert.equal(
     (await api.call(p.writeToken, 'PATCH', `/api/v1/sweeps/${id}`, { parallelism: 2 })).status,
     409,
