@@ -1,5 +1,6 @@
 // Wires the caches, the work queue, the reconciler, leader election and the health server together.
 
+import { Cache } from '@kiln/kube';
 import {
   API_GROUP,
   API_VERSION,
@@ -21,7 +22,6 @@ import { isActive, isWaiting, keyOf } from './admission.js';
 import { defaultChildOptions, MANAGER } from './children.js';
 import { EventRecorder } from './events.js';
 import { startHealthServer } from './health.js';
-import { Cache } from './informer.js';
 import { KubeClient } from './kube.js';
 import { LeaderElector } from './leader.js';
 import { createLog, type Log } from './log.js';

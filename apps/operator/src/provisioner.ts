@@ -1,10 +1,10 @@
 // Capacity provisioning at run time: a cache of the operator's ProvisioningRequests (their status changes
 // requeue the job), the policy of provisioning.ts applied to the API, and cleanup. Off (every method a
 // no-op) where the cluster has no ProvisioningRequest CRD.
+import { Cache } from '@kiln/kube';
 import type { TrainingJob } from '@kiln/spec';
 import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
 import type { Decision } from './admission.js';
-import { Cache } from './informer.js';
 import type { KubeClient } from './kube.js';
 import type { Log } from './log.js';
 import {
