@@ -1,5 +1,7 @@
 // TrainingJobs of a project: submitted into its namespace with a run and a run-scoped tracking token,
-// listed, suspended, resumed, cancelled. 503 when no cluster is configured.
+// listed, suspended, resumed, cancelled; their workers' logs and their Kubernetes events. 503 when no
+// cluster is configured.
+import type { Writable } from 'node:stream';
 import type { Db, Project } from '@kiln/db';
 import {
   API_GROUP_VERSION,
@@ -9,6 +11,8 @@ import {
   TRAININGJOB_KIND,
   trackingSecretName,
   validateTrainingJob,
+  WORKER_INFIX,
+  workerName,
 } from '@kiln/spec';
 import { Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import type { Static } from '@sinclair/typebox';
@@ -19,6 +23,7 @@ import type { JobListQuery, SubmitJob } from '../http/schemas.js';
 import { badRequest } from '../http/validation.js';
 import { checkHyperparams } from '../runs/hyperparams.js';
 import type { JobBackend, TrainingJobObject } from './backend.js';
+import { jobEventJson } from './job-event-json.js';
 
 @Injectable()
 export class JobsService {
@@ -126,6 +131,47 @@ export class JobsService {
     const job = await this.backend().get(namespace, name);
     if (!job) throw new NotFoundException(`TrainingJob ${name} not found`);
     return job;
+  }
+
+  /** The job's Kubernetes events and its worker pods', newest first. */
+  async events(namespace: string, name: string) {
+    // The job must exist (so `name` is a valid object name before it goes into a field selector).
+    const job = await this.get(namespace, name);
+    const worker = new RegExp(`^${name.replaceAll('.', '\\.')}${WORKER_INFIX}\\d+$`);
+    const [own, pods] = await Promise.all([
+      this.backend().events(namespace, job.kind, name),
+      this.backend().events(namespace, 'Pod', (n) => worker.test(n)),
+    ]);
+    const items = [...own, ...pods].map(jobEventJson);
+    items.sort((a, b) => (b.lastTime ?? '').localeCompare(a.lastTime ?? ''));
+    return { items };
+  }
+
+  /**
+   * Streams worker `worker`'s container log into `out`; resolves with the controller that stops it.
+   * 400 for a worker index the job does not have, 404 when that worker has no pod now.
+   */
+  async workerLog(
+    namespace: string,
+    name: string,
+    worker: number,
+    out: Writable,
+    opts: { follow: boolean; tailLines?: number },
+  ): Promise<AbortController> {
+    const job = await this.get(namespace, name);
+    const workers = Number((job.spec as { workers?: number }).workers ?? 1);
+    if (worker >= workers)
+      throw badRequest([
+        { path: 'query.worker', message: `must be below the job's ${workers} workers (got ${worker})` },
+      ]);
+    const abort = await this.backend().podLog(namespace, workerName(name, worker), out, opts);
+    if (!abort) {
+      const phase = (job.status as { phase?: string } | undefined)?.phase ?? 'Pending';
+      throw new NotFoundException(
+        `worker ${worker} of TrainingJob ${name} has no pod now (job phase ${phase})`,
+      );
+    }
+    return abort;
   }
 
   async cancel(namespace: string, name: string) {
