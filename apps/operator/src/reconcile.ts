@@ -3,19 +3,13 @@
 // the phase transition with its event, and the actions that follow. The step runner (step.ts) writes
 // the status once, then acts, as JobSet and Kubeflow Trainer do. Everything needed to resume after a
 // crash is in the job's status (phase, restarts, condition times) and its pods' labels. The policies
-// live in their own files: admission.ts, gang-start.ts, failure-policy.ts, finish.ts, expectations.ts.
+// live in their own files: admission.ts, gang-start.ts, failure-policy.ts, finish.ts, expectations.ts,
+// elastic-growth.ts.
 import { RESTART_EXIT_CODES_DEFAULT, type TrainingJobPhase } from '@kiln/spec';
-import {
-  elasticTarget,
-  fitNow,
-  gangTimeoutMs,
-  isWaiting,
-  keyOf,
-  planAdmission,
-  wantedWorkers,
-} from './admission.js';
+import { fitNow, gangTimeoutMs, keyOf, planAdmission, wantedWorkers } from './admission.js';
 import { WORLD_LABEL } from './children.js';
 import { findCondition, trueSince } from './conditions.js';
+import { growElastic } from './elastic-growth.js';
 import type { EventRecorder } from './events.js';
 import { Expectations } from './expectations.js';
 import { gangFailures, judgeGangFailures, restartBackoffMs, restartOrFail } from './failure-policy.js';
@@ -245,29 +239,12 @@ export class Reconciler {
 
     // Running.
     await this.progress.refresh(keyOf(job), pods, status, now.getTime());
-    if (job.spec.elastic && workers < job.spec.elastic.maxWorkers) {
-      const { maxWorkers } = job.spec.elastic;
-      const runningFor = trueSince(status.conditions, 'Running', now.getTime()) ?? 0;
-      const cooled = runningFor >= this.options.elasticCooldownMs;
-      const target = cooled ? elasticTarget(this.ctx, job) : 0;
-      const least = this.ctx.provisioner.growingTo(job, workers, now.getTime());
-      if (target > workers && (least === undefined || target >= least)) {
-        transition(step, 'Restarting', 'ScaleUp', `growing from ${workers} to ${target} workers`);
-        step.actions.push({ kind: 'deletePods', pods });
-        return step;
+    return (
+      growElastic(step, workers, this.ctx, this.options) ?? {
+        ...step,
+        requeueAfterMs: this.options.progressIntervalMs,
       }
-      // No room to grow onto: ask the autoscaler for it (the grown gang relaunches once it is there).
-      const canGrow = cooled && !this.ctx.jobs.some(isWaiting);
-      const growth = this.ctx.provisioner.planGrowth(job, workers, maxWorkers, canGrow, now.getTime());
-      if (growth) {
-        step.actions.push({ kind: 'provisioning', plan: growth, workers: maxWorkers });
-        const wait = cooled ? growth.retryInMs : this.options.elasticCooldownMs - runningFor;
-        if (wait !== undefined && wait < this.options.progressIntervalMs) {
-          return { ...step, requeueAfterMs: wait + 50 };
-        }
-      }
-    }
-    return { ...step, requeueAfterMs: this.options.progressIntervalMs };
+    );
   }
 
   private async succeed(step: Step): Promise<Step> {
