@@ -4,11 +4,11 @@
 // the status once, then acts, as JobSet and Kubeflow Trainer do. Everything needed to resume after a
 // crash is in the job's status (phase, restarts, condition times) and its pods' labels. The policies
 // live in their own files: admission.ts, gang-start.ts, failure-policy.ts, finish.ts, expectations.ts,
-// elastic-growth.ts.
+// elastic-growth.ts, launch.ts.
 import { RESTART_EXIT_CODES_DEFAULT, type TrainingJobPhase } from '@kiln/spec';
-import { fitNow, gangTimeoutMs, keyOf, planAdmission, wantedWorkers } from './admission.js';
+import { fitNow, gangTimeoutMs, keyOf } from './admission.js';
 import { WORLD_LABEL } from './children.js';
-import { findCondition, trueSince } from './conditions.js';
+import { trueSince } from './conditions.js';
 import { growElastic } from './elastic-growth.js';
 import type { EventRecorder } from './events.js';
 import { Expectations } from './expectations.js';
@@ -16,10 +16,10 @@ import { gangFailures, judgeGangFailures, restartBackoffMs, restartOrFail } from
 import { deadlineLeftMs, judgeSuccess, judgeTtl, podsToClean } from './finish.js';
 import { gangMembers, judgeGangStart } from './gang-start.js';
 import type { KubeClient } from './kube.js';
+import { launchWhenAdmitted } from './launch.js';
 import type { Log } from './log.js';
 import { ProgressPoller } from './progress.js';
 import type { Prometheus } from './prometheus.js';
-import { Provisioner } from './provisioner.js';
 import {
   beginStep,
   type ReconcileContext,
@@ -114,62 +114,11 @@ export class Reconciler {
     const next =
       phase === 'Starting' || phase === 'Running'
         ? await this.supervise(step, phase)
-        : this.launchWhenAdmitted(step, phase);
+        : launchWhenAdmitted(step, phase, this.ctx, (restarts) => this.backoff(restarts));
     if (deadlineInMs !== undefined) {
       next.requeueAfterMs = Math.min(next.requeueAfterMs ?? Number.POSITIVE_INFINITY, deadlineInMs + 50);
     }
     return next;
-  }
-
-  /** Pending, Queued or Restarting: tear down what is left, wait out the backoff, then admit the gang. */
-  private launchWhenAdmitted(step: Step, phase: TrainingJobPhase): Step {
-    const { job, pods, status, now } = step;
-    if (pods.length > 0) {
-      // New pods reuse the old names, so the old gang must be gone first; pod deletions requeue the job.
-      step.actions.push({ kind: 'deletePods', pods });
-      return step;
-    }
-    // A scale-up is not a failure: it relaunches without a backoff.
-    if (phase === 'Restarting' && findCondition(status.conditions, 'Restarting')?.reason !== 'ScaleUp') {
-      const since = trueSince(status.conditions, 'Restarting', now.getTime()) ?? Number.POSITIVE_INFINITY;
-      const wait = this.backoff(status.restarts ?? 0) - since;
-      if (wait > 0) return { ...step, requeueAfterMs: wait };
-    }
-    const provisioner = this.ctx.provisioner.enabled ? this.ctx.provisioner : undefined;
-    let decision = planAdmission(this.ctx, now.getTime(), provisioner).get(keyOf(job));
-    // A gang that does not fit asks the Cluster Autoscaler for its capacity, and is admitted on it.
-    const gang = wantedWorkers(job).min;
-    const plan = this.ctx.provisioner.plan(job, decision, gang, now.getTime());
-    if (plan) {
-      decision = plan.decision ?? decision;
-      step.actions.push({ kind: 'provisioning', plan, workers: gang });
-    }
-    if (!decision || decision.workers === 0) {
-      const reason = decision?.reason ?? 'InsufficientCapacity';
-      const message = decision?.message ?? 'does not fit';
-      const queued = findCondition(status.conditions, 'Queued');
-      if (phase !== 'Queued' || queued?.reason !== reason) transition(step, 'Queued', reason, message);
-      else if (queued.message !== message) {
-        // Same wait, new detail (the autoscaler's answer): the time it has lasted (SINCE) is kept.
-        status.conditions = status.conditions?.map((c) => (c === queued ? { ...c, message } : c));
-      }
-      // Capacity changes requeue waiting jobs; the timer is a safety net (or the end of a cool-off).
-      return {
-        ...step,
-        requeueAfterMs: decision?.retryInMs !== undefined ? decision.retryInMs + 50 : 30_000,
-      };
-    }
-    transition(step, 'Starting', decision.reason, decision.message);
-    step.actions.push(
-      { kind: 'ensureService' },
-      {
-        kind: 'createWorkers',
-        workers: decision.workers,
-        existing: [],
-        annotations: Provisioner.podAnnotations(plan),
-      },
-    );
-    return { ...step, reserve: decision.workers, requeueAfterMs: gangTimeoutMs(job) };
   }
 
   /** Starting or Running: watch the gang; any worker failing restarts all of it. */
