@@ -3,6 +3,7 @@
 // job and its worker pods (polled every 5 s), with cancel, suspend and resume.
 import { useCallback, useEffect, useState } from 'react';
 import { fmtTime } from '@/lib/format';
+import { callKiln, failureMessage } from '@/lib/kiln-client';
 
 interface Job {
   metadata: { name: string; creationTimestamp?: string };
@@ -35,7 +36,8 @@ export function JobPanel({ projectId, name }: { projectId: string; name: string 
   const [job, setJob] = useState<Job | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [events, setEvents] = useState<JobEvent[] | null>(null);
-  const base = `/api/kiln/projects/${projectId}/jobs/${encodeURIComponent(name)}`;
+  const jobPath = `/projects/${projectId}/jobs/${encodeURIComponent(name)}`;
+  const base = `/api/kiln${jobPath}`;
 
   const load = useCallback(async () => {
     const [res, ev] = await Promise.all([fetch(base), fetch(`${base}/events`)]);
@@ -55,11 +57,8 @@ export function JobPanel({ projectId, name }: { projectId: string; name: string 
 
   async function act(path: string, method: string, confirmText?: string) {
     if (confirmText && !window.confirm(confirmText)) return;
-    const res = await fetch(`${base}${path}`, { method });
-    if (!res.ok) {
-      const body = await res.json().catch(() => ({}));
-      setMessage(body.message ?? `the API answered ${res.status}`);
-    }
+    const answer = await callKiln(`${jobPath}${path}`, method);
+    if (!answer.ok) setMessage(failureMessage(answer));
     await load();
   }
 

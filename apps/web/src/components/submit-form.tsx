@@ -13,6 +13,7 @@ import {
   toManifest,
   validateManifest,
 } from '@/lib/job-form';
+import { callKiln, failureMessage } from '@/lib/kiln-client';
 
 function Field({
   id,
@@ -108,18 +109,13 @@ export function SubmitForm({ projectId, namespace }: { projectId: string; namesp
     const manifest = mode === 'yaml' ? yamlManifest.manifest : built.manifest;
     setBusy(true);
     try {
-      const res = await fetch(`/api/kiln/projects/${projectId}/jobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(manifest),
-      });
-      const body = await res.json().catch(() => ({}));
-      if (res.ok) {
-        router.push(`/runs/${body.runId}`);
+      const answer = await callKiln(`/projects/${projectId}/jobs`, 'POST', manifest);
+      if (answer.ok) {
+        router.push(`/runs/${answer.body.runId}`);
         return;
       }
-      if (Array.isArray(body.errors)) setServerErrors(placeErrors(body.errors));
-      else setNotice(body.message ?? `the API answered ${res.status}`);
+      if (Array.isArray(answer.body.errors)) setServerErrors(placeErrors(answer.body.errors));
+      else setNotice(failureMessage(answer));
     } catch (err) {
       setNotice((err as Error).message);
     } finally {

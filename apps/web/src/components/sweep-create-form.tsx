@@ -4,6 +4,7 @@
 // already taken, the active-sweep limit) show the same way.
 import { useRouter } from 'next/navigation';
 import { useMemo, useState } from 'react';
+import { callKiln, failureMessage } from '@/lib/kiln-client';
 import { apiSweepErrors, checkSweepText, SWEEP_TEMPLATE, type SweepFieldError } from '@/lib/sweep-yaml';
 
 export function SweepCreateForm({ projectId, namespace }: { projectId: string; namespace: string }) {
@@ -24,18 +25,13 @@ export function SweepCreateForm({ projectId, namespace }: { projectId: string; n
     if (!checked.ok) return;
     setBusy(true);
     try {
-      const res = await fetch(`/api/kiln/projects/${projectId}/sweeps`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(checked.document),
-      });
-      const body = await res.json().catch(() => ({}));
-      if (res.ok) {
-        router.push(`/sweeps/${body.id}`);
+      const answer = await callKiln(`/projects/${projectId}/sweeps`, 'POST', checked.document);
+      if (answer.ok) {
+        router.push(`/sweeps/${answer.body.id}`);
         return;
       }
-      if (Array.isArray(body.errors)) setServerErrors(apiSweepErrors(body.errors));
-      else setNotice(body.message ?? `the API answered ${res.status}`);
+      if (Array.isArray(answer.body.errors)) setServerErrors(apiSweepErrors(answer.body.errors));
+      else setNotice(failureMessage(answer));
     } catch (err) {
       setNotice((err as Error).message);
     } finally {

@@ -2,6 +2,7 @@
 // Parallelism and maxTrials of an active sweep, saved with PATCH; the API's refusals (maxTrials below
 // the trials already started, a finished sweep) show at the field.
 import { useEffect, useState } from 'react';
+import { callKiln, failureMessage } from '@/lib/kiln-client';
 import type { Sweep } from '@/lib/sweep-types';
 
 type Field = 'parallelism' | 'maxTrials';
@@ -37,13 +38,9 @@ export function SweepLimits({ sweep, onSaved }: { sweep: Sweep; onSaved: (s: Swe
     if (Object.keys(errs).length || !Object.keys(body).length) return;
     setBusy(true);
     try {
-      const res = await fetch(`/api/kiln/sweeps/${sweep.id}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const out = await res.json().catch(() => ({}));
-      if (res.ok) onSaved(out as Sweep);
+      const answer = await callKiln(`/sweeps/${sweep.id}`, 'PATCH', body);
+      const out = answer.body;
+      if (answer.ok) onSaved(out as Sweep);
       else if (Array.isArray(out.errors)) {
         const placed: typeof errors = {};
         for (const x of out.errors as { path: string; message: string }[]) {
@@ -52,7 +49,7 @@ export function SweepLimits({ sweep, onSaved }: { sweep: Sweep; onSaved: (s: Swe
           else placed.form = `${x.path}: ${x.message}`;
         }
         setErrors(placed);
-      } else setErrors({ form: out.message ?? `the API answered ${res.status}` });
+      } else setErrors({ form: failureMessage(answer) });
     } finally {
       setBusy(false);
     }

@@ -6,6 +6,7 @@ import Link from 'next/link';
 import { usePathname, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { fmtNum, fmtTime } from '@/lib/format';
+import { callKiln, failureMessage } from '@/lib/kiln-client';
 import { paramAxes } from '@/lib/sweep-chart-data';
 import { SWEEP_ACTIONS, type Sweep, type Trial } from '@/lib/sweep-types';
 import { sortTrials } from '@/lib/trial-sort';
@@ -81,10 +82,9 @@ export function SweepView({ initialSweep, initialTrials, totalTrials }: Props) {
   async function act(action: 'pause' | 'resume' | 'stop') {
     if (action === 'stop' && !window.confirm(`Stop ${sweep.name}? Its running trials are ended.`)) return;
     setMessage(null);
-    const res = await fetch(`${base}/${action}`, { method: 'POST' });
-    const body = await res.json().catch(() => ({}));
-    if (res.ok) setSweep(body as Sweep);
-    else setMessage(body.message ?? `the API answered ${res.status}`);
+    const answer = await callKiln(`/sweeps/${sweep.id}/${action}`, 'POST');
+    if (answer.ok) setSweep(answer.body as Sweep);
+    else setMessage(failureMessage(answer));
   }
 
   const axes = useMemo(() => paramAxes(trials, sweep.spec.spec.parameters), [trials, sweep.spec]);
