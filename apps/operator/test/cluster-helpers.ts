@@ -62,17 +62,7 @@ export function operatorCluster(
   let setup: Promise<void> | undefined;
   const ready = () =>
     (setup ??= (async () => {
-      await waitFor(
-        'the test cluster',
-        async () => {
-          try {
-            return k.kubeconfigPath;
-          } catch {
-            return undefined;
-          }
-        },
-        180_000,
-      );
+      await k.ready();
       await k.installTrainingJobCrd();
     })());
   before(ready, { timeout: 240_000 });

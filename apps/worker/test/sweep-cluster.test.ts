@@ -50,17 +50,7 @@ before(
   async () => {
     d = await testDb('worker_cluster');
     dir = mkdtempSync(join(tmpdir(), 'kiln-sweep-cluster-'));
-    await waitFor(
-      'the test cluster',
-      async () => {
-        try {
-          return k.kubeconfigPath;
-        } catch {
-          return undefined;
-        }
-      },
-      180_000,
-    );
+    await k.ready();
     await k.installTrainingJobCrd();
     const loader = ['--conditions=kiln-src', '--import', '@swc-node/register/esm-register'];
     const flags = [

@@ -26,6 +26,11 @@ export interface TestCluster {
   kubectl(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** applies this checkout's TrainingJob CRD (crds/trainingjob.yaml) and waits until it is Established */
   installTrainingJobCrd(): Promise<void>;
+  /**
+   * Resolves once the cluster is up (rejects if it failed to start): for a file's own before() hooks,
+   * which Node 20 runs concurrently with this helper's.
+   */
+  ready(): Promise<void>;
 }
 
 export interface TestClusterOptions extends ClusterOptions {
@@ -63,22 +68,37 @@ export function clusterForTests(opts: TestClusterOptions = {}): TestCluster {
   let kc: KubeConfig | undefined;
   let core: CoreV1Api | undefined;
   let kubectlBin = '';
+  let started!: { resolve: () => void; reject: (e: unknown) => void };
+  const up = new Promise<void>((resolve, reject) => {
+    started = { resolve, reject };
+  });
+  up.catch(() => {}); // the before() hook reports the failure; ready() callers see it too
 
   before(
     async () => {
-      kubectlBin = `${ensureBinaries(opts.binDir)}/kubectl`;
-      if (shared) {
-        kubeconfigPath = process.env.KILN_TEST_KUBECONFIG!;
-      } else {
-        cluster = await startCluster(opts);
-        kubeconfigPath = cluster.kubeconfigPath;
+      try {
+        await start();
+        started.resolve();
+      } catch (e) {
+        started.reject(e);
+        throw e;
       }
-      kc = new KubeConfig();
-      kc.loadFromFile(kubeconfigPath);
-      core = kc.makeApiClient(CoreV1Api);
     },
     { timeout: 180_000 },
   );
+
+  async function start() {
+    kubectlBin = `${ensureBinaries(opts.binDir)}/kubectl`;
+    if (shared) {
+      kubeconfigPath = process.env.KILN_TEST_KUBECONFIG!;
+    } else {
+      cluster = await startCluster(opts);
+      kubeconfigPath = cluster.kubeconfigPath;
+    }
+    kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    core = kc.makeApiClient(CoreV1Api);
+  }
 
   after(
     async () => {
@@ -113,6 +133,7 @@ export function clusterForTests(opts: TestClusterOptions = {}): TestCluster {
     get cluster() {
       return cluster;
     },
+    ready: () => up,
     async namespace(prefix) {
       const name = `${prefix}-${randomBytes(3).toString('hex')}`;
       await need(core).createNamespace({ body: { metadata: { name } } });
