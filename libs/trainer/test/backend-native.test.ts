@@ -80,20 +80,32 @@ async function oneStep(
   return result;
 }
 
-function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
-  let m = 0;
+/** The largest absolute difference, and how many elements differ by more than `atol`. */
+function compareWeights(a: Float32Array[], b: Float32Array[], atol: number): { max: number; over: number; n: number } {
+  let max = 0;
+  let over = 0;
+  let n = 0;
   a.forEach((arr, i) => {
     const other = b[i] as Float32Array;
-    for (let j = 0; j < arr.length; j++) m = Math.max(m, Math.abs((arr[j] as number) - (other[j] as number)));
+    for (let j = 0; j < arr.length; j++) {
+      const d = Math.abs((arr[j] as number) - (other[j] as number));
+      max = Math.max(max, d);
+      if (d > atol) over++;
+      n++;
+    }
   });
-  return m;
+  return { max, over, n };
 }
 
 // Tolerances: float32 sums in a different order (oneDNN/Eigen vs JS loops) move the loss by ~1e-6
-// relative; one Adam step (lr 1e-3) moves each weight by at most ~1e-3, so 1e-5 absolute on the
-// updated weights still catches a wrong gradient or a wrong update rule.
+// relative. Adam's first update is lr·g/(|g|+ε) (lr 1e-3), about lr·sign(g): nearly every weight
+// must agree to 1e-5. Where a gradient is near ε, a rounding difference in g (the conv's sum order
+// depends on the CPU's vector width) shifts that weight's update by a few percent of lr, so a few
+// elements may differ by up to 1e-4; a wrong sign or a wrong update rule moves weights by ~1e-3.
 const LOSS_RTOL = 1e-5;
 const WEIGHT_ATOL = 1e-5;
+const WEIGHT_ATOL_FEW = 1e-4;
+const FEW = 1e-3;
 
 describe('tensorflow backend (native)', { skip }, () => {
   it('loads, shares the one tfjs engine, and says which TensorFlow it runs', async () => {
@@ -172,8 +184,9 @@ describe('tensorflow backend (native)', { skip }, () => {
         `loss after step cpu ${ref.lossAfter} vs tensorflow ${nat.lossAfter}`,
       );
       assert.ok(nat.lossAfter < nat.lossBefore, 'the step should lower the loss on the same batch');
-      const diff = maxAbsDiff(ref.weights, nat.weights);
-      assert.ok(diff <= WEIGHT_ATOL, `updated weights differ by ${diff}`);
+      const { max, over, n } = compareWeights(ref.weights, nat.weights, WEIGHT_ATOL);
+      assert.ok(max <= WEIGHT_ATOL_FEW, `updated weights differ by ${max}`);
+      assert.ok(over <= FEW * n, `${over} of ${n} updated weights differ by more than ${WEIGHT_ATOL}`);
     });
   }
 
