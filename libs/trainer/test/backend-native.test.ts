@@ -81,7 +81,11 @@ async function oneStep(
 }
 
 /** The largest absolute difference, and how many elements differ by more than `atol`. */
-function compareWeights(a: Float32Array[], b: Float32Array[], atol: number): { max: number; over: number; n: number } {
+function compareWeights(
+  a: Float32Array[],
+  b: Float32Array[],
+  atol: number,
+): { max: number; over: number; n: number } {
   let max = 0;
   let over = 0;
   let n = 0;
