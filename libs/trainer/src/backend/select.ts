@@ -1,3 +1,4 @@
+import { ENV } from '@kiln/spec';
 import * as tf from '@tensorflow/tfjs';
 import {
   BackendOptionError,
@@ -109,11 +110,11 @@ async function useTensorflow(accelerator: Accelerator, intra?: number, inter?: n
  * against one backend on another (CI runs the Trainer tests on `cpu` and on `tensorflow`).
  */
 function withForcedBackend(opts: SelectBackendOptions): SelectBackendOptions {
-  const forced = process.env.KILN_FORCE_BACKEND;
+  const forced = process.env[ENV.forceBackend];
   if (!forced) return opts;
   if (!isBackendName(forced)) {
     throw new BackendOptionError(
-      'KILN_FORCE_BACKEND (environment)',
+      `${ENV.forceBackend} (environment)`,
       "'tensorflow' | 'webgpu' | 'cpu' | 'wasm'",
       forced,
     );
