@@ -17,10 +17,10 @@ import {
   type TrialPhase,
   type TrialRow,
 } from '@kiln/sweep-runner';
+import { isConflict, isNotFound } from '@kiln/kube';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 
 const base = { group: API_GROUP, version: API_VERSION, plural: TRAININGJOB_PLURAL };
-const code = (e: unknown) => (e as { code?: number }).code;
 
 interface JobObject {
   metadata: { name: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
@@ -87,7 +87,7 @@ export class KubeLauncher implements TrialLauncher {
       })) as JobObject;
       return job.metadata.uid!;
     } catch (e) {
-      if (code(e) !== 409) throw e;
+      if (!isConflict(e)) throw e;
       const job = (await this.custom.getNamespacedCustomObject({
         ...base,
         namespace: sweep.namespace,
@@ -108,7 +108,7 @@ export class KubeLauncher implements TrialLauncher {
         propagationPolicy: 'Background',
       });
     } catch (e) {
-      if (code(e) !== 404) throw e;
+      if (!isNotFound(e)) throw e;
     }
   }
 
@@ -117,7 +117,7 @@ export class KubeLauncher implements TrialLauncher {
     try {
       await this.core.createNamespacedSecret({ namespace, body });
     } catch (e) {
-      if (code(e) !== 409) throw e;
+      if (!isConflict(e)) throw e;
       await this.core.replaceNamespacedSecret({ namespace, name, body });
     }
   }

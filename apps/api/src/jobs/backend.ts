@@ -2,6 +2,7 @@
 // (job endpoints then answer 503) and so the cluster-facing code is in one file.
 
 import type { Writable } from 'node:stream';
+import { isConflict, isNotFound } from '@kiln/kube';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL } from '@kiln/spec';
 import {
   CoreV1Api,
@@ -61,8 +62,6 @@ export interface JobBackend {
 
 /** Events read per kind in one request; Kubernetes keeps events for an hour by default. */
 const EVENTS_LIMIT = 1000;
-
-const isNotFound = (e: unknown) => (e as { code?: number }).code === 404;
 
 export class KubeJobBackend implements JobBackend {
   private readonly custom: CustomObjectsApi;
@@ -147,7 +146,7 @@ export class KubeJobBackend implements JobBackend {
     try {
       await this.core.createNamespacedSecret({ namespace, body });
     } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw e;
+      if (!isConflict(e)) throw e;
       await this.core.replaceNamespacedSecret({ namespace, name, body });
     }
   }

@@ -3,6 +3,7 @@
 // cluster is configured.
 import type { Writable } from 'node:stream';
 import type { Db, Project } from '@kiln/db';
+import { statusCode } from '@kiln/kube';
 import {
   API_GROUP_VERSION,
   ENV,
@@ -105,7 +106,7 @@ export class JobsService {
       return { runId: run.id, job: created };
     } catch (e) {
       await this.db.prisma.run.delete({ where: { id: run.id } });
-      const code = (e as { code?: number }).code;
+      const code = statusCode(e);
       if (code === 409)
         throw badRequest([
           { path: 'body.metadata.name', message: `a TrainingJob named ${job.metadata.name} already exists` },
