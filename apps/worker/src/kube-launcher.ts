@@ -1,5 +1,7 @@
 // Trials as TrainingJobs. Each job gets a run-scoped tracking token in `<job>-tracking` (the Secret the
 // operator mounts as KILN_TRACKING_TOKEN), so the trial's Trainer records its metrics to its run.
+
+import { isConflict, isNotFound } from '@kiln/kube';
 import {
   API_GROUP,
   API_VERSION,
@@ -17,7 +19,6 @@ import {
   type TrialPhase,
   type TrialRow,
 } from '@kiln/sweep-runner';
-import { isConflict, isNotFound } from '@kiln/kube';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 
 const base = { group: API_GROUP, version: API_VERSION, plural: TRAININGJOB_PLURAL };

@@ -5,92 +5,34 @@
 // ready endpoints (the node agent's Service records) the whole time; `helm uninstall` leaving no pods, Services or Leases (the CRD stays).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { clusterForTests, waitFor } from '@kiln/local-cluster/test-helper';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import pg from 'pg';
-import { chartDir, helmAsync, repoRoot } from './helm.js';
-import { IMAGE_REGISTRY, platformImageMap } from './image-map.js';
+import { chartDir, IMAGE_REGISTRY, releaseImages, repoRoot, sql, TestRelease } from './release.js';
 
-const { images, fromSource } = platformImageMap();
-// TrainingJobs' pods run the Trainer from the checkout (what deploy/images/trainer.Dockerfile holds).
-images[`${IMAGE_REGISTRY}/kiln-trainer`] = { root: repoRoot, workdir: '/kiln' };
-const checkpointRoot = mkdtempSync(join(tmpdir(), 'kiln-helm-ckpt-'));
+const { images, fromSource } = releaseImages();
 const k = clusterForTests({ nodes: [{ name: 'platform-1', cpu: '32', memory: '64Gi' }], images });
+const rel = new TestRelease(k, {
+  namespace: 'kiln-helm',
+  checkpointRoot: mkdtempSync(join(tmpdir(), 'kiln-helm-ckpt-')),
+  set: ['operator.replicas=2', 'api.replicas=2', 'api.minReadySeconds=3'],
+});
+const release = rel.name;
 let ns = '';
-const baseUrl = process.env.DATABASE_URL ?? 'postgresql://kiln:kiln@127.0.0.1:5432/kiln';
-// An empty database (not createTestDatabase's migrated one): the chart's migrations Job must migrate it.
-const db = { name: `kiln_t_helm_${randomBytes(4).toString('hex')}`, url: '' };
-async function sql<T>(fn: (c: pg.Client) => Promise<T>, url = baseUrl): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-const release = 'kiln';
 let adminToken = '';
-
-function helmArgs(extra: string[]): string[] {
-  return ['--kubeconfig', k.kubeconfigPath, '--namespace', ns, ...extra];
-}
-
-function values(more: string[] = []): string[] {
-  const set = [
-    `image.registry=${IMAGE_REGISTRY}`,
-    `database.url=${db.url}`,
-    `redisUrl=${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}`,
-    `redisPrefix=kiln-helm-${ns}`,
-    'operator.replicas=2',
-    'api.replicas=2',
-    'api.minReadySeconds=3',
-    `operator.checkpointRoot=${checkpointRoot}`,
-    ...more,
-  ];
-  return set.flatMap((s) => ['--set', s]);
-}
-
-async function helmOk(args: string[]): Promise<string> {
-  const r = await helmAsync(helmArgs(args));
-  assert.equal(r.code, 0, `helm ${args[0]} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function podsOf(component?: string) {
-  const selector = `app.kubernetes.io/instance=${release}${component ? `,app.kubernetes.io/component=${component}` : ''}`;
-  return (await k.core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items;
-}
-
-/**
- * The API Service's ready endpoints as pods reach them: the node agent's Service records (there is no
- * kube-proxy, and EndpointSlices refuse the agent's loopback pod addresses).
- */
-async function apiEndpoints(): Promise<string[]> {
-  const name = `${release}-api.${ns}.svc.cluster.local`;
-  const ips: string[] = [];
-  for (const line of readFileSync(k.agent!.hostsFile, 'utf8').split('\n')) {
-    const [ip, ...names] = line.trim().split(/\s+/);
-    if (ip && names.includes(name)) ips.push(ip);
-  }
-  return ips.map((ip) => `${ip}:8080`);
-}
+const helmOk = (args: string[]) => rel.helm(args);
+const apiEndpoints = async () => rel.endpoints('api', 8080);
 
 // Inside a describe: root-level before() hooks may run alongside the cluster helper's own.
 describe('charts/kiln on the local control plane', () => {
   before(
     async () => {
-      ns = await k.namespace('kiln-helm');
-      await sql((c) => c.query(`CREATE DATABASE "${db.name}"`));
-      const u = new URL(baseUrl);
-      u.pathname = `/${db.name}`;
-      db.url = u.toString();
+      await rel.prepare();
+      ns = rel.ns;
       // The dashboard image ships a production build; the checkout gets the same one (skipped when current).
       // (asynchronously: this process hosts the node agent, which must keep running)
       await promisify(execFile)(process.execPath, [join(repoRoot, 'apps/web/scripts/build.mjs')], {
@@ -102,14 +44,12 @@ describe('charts/kiln on the local control plane', () => {
     { timeout: 900_000 },
   );
 
-  after(async () => {
-    await sql((c) => c.query(`DROP DATABASE IF EXISTS "${db.name}" WITH (FORCE)`)).catch(() => {});
-  });
+  after(() => rel.dropDatabase());
 
   test('every rendered object passes a server-side dry run on the real apiserver', {
     timeout: 180_000,
   }, async () => {
-    const rendered = await helmOk(['template', release, chartDir, '--include-crds', ...values()]);
+    const rendered = await helmOk(['template', release, chartDir, '--include-crds', ...rel.values()]);
     const r = await k.kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], rendered);
     assert.equal(r.code, 0, `server-side dry run refused:\n${r.stderr}`);
     for (const kind of [
@@ -136,30 +76,26 @@ describe('charts/kiln on the local control plane', () => {
     timeout: 1_200_000,
   }, async () => {
     const t0 = Date.now();
-    await helmOk(['install', release, chartDir, '--wait', '--timeout', '10m', ...values()]);
+    await rel.install();
     const installSeconds = (Date.now() - t0) / 1000;
     console.log(`# helm install --wait: ${installSeconds.toFixed(1)} s`);
 
     // The admin token was generated at install (no adminToken value given) and stored in the chart's Secret.
-    const readToken = async () =>
-      Buffer.from(
-        (await k.core.readNamespacedSecret({ name: release, namespace: ns })).data!['admin-token']!,
-        'base64',
-      ).toString();
+    const readToken = () => rel.adminToken();
     adminToken = await readToken();
     assert.ok(adminToken.length >= 40, 'no generated admin token');
 
     // The migrations Job ran (hook deleted on success) and the API is ready on its database.
     const migrated = await sql(
+      rel.databaseUrl,
       async (c) =>
         (await c.query('SELECT count(*)::int AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL'))
           .rows[0].n as number,
-      db.url,
     );
     assert.ok(migrated > 0, 'no migration recorded by the hook Job');
 
     // Two operators, one Lease (made by the chart) held by one of them.
-    const operators = (await podsOf('operator')).map((p) => p.metadata!.name!);
+    const operators = (await rel.pods('operator')).map((p) => p.metadata!.name!);
     assert.equal(operators.length, 2);
     const coordination = k.kc.makeApiClient(CoordinationV1Api);
     const holder = await waitFor(
@@ -258,6 +194,7 @@ describe('charts/kiln on the local control plane', () => {
       120_000,
     );
     const points = await sql(
+      rel.databaseUrl,
       async (c) =>
         (
           await c.query(
@@ -265,13 +202,12 @@ describe('charts/kiln on the local control plane', () => {
             [runId],
           )
         ).rows[0].n as number,
-      db.url,
     );
     assert.ok(points > 0, `no metric points of run ${runId} in the release's database`);
     console.log(`# TrainingJob through the installed API: Succeeded, ${points} metric points stored`);
 
     // Upgrade: a changed value rolls every API pod; a poller (as kube-proxy, over ready endpoints) never misses.
-    const oldApiPods = new Set((await podsOf('api')).map((p) => p.metadata!.uid));
+    const oldApiPods = new Set((await rel.pods('api')).map((p) => p.metadata!.uid));
     let polls = 0;
     const failures: string[] = [];
     let polling = true;
@@ -298,11 +234,11 @@ describe('charts/kiln on the local control plane', () => {
       '--wait',
       '--timeout',
       '10m',
-      ...values(['api.extraEnv.KILN_LOG_TAIL_LINES=500']),
+      ...rel.values(['api.extraEnv.KILN_LOG_TAIL_LINES=500']),
     ]);
     await waitFor(
       'old API pods gone',
-      async () => (await podsOf('api')).every((p) => !oldApiPods.has(p.metadata!.uid)),
+      async () => (await rel.pods('api')).every((p) => !oldApiPods.has(p.metadata!.uid)),
       120_000,
     );
     polling = false;
@@ -310,7 +246,7 @@ describe('charts/kiln on the local control plane', () => {
     console.log(
       `# helm upgrade --wait: ${((Date.now() - t1) / 1000).toFixed(1)} s, ${polls} API polls, ${failures.length} failed`,
     );
-    const apiPods = await podsOf('api');
+    const apiPods = await rel.pods('api');
     assert.ok(
       apiPods.every((p) =>
         p.spec!.containers[0]!.env!.some((e) => e.name === 'KILN_LOG_TAIL_LINES' && e.value === '500'),
@@ -327,7 +263,7 @@ describe('charts/kiln on the local control plane', () => {
 
     // Uninstall: no pods, Services or Leases of the release remain; the CRD stays (Helm's crds/ convention).
     await helmOk(['uninstall', release, '--wait', '--timeout', '5m']);
-    await waitFor('every pod of the release gone', async () => (await podsOf()).length === 0, 120_000);
+    await waitFor('every pod of the release gone', async () => (await rel.pods()).length === 0, 120_000);
     const services = (await k.core.listNamespacedService({ namespace: ns })).items;
     assert.deepEqual(
       services.map((s) => s.metadata!.name),
