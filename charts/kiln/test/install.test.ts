@@ -5,8 +5,6 @@
 // ready endpoints (the node agent's Service records) the whole time; `helm uninstall` leaving no pods, Services or Leases (the CRD stays).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -18,7 +16,6 @@ const { images, fromSource } = releaseImages();
 const k = clusterForTests({ nodes: [{ name: 'platform-1', cpu: '32', memory: '64Gi' }], images });
 const rel = new TestRelease(k, {
   namespace: 'kiln-helm',
-  checkpointRoot: mkdtempSync(join(tmpdir(), 'kiln-helm-ckpt-')),
   set: ['operator.replicas=2', 'api.replicas=2', 'api.minReadySeconds=3'],
 });
 const release = rel.name;
@@ -44,7 +41,7 @@ describe('charts/kiln on the local control plane', () => {
     { timeout: 900_000 },
   );
 
-  after(() => rel.dropDatabase());
+  after(() => rel.cleanup());
 
   test('every rendered object passes a server-side dry run on the real apiserver', {
     timeout: 180_000,

@@ -5,7 +5,7 @@
 // the agent's loopback pod addresses).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { TestCluster } from '@kiln/local-cluster/test-helper';
 import type { V1Pod } from '@kubernetes/client-node';
 import pg from 'pg';
@@ -37,8 +37,6 @@ export async function sql<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 export interface ReleaseOptions {
   /** namespace prefix (the cluster helper adds a unique suffix) */
   namespace: string;
-  /** host directory the operator gives jobs for checkpoints */
-  checkpointRoot: string;
   /** --set pairs every install and upgrade gets, after the defaults */
   set?: string[];
 }
@@ -47,6 +45,12 @@ export class TestRelease {
   readonly name = 'kiln';
   ns = '';
   databaseUrl = '';
+  /**
+   * The operator's checkpoint root, a host directory (the node agent's pods are host processes). Not
+   * under /tmp: the release's pods mount an emptyDir there, and the agent maps every path under a mount,
+   * environment values included, into that pod's own volume directory.
+   */
+  readonly checkpointRoot = mkdtempSync('/var/tmp/kiln-helm-ckpt-');
   private readonly database = `kiln_t_helm_${randomBytes(4).toString('hex')}`;
 
   constructor(
@@ -63,10 +67,12 @@ export class TestRelease {
     this.databaseUrl = u.toString();
   }
 
-  async dropDatabase(): Promise<void> {
+  /** Drops the database and the checkpoint root; call in after(). */
+  async cleanup(): Promise<void> {
     await sql(baseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`)).catch(
       () => {},
     );
+    rmSync(this.checkpointRoot, { recursive: true, force: true });
   }
 
   /** --set arguments: this release's database, Redis prefix and checkpoint root, then `more`. */
@@ -76,7 +82,7 @@ export class TestRelease {
       `database.url=${this.databaseUrl}`,
       `redisUrl=${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}`,
       `redisPrefix=kiln-helm-${this.ns}`,
-      `operator.checkpointRoot=${this.opts.checkpointRoot}`,
+      `operator.checkpointRoot=${this.checkpointRoot}`,
       ...(this.opts.set ?? []),
       ...more,
     ].flatMap((s) => ['--set', s]);
