@@ -27,6 +27,10 @@ RUN npm ci --no-audit --no-fund --loglevel=error \
     && npm install --no-save --ignore-scripts --no-audit --no-fund @tensorflow/tfjs-node-gpu@4.22.0
 COPY scripts ./scripts
 COPY examples ./examples
+COPY tsconfig.json tsconfig.base.json ./
+# Kiln's own code runs compiled (dist/, NODE_ENV=production below); only a job's TypeScript script is
+# compiled at start, by the kiln command's loader.
+RUN node scripts/build.mjs --no-types
 # Node's headers come from node-gyp's download here (no /usr/include/node in this image).
 RUN KILN_TF_COPY=1 bash scripts/tensorflow/install.sh --gpu && rm -rf /opt/kiln-cache/tensorflow/*/wheel \
       /opt/kiln-cache/tensorflow/*/include node_modules/@tensorflow/tfjs-node-gpu/deps/include
@@ -37,9 +41,9 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 RUN groupadd --gid 1000 kiln && useradd --uid 1000 --gid 1000 --create-home --shell /usr/sbin/nologin kiln
 WORKDIR /kiln
 COPY --from=build /kiln /kiln
-ENV NODE_OPTIONS="--conditions=kiln-src --import @swc-node/register/esm-register" \
+ENV NODE_ENV=production \
     TF_CPP_MIN_LOG_LEVEL=1 \
     PATH="/kiln/apps/cli/bin:${PATH}"
 USER 1000:1000
 ENTRYPOINT []
-CMD ["node", "scripts/tensorflow/verify-gpu.ts"]
+CMD ["node", "--import", "@swc-node/register/esm-register", "scripts/tensorflow/verify-gpu.ts"]

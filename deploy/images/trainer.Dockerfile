@@ -20,6 +20,10 @@ COPY deploy/local-cluster/package.json ./deploy/local-cluster/package.json
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY scripts ./scripts
 COPY examples ./examples
+COPY tsconfig.json tsconfig.base.json ./
+# Kiln's own code runs compiled (dist/, NODE_ENV=production below); only a job's TypeScript script is
+# compiled at start, by the kiln command's loader.
+RUN node scripts/build.mjs --no-types
 # KILN_TF_COPY=1: the libraries go into the package itself, so the runtime stage needs no cache.
 RUN KILN_TF_COPY=1 bash scripts/tensorflow/install.sh && rm -rf /opt/kiln-cache/tensorflow/*/wheel \
       /opt/kiln-cache/tensorflow/*/include node_modules/@tensorflow/tfjs-node/deps/include
@@ -27,7 +31,7 @@ RUN KILN_TF_COPY=1 bash scripts/tensorflow/install.sh && rm -rf /opt/kiln-cache/
 FROM node:${NODE_VERSION}-bookworm-slim
 WORKDIR /kiln
 COPY --from=build /kiln /kiln
-ENV NODE_OPTIONS="--conditions=kiln-src --import @swc-node/register/esm-register" \
+ENV NODE_ENV=production \
     TF_CPP_MIN_LOG_LEVEL=1 \
     PATH="/kiln/apps/cli/bin:${PATH}"
 # Fail the build, not the first job, if the native backend does not load in the runtime image.

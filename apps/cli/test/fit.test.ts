@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -210,4 +210,16 @@ test('the same script runs under plain node, taking its context from the environ
     trainerOptions: { maxEpochs: 2 },
     ckptPath: null,
   });
+});
+
+test('a TypeScript script compiles with its own project’s tsconfig.json, the nearest one above it', async () => {
+  const { nearestTsconfig } = await import('../src/commands/fit.js');
+  const project = tmp('project');
+  const nested = join(project, 'src', 'models');
+  mkdirSync(nested, { recursive: true });
+  writeFileSync(join(project, 'tsconfig.json'), '{}');
+  assert.equal(nearestTsconfig(nested), join(project, 'tsconfig.json'));
+  writeFileSync(join(project, 'src', 'tsconfig.json'), '{}');
+  assert.equal(nearestTsconfig(nested), join(project, 'src', 'tsconfig.json'));
+  assert.equal(nearestTsconfig('/'), existsSync('/tsconfig.json') ? '/tsconfig.json' : undefined);
 });

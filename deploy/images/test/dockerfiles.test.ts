@@ -59,3 +59,13 @@ test('platform targets run the apps as a numeric non-root user from the compiled
     for (const src of m[1]!.split(/\s+/))
       assert.ok(existsSync(join(root, src)), `COPY ${src}: not in the repo`);
 });
+
+test('trainer images run Kiln compiled: built in the build stage, NODE_ENV=production, no source loader', () => {
+  for (const name of ['trainer.Dockerfile', 'trainer-gpu.Dockerfile']) {
+    const file = join(dir, name);
+    const c = imageConfig(file);
+    assert.equal(c.env.NODE_ENV, 'production', name);
+    assert.doesNotMatch(c.env.NODE_OPTIONS ?? '', /kiln-src/, `${name}: NODE_OPTIONS loads the sources`);
+    assert.match(readFileSync(file, 'utf8'), /^RUN node scripts\/build\.mjs --no-types$/m, name);
+  }
+});

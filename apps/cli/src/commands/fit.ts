@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 // types only at load time: @kiln/trainer (tfjs and all) is imported when a script actually runs, so
 // --help and usage errors answer at once
@@ -69,6 +69,10 @@ export async function runFit(script: string, values: Record<string, unknown>): P
     /\.m?ts$/.test(path) &&
     !(globalThis as unknown as Record<symbol, unknown>)[Symbol.for('kiln.typescriptLoader')]
   ) {
+    // SWC reads SWC_NODE_PROJECT, else ./tsconfig.json: a script's own project decides how it compiles
+    // and resolves (`.js` imports of `.ts` files), wherever kiln is started from.
+    const tsconfig = process.env.SWC_NODE_PROJECT ?? nearestTsconfig(dirname(path));
+    if (tsconfig) process.env.SWC_NODE_PROJECT = tsconfig;
     await import(new URL('../loader.mjs', import.meta.url).href);
   }
   const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
@@ -138,4 +142,13 @@ export function fitCommand(program: Command): Command {
     await runFit(script, values);
   });
   return cmd;
+}
+
+/** The tsconfig.json in `dir` or the nearest folder above it; undefined when there is none. */
+export function nearestTsconfig(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const candidate = join(d, 'tsconfig.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(d) === d) return undefined;
+  }
 }
