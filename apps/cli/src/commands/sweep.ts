@@ -3,7 +3,6 @@
 // processes on this machine (the worker's local executor) against the same Postgres state.
 import { join } from 'node:path';
 import { parseSweep } from '@kiln/spec';
-import { runLocalSweep } from '@kiln/sweep-runner';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { ApiClient, ProjectRef } from '../api/client.js';
@@ -80,6 +79,8 @@ export function sweepCommand(program: Command, io: () => Io): void {
     };
     process.once('SIGINT', onSigint);
     try {
+      // Loaded here only: the local executor brings the database client, which no other command needs.
+      const { runLocalSweep } = await import('@kiln/sweep-runner');
       const status = await runLocalSweep({
         databaseUrl: databaseUrl!,
         sweepId: created.id,
