@@ -178,9 +178,16 @@ describe('kiln cluster commands', () => {
     assert.equal(s.out, 'trainingjob/digits suspended\n');
     const job = await api.call(token, 'GET', `/api/v1/projects/${project}/jobs/digits`);
     assert.equal(job.body.spec.runPolicy.suspend, true);
-    assert.equal((await kiln('resume', 'digits')).code, 0);
-    const c = await kiln('cancel', 'digits');
-    assert.equal(c.out, 'trainingjob/digits cancelled\n');
+    const r = await kiln('resume', 'digits', '-o', 'json');
+    assert.equal(r.code, 0, r.err);
+    const resumed = JSON.parse(r.out);
+    assert.equal(resumed.result, 'resumed');
+    assert.equal(resumed.job.spec.runPolicy.suspend, false);
+    const badOutput = await kiln('suspend', 'digits', '-o', 'xml');
+    assert.equal(badOutput.code, 2);
+    assert.match(badOutput.err, /-o, --output <format>.*xml.*(table|json|yaml)/);
+    const c = await kiln('cancel', 'digits', '-o', 'yaml');
+    assert.equal(c.out, 'name: digits\nresult: cancelled\n');
     await waitFor(
       'the job deleted',
       async () => (await api.call(token, 'GET', `/api/v1/projects/${project}/jobs/digits`)).status === 404,

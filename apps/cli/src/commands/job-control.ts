@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { addConnectionOptions, connect } from '../api/connection.js';
 import type { ConnectionFlags } from '../api/credentials.js';
 import type { Io } from '../main.js';
+import { addOutputOption, type OutputFormat, render } from '../output.js';
 
 const ACTIONS = {
   cancel: { describe: 'delete a TrainingJob and its pods', method: 'DELETE', suffix: '', done: 'cancelled' },
@@ -24,13 +25,17 @@ const ACTIONS = {
 export function jobControlCommands(program: Command, io: () => Io): void {
   for (const [verb, a] of Object.entries(ACTIONS)) {
     const cmd = program.command(verb).description(a.describe).argument('<job>', 'a TrainingJob name');
-    addConnectionOptions(cmd).action(async (name: string, flags: ConnectionFlags) => {
-      const { client, project } = await connect(flags);
-      await client.request(
-        'POST' === a.method ? 'POST' : 'DELETE',
-        `/api/v1/projects/${project.id}/jobs/${encodeURIComponent(name)}${a.suffix}`,
-      );
-      io().out(`trainingjob/${name} ${a.done}\n`);
-    });
+    addOutputOption(addConnectionOptions(cmd)).action(
+      async (name: string, flags: ConnectionFlags & { output: OutputFormat }) => {
+        const { client, project } = await connect(flags);
+        // suspend and resume answer with the updated TrainingJob; cancel answers 204 (nothing to show)
+        const job = await client.request<unknown>(
+          'POST' === a.method ? 'POST' : 'DELETE',
+          `/api/v1/projects/${project.id}/jobs/${encodeURIComponent(name)}${a.suffix}`,
+        );
+        if (flags.output === 'table') io().out(`trainingjob/${name} ${a.done}\n`);
+        else io().out(render(flags.output, { name, result: a.done, ...(job ? { job } : {}) }, []));
+      },
+    );
   }
 }
