@@ -5,122 +5,23 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { CompiledStep } from '../src/compile/compiled-step.js';
 import {
   AdamW,
   type Batch,
-  Callback,
-  type ConfigureOptimizersResult,
-  CosineAnnealingLR,
   crossEntropy,
   DataLoader,
   ModelCheckpoint,
   Module,
-  SGD,
-  StepLR,
   TensorDataset,
   Trainer,
   TrainerOptionError,
-  type TrainerOptions,
   tf,
 } from '../src/index.js';
-import { quiet, TinyData, TinyRegressor, tmp } from './fixtures/tiny.js';
+import { assertClose, ints, Regressor, run } from './fixtures/compiled.js';
+import { TinyData, tmp } from './fixtures/tiny.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
-
-class Regressor extends TinyRegressor {
-  constructor(readonly kind: 'adamw' | 'sgd') {
-    super({ lr: 0.02 });
-  }
-  override configureOptimizers(): ConfigureOptimizersResult {
-    if (this.kind === 'adamw') {
-      const optimizer = new AdamW({ lr: this.lr, weightDecay: 0.05 });
-      return {
-        optimizer,
-        lrScheduler: { scheduler: new StepLR(optimizer, { stepSize: 3, gamma: 0.5 }), interval: 'step' },
-      };
-    }
-    const optimizer = new SGD({ lr: this.lr, momentum: 0.9, nesterov: true });
-    return {
-      optimizer,
-      lrScheduler: { scheduler: new CosineAnnealingLR(optimizer, { tMax: 12 }), interval: 'step' },
-    };
-  }
-}
-
-/** Per-step losses and live tensor counts, read after each batch. */
-class Steps extends Callback {
-  losses: number[] = [];
-  tensors: number[] = [];
-  override onTrainBatchEnd(_t: Trainer, _m: Module, out: { loss: number | null }): void {
-    this.losses.push(out.loss as number);
-    this.tensors.push(tf.memory().numTensors);
-  }
-}
-
-const compiledOf = (t: Trainer) =>
-  (t as unknown as { optimization: { compiled: CompiledStep | null } }).optimization.compiled;
-
-interface Run {
-  losses: number[];
-  tensors: number[];
-  weights: Float32Array[];
-  compiled: CompiledStep | null;
-  warnings: string[];
-}
-
-/** Fits `module` on the tensorflow backend, collecting what the assertions compare and kiln's warnings. */
-async function run(
-  module: Module,
-  data: TinyData | DataLoader,
-  opts: TrainerOptions,
-  ckptPath?: string,
-): Promise<Run> {
-  const steps = new Steps();
-  const warnings: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    if (String(chunk).includes('compile:')) warnings.push(String(chunk));
-    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stderr.write;
-  try {
-    const t = new Trainer(
-      quiet(tmp('compile'), {
-        backend: 'tensorflow',
-        enableCheckpointing: false,
-        numSanityValSteps: 0,
-        limitValBatches: 0,
-        ...opts,
-        callbacks: [steps, ...(opts.callbacks ?? [])],
-      }),
-    );
-    await t.fit(module, data instanceof DataLoader ? { train: data } : data, ckptPath ? { ckptPath } : {});
-    return {
-      losses: steps.losses,
-      tensors: steps.tensors,
-      weights: module.parameters().map((v) => v.dataSync() as Float32Array),
-      compiled: compiledOf(t),
-      warnings,
-    };
-  } finally {
-    process.stderr.write = write;
-  }
-}
-
-function assertClose(got: Run, want: Run, lossRel: number, weightAbs: number): void {
-  assert.equal(got.losses.length, want.losses.length);
-  got.losses.forEach((l, i) => {
-    const w = want.losses[i] as number;
-    assert.ok(Math.abs(l - w) <= lossRel * Math.abs(w), `step ${i + 1}: loss ${l} vs eager ${w}`);
-  });
-  got.weights.forEach((w, i) => {
-    w.forEach((x, j) => {
-      const e = (want.weights[i] as Float32Array)[j] as number;
-      assert.ok(Math.abs(x - e) <= weightAbs, `parameter ${i}[${j}]: ${x} vs eager ${e}`);
-    });
-  });
-}
 
 /** A small conv net on 8×8 images, 3 classes: Conv2D, MaxPool, Dense and Kiln's crossEntropy. */
 class TinyCnn extends Module {
@@ -173,18 +74,6 @@ class TinyAttention extends Module {
   configureOptimizers() {
     return new AdamW({ lr: 0.01 });
   }
-}
-
-/** Deterministic integer data: `n` rows of `shape`, values in [0, hi). */
-function ints(n: number, shape: number[], hi: number, seed: number): tf.Tensor {
-  let s = seed >>> 0;
-  const size = n * shape.reduce((a, b) => a * b, 1);
-  const v = new Int32Array(size);
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = s % hi;
-  }
-  return tf.tensor(v, [n, ...shape], 'int32');
 }
 
 describe('compiled training steps (tensorflow backend)', { skip: skipNative }, () => {

@@ -45,7 +45,8 @@ interface Entry {
 let nextFunction = 0;
 
 /**
- * One training step (forward, loss, backward, clipping, optimizer update) run as one TensorFlow
+ * One training step (forward, loss, backward, clipping, optimizer update; with gradient accumulation
+ * a micro-step that adds its gradients to the slots, see gradient-slots.ts) run as one TensorFlow
  * function. The step first runs eagerly while tfjs-node's kernel calls are recorded; when two
  * consecutive traces of the same input shapes agree (same kernels, attributes, constants and data
  * flow), the trace is registered with TensorFlow's eager context as a function and later steps call
@@ -79,10 +80,19 @@ export class CompiledStep {
   }
 
   /**
-   * Runs the step: compiled when a function for these shapes exists, else `eager` (traced when it
-   * can be). `eager` does the whole step and returns the loss. Returns the loss tensor.
+   * Runs the step: compiled when a function for these shapes and this `variant` exists, else `eager`
+   * (traced when it can be). `eager` does the whole step and returns the loss. `optimizer` is the one
+   * the step updates, null for a micro-step that only accumulates gradients; `variant` tells apart
+   * steps that run different kernels on the same shapes (first or later micro-step of a window).
+   * Returns the loss tensor.
    */
-  run(module: Module, batch: Batch, optimizer: tf.Optimizer, eager: () => tf.Scalar): tf.Scalar {
+  run(
+    module: Module,
+    batch: Batch,
+    optimizer: tf.Optimizer | null,
+    eager: () => tf.Scalar,
+    variant = '',
+  ): tf.Scalar {
     if (this.disabled) return eager();
     const backend = tf.backend() as unknown as Partial<StepBackend>;
     if (tf.getBackend() !== 'tensorflow' || typeof backend.binding?.registerFunction !== 'function') {
@@ -95,9 +105,11 @@ export class CompiledStep {
     }
     const nb = backend as StepBackend;
     const tensors = flattenBatch(batch);
-    const kiln = isCompilable(optimizer) ? optimizer : null;
+    const kiln = optimizer && isCompilable(optimizer) ? optimizer : null;
     // tfjs's optimizers turn the learning rate into a constant of the trace: a new rate, a new trace
-    const key = `${tensors.map((t) => `${t.dtype}[${t.shape}]`).join(';')}${kiln ? '' : `;lr=${(optimizer as unknown as { learningRate?: number }).learningRate}`}`;
+    const lr =
+      optimizer && !kiln ? `;lr=${(optimizer as unknown as { learningRate?: number }).learningRate}` : '';
+    const key = `${variant};${tensors.map((t) => `${t.dtype}[${t.shape}]`).join(';')}${lr}`;
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { pending: null, attempts: 0, fn: null };
@@ -254,7 +266,7 @@ export class CompiledStep {
     fn: { name: string; graph: Traced },
     module: Module,
     batch: tf.Tensor[],
-    optimizer: tf.Optimizer,
+    optimizer: tf.Optimizer | null,
     kiln: CompilableOptimizer | null,
   ): tf.Scalar {
     kiln?.prepareCompiledStep();
@@ -287,7 +299,7 @@ export class CompiledStep {
       } else logged.set(role.index, t);
     });
     if (kiln) kiln.finishCompiledStep();
-    else (optimizer as unknown as { incrementIterations(): void }).incrementIterations();
+    else (optimizer as unknown as { incrementIterations(): void } | null)?.incrementIterations();
     fn.graph.logs.forEach((l, index) => {
       const v = logged.get(index) ?? l.value;
       if (v !== null) module.log(l.name, v, l.opts as never);

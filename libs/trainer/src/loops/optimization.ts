@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CompiledStep } from '../compile/compiled-step.js';
+import { GradientSlots } from '../compile/gradient-slots.js';
 import { Module, type StepOutput } from '../core/module.js';
 import type { Batch } from '../data/dataset.js';
 import { type ResolvedScheduler, resolveOptimizers } from '../optim/config.js';
@@ -18,7 +19,7 @@ export class TrainingStepError extends Error {
  * One training batch's optimization, automatic or manual, and the optimizers and LR schedulers it
  * drives. The automatic step is five seams: forward+loss and backward (`forwardBackward`), gradient
  * accumulation (`accumulate`), then at an accumulation boundary `optimizerStep`: all-reduce, clip,
- * update. Gradient accumulation lives here alone.
+ * update. Gradient accumulation lives here (a compiled step's sum in compile/gradient-slots.ts).
  */
 export class Optimization {
   optimizers: tf.Optimizer[] = [];
@@ -26,6 +27,10 @@ export class Optimization {
   private accGrads: tf.NamedTensorMap | null = null;
   /** the compiled training step (Trainer option `compile`), null when steps run eagerly */
   compiled: CompiledStep | null = null;
+  /** whether automatic steps go through `compiled` (decided on the first step; false: it fell back for good) */
+  private compiledRoute: boolean | null = null;
+  /** the compiled route's accumulated gradients (accumulateGradBatches > 1), made on its first step */
+  private slots: GradientSlots | null = null;
 
   constructor(private readonly trainer: Trainer) {}
 
@@ -46,6 +51,7 @@ export class Optimization {
     this.compiled?.dispose();
     const compile = this.trainer.config.compile;
     this.compiled = compile ? new CompiledStep(compile, (m) => process.stderr.write(`kiln: ${m}\n`)) : null;
+    this.compiledRoute = null;
   }
 
   /**
@@ -55,11 +61,15 @@ export class Optimization {
   async automatic(module: Module, batch: Batch, batchIdx: number, stepEnd: boolean): Promise<number | null> {
     const t = this.trainer;
     const accum = t.config.accumulateGradBatches;
-    if (this.compiled && !this.compiled.fallbackReason) {
+    if (this.compiled && this.compiledRoute === null) {
       const why = this.notCompilable(module);
       if (why) this.compiled.fallBack(why);
-      else return this.readLoss(await this.compiledStep(module, batch, batchIdx), batchIdx, 1);
+      this.compiledRoute = why === null;
     }
+    // once on the compiled route, a step that falls back later stays on it (eagerly): its gradient
+    // accumulation window lives in the route's slots
+    if (this.compiledRoute)
+      return this.readLoss(await this.compiledStep(module, batch, batchIdx, stepEnd), batchIdx, accum);
     t.profiler?.start('trainingStep+backward');
     const { value, grads } = this.forwardBackward(module, batch, batchIdx, accum);
     t.profiler?.stop('trainingStep+backward');
@@ -86,8 +96,6 @@ export class Optimization {
   /** Why this run's automatic step cannot be one TensorFlow function, or null. */
   private notCompilable(module: Module): string | null {
     const t = this.trainer;
-    if (t.config.accumulateGradBatches > 1)
-      return 'gradient accumulation (accumulateGradBatches > 1) is not compiled';
     if (t.strategy.worldSize > 1) return 'DDP (gradients are all-reduced between ranks) is not compiled';
     if (module.onBeforeOptimizerStep !== Module.prototype.onBeforeOptimizerStep)
       return `${module.constructor.name} overrides onBeforeOptimizerStep, which reads the gradients`;
@@ -96,28 +104,48 @@ export class Optimization {
 
   /**
    * forward, loss, backward, clipping and the update as one TensorFlow function call (traced by the
-   * first steps, see compile/compiled-step.ts). The callbacks' onBeforeOptimizerStep runs before the
-   * step, as the callbacks see no gradients.
+   * first steps, see compile/compiled-step.ts). With gradient accumulation a micro-step inside a
+   * window is its own function (forward, backward, the sum into the slots) and the window's last one
+   * adds, clips and updates; the first micro-step of a window, which only holds its gradients, is a
+   * third. The callbacks' onBeforeOptimizerStep runs before the updating step, as the callbacks see no
+   * gradients. Returns the loss divided by accumulateGradBatches, as the eager step does.
    */
-  private async compiledStep(module: Module, batch: Batch, batchIdx: number): Promise<tf.Scalar> {
+  private async compiledStep(
+    module: Module,
+    batch: Batch,
+    batchIdx: number,
+    stepEnd: boolean,
+  ): Promise<tf.Scalar> {
     const t = this.trainer;
+    const accum = t.config.accumulateGradBatches;
     const opt = this.optimizers[0] as tf.Optimizer;
-    if (!t.barebones) await t.hooks.callbacks('onBeforeOptimizerStep', module, opt);
+    if (accum > 1) this.slots ??= new GradientSlots(module.parameters());
+    const slots = this.slots;
+    const first = !slots || slots.count === 0;
+    if (stepEnd && !t.barebones) await t.hooks.callbacks('onBeforeOptimizerStep', module, opt);
     t.profiler?.start('compiledStep');
     const clip = t.config.gradientClipVal;
-    const value = (this.compiled as CompiledStep).run(module, batch, opt, () => {
-      const { value, grads } = this.forwardBackward(module, batch, batchIdx, 1);
-      let g = grads;
+    const eager = () => {
+      const { value, grads } = this.forwardBackward(module, batch, batchIdx, accum);
+      if (!stepEnd) {
+        (slots as GradientSlots).add(grads, first);
+        return value;
+      }
+      let g = slots ? slots.total(grads, first) : grads;
       if (clip !== null) {
-        g = clipGradients(grads, clip, t.config.gradientClipAlgorithm);
-        tf.dispose(Object.values(grads));
+        const clipped = clipGradients(g, clip, t.config.gradientClipAlgorithm);
+        tf.dispose(Object.values(g));
+        g = clipped;
       }
       opt.applyGradients(g);
       tf.dispose(Object.values(g));
       return value;
-    });
+    };
+    const variant = `${first ? 'first' : 'more'}${stepEnd ? '+update' : ''}`;
+    const value = (this.compiled as CompiledStep).run(module, batch, stepEnd ? opt : null, eager, variant);
     t.profiler?.stop('compiledStep');
-    this.afterUpdate(0);
+    if (slots) slots.count = stepEnd ? 0 : slots.count + 1;
+    if (stepEnd) this.afterUpdate(0);
     return value;
   }
 
@@ -245,6 +273,9 @@ export class Optimization {
   disposeAccumulated(): void {
     if (this.accGrads) tf.dispose(Object.values(this.accGrads));
     this.accGrads = null;
+    // the next fit makes new slots and a new compiled step (configure)
+    this.slots?.dispose();
+    this.slots = null;
   }
 }
 

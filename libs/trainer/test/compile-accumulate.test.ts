@@ -1,0 +1,67 @@
+// Compiled training steps with gradient accumulation and gradient clipping (tensorflow backend): each
+// micro-step of a window is one TensorFlow function call, and compiled and eager runs agree on every
+// step's loss and the final weights, windows cut short by the epoch's end included; a step that falls
+// back in the middle of a window carries the gradients it holds over to the eager steps.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Batch, type TrainerOptions, tf } from '../src/index.js';
+import { assertClose, Regressor, run } from './fixtures/compiled.js';
+import { TinyData } from './fixtures/tiny.js';
+
+delete process.env.KILN_FORCE_BACKEND;
+const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
+
+// 60 rows: 7 batches of 8, then one of 4, which also ends a window of 2 or 3 early
+const data = () => new TinyData({ n: 60 });
+
+describe('compiled gradient accumulation and clipping (tensorflow backend)', { skip: skipNative }, () => {
+  const cases: [string, 'adamw' | 'sgd', TrainerOptions, number][] = [
+    // windows of 2: kinds of micro-step: first[8], more+update[8], more+update[4]; 24 batches
+    ['accumulateGradBatches 2', 'adamw', { accumulateGradBatches: 2 }, 17],
+    // windows of 3 (the last one of 2): first[8], more[8], more+update[8], more+update[4]; 32 batches
+    [
+      'accumulateGradBatches 3 and norm clipping',
+      'sgd',
+      { accumulateGradBatches: 3, gradientClipVal: 0.5 },
+      23,
+    ],
+    // 12 batches: steps 1-3 and the batch of 4 traced
+    ['norm clipping', 'adamw', { gradientClipVal: 0.3 }, 8],
+    ['value clipping', 'sgd', { gradientClipVal: 0.05, gradientClipAlgorithm: 'value' }, 8],
+  ];
+  for (const [what, kind, extra, calls] of cases) {
+    it(`${what}: compiled losses and weights match eager`, async () => {
+      const opts = { maxSteps: 12, ...extra };
+      const eager = await run(new Regressor(kind), data(), opts);
+      const compiled = await run(new Regressor(kind), data(), { ...opts, compile: true });
+      assert.deepEqual(compiled.warnings, []);
+      assert.equal(compiled.compiled?.fallbackReason, null);
+      assert.equal(compiled.compiled?.compiledCalls, calls);
+      assert.equal(compiled.trainer.globalStep, 12);
+      assertClose(compiled, eager, 1e-5, 1e-5);
+    });
+  }
+
+  it('a step that falls back in the middle of a window: one warning, then eager steps that finish the window', async () => {
+    class ReadsBackOnSmallBatch extends Regressor {
+      override trainingStep(batch: Batch) {
+        const loss = this.trainLoss(batch);
+        // data-dependent control flow, on the smaller last batch only: traced after batches 1-7 compiled
+        const small = ((batch as tf.Tensor[])[0] as tf.Tensor).shape[0] !== 8;
+        return small && loss.dataSync()[0]! > 1e6 ? tf.mul(loss, 0) : loss;
+      }
+    }
+    const opts = { maxSteps: 12, accumulateGradBatches: 3, gradientClipVal: 0.5 };
+    const eager = await run(new ReadsBackOnSmallBatch('adamw'), data(), opts);
+    const compiled = await run(new ReadsBackOnSmallBatch('adamw'), data(), { ...opts, compile: true });
+    assert.equal(compiled.warnings.length, 1, compiled.warnings.join(''));
+    assert.match(
+      compiled.warnings[0] as string,
+      /^kiln: compile: running the training step eagerly: the step reads 1 tensor\(s\) back/,
+    );
+    // windows [0-2] and [3-5] traced each kind of micro-step; batch 6, the first of the window [6-7],
+    // ran compiled and left its gradients in the slots; batch 7 fell back and summed them
+    assert.equal(compiled.compiled?.compiledCalls, 1);
+    assertClose(compiled, eager, 1e-5, 1e-5);
+  });
+});
