@@ -1,5 +1,6 @@
 // Compiled training steps (Trainer option `compile`) on the tensorflow backend: compiled and eager
-// runs agree step by step (LR schedules, a smaller last batch, conv and attention models), checkpoints
+// runs agree step by step (LR schedules, a smaller last batch, conv and attention models), no tensor
+// leaks over 100 compiled steps (also with gradient accumulation), checkpoints
 // pass between them, steps that cannot be compiled fall back with one warning and eager results, and
 // bad option values are clear errors.
 import assert from 'node:assert/strict';
@@ -92,6 +93,31 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
       assert.deepEqual(new Set(compiled.tensors.slice(3, 7)).size, 1, `tensors ${compiled.tensors}`);
     });
   }
+
+  it('over 100 compiled steps no tensor leaks, and the smaller last batch is retraced and compiled too', async () => {
+    for (const [extra, calls, traces] of [
+      // 13 epochs of 7 batches of 8 and one of 4: [8] traced at steps 1-3, [4] at steps 8 and 16
+      [{ maxSteps: 106 }, 101, 5],
+      // windows of 3 micro-steps (first, more, more+update), the epoch's last window [8]+[4]: 120 batches
+      [{ maxSteps: 45, accumulateGradBatches: 3 }, 111, 9],
+    ] as const) {
+      const live = tf.memory().numTensors;
+      const eager = await run(new Regressor('adamw'), new TinyData({ n: 60 }), extra);
+      const afterEager = tf.memory().numTensors;
+      const compiled = await run(new Regressor('adamw'), new TinyData({ n: 60 }), {
+        ...extra,
+        compile: true,
+      });
+      assert.deepEqual(compiled.warnings, []);
+      assert.equal(compiled.compiled?.compiledCalls, calls);
+      assert.equal(compiled.compiled?.traces, traces);
+      assertClose(compiled, eager, 1e-5, 1e-5);
+      // flat once the optimizer made its slots (first update), and what the run leaves (model,
+      // optimizer state, data) is what eager leaves
+      assert.equal(new Set(compiled.tensors.slice(3)).size, 1, `live tensors per step: ${compiled.tensors}`);
+      assert.equal(tf.memory().numTensors - afterEager, afterEager - live);
+    }
+  });
 
   it('compile: { xla: true } runs the same step through XLA and agrees with eager', async () => {
     const eager = await run(new Regressor('adamw'), new TinyData(), { maxSteps: 8 });
