@@ -23,13 +23,35 @@ function writeInt64(buf: Buffer, v: number, o: number): number {
   return buf.writeBigInt64BE(BigInt(v), o);
 }
 
-/** Epoch milliseconds (fractions allowed) as timestamptz microseconds; Postgres rounds to the column's precision. */
-function writeTimestamp(buf: Buffer, ms: number, o: number): number {
+/** Epoch milliseconds (fractions allowed) as timestamptz microseconds since 2000. */
+function toMicros(ms: number): number | bigint {
   const us = Math.round((ms - pgEpochMs) * 1000);
-  if (Number.isSafeInteger(us)) return writeInt64(buf, us, o);
+  if (Number.isSafeInteger(us)) return us;
   // Beyond 2^53 µs (after year 2255) a double cannot hold every microsecond: whole ms, then the rest.
   const whole = Math.floor(ms);
-  return buf.writeBigInt64BE(BigInt(whole - pgEpochMs) * 1000n + BigInt(Math.round((ms - whole) * 1000)), o);
+  return BigInt(whole - pgEpochMs) * 1000n + BigInt(Math.round((ms - whole) * 1000));
+}
+
+/** Postgres rounds a timestamptz to the column's precision when it is stored. */
+function writeTimestamp(buf: Buffer, ms: number, o: number): number {
+  const us = toMicros(ms);
+  return typeof us === 'bigint' ? buf.writeBigInt64BE(us, o) : writeInt64(buf, us, o);
+}
+
+/**
+ * The wall time metric_points keeps for `ms` as `(extract(epoch FROM wall_time) * 1000)::float8` reads it
+ * back: timestamptz(3) holds whole milliseconds, halves rounded away from Postgres' epoch (2000-01-01),
+ * as its AdjustTimestampForTypmod does. Rollups written from Node carry the time a read would return.
+ */
+export function storedMs(ms: number): number {
+  const us = toMicros(ms);
+  if (typeof us === 'number' && Math.abs(us) < 2 ** 50) {
+    const whole = Math.floor((Math.abs(us) + 500) / 1000);
+    return (us < 0 ? -whole : whole) + pgEpochMs;
+  }
+  const big = BigInt(us);
+  const whole = ((big < 0n ? -big : big) + 500n) / 1000n;
+  return Number(big < 0n ? -whole : whole) + pgEpochMs;
 }
 
 /**

@@ -90,6 +90,9 @@ export class SeriesCache {
 const stageDdl = `CREATE TEMP TABLE IF NOT EXISTS metric_points_stage
   (series_id int4, step int8, value float8, wall_ms float8) ON COMMIT DELETE ROWS`;
 
+/** A point's wall time as epoch milliseconds, the one expression every read and rollup uses. */
+const storedTime = '(extract(epoch FROM wall_time) * 1000)::float8';
+
 /**
  * Inserts new points (ON CONFLICT DO NOTHING: a retried batch adds nothing) and folds exactly the rows
  * inserted into metric_rollups, level by level (each level from the one below). `source` yields
@@ -103,10 +106,10 @@ function mergeSql(source: string): string {
   return `WITH ins AS (
       INSERT INTO metric_points (series_id, step, value, wall_time)
       SELECT series_id, step, value, to_timestamp(wall_ms / 1000.0) FROM ${source} ORDER BY series_id, step
-      ON CONFLICT (series_id, step) DO NOTHING RETURNING series_id, step, value),
+      ON CONFLICT (series_id, step) DO NOTHING RETURNING series_id, step, value, ${storedTime} AS ms),
     l0 AS (SELECT series_id, ${s0}::int2 AS shift, step >> ${s0} AS bucket, count(*)::int8 AS n,
-             min(ARRAY[step::float8, value]) AS first, max(ARRAY[step::float8, value]) AS last,
-             min(ARRAY[value, step::float8]) AS low, max(ARRAY[value, -step::float8]) AS high
+             min(ARRAY[step::float8, value, ms]) AS first, max(ARRAY[step::float8, value, ms]) AS last,
+             min(ARRAY[value, step::float8, ms]) AS low, max(ARRAY[value, -step::float8, ms]) AS high
            FROM ins GROUP BY 1, 2, 3),
     l1 AS (${up('l0', s0, s1)}),
     l2 AS (${up('l1', s1, s2)}),
@@ -155,10 +158,11 @@ const newestSteps = `SELECT u.id, (SELECT step FROM metric_points WHERE series_i
   FROM unnest($1::int4[]) AS u(id)`;
 const copyPoints = 'COPY metric_points (series_id, step, value, wall_time) FROM STDIN (FORMAT binary)';
 const upsertRollups = `INSERT INTO metric_rollups AS r (series_id, shift, bucket, n, first, last, low, high)
-  SELECT s, h, b, n, ARRAY[f0, f1], ARRAY[l0, l1], ARRAY[w0, w1], ARRAY[h0, h1]
+  SELECT s, h, b, n, ARRAY[f0, f1, f2], ARRAY[l0, l1, l2], ARRAY[w0, w1, w2], ARRAY[h0, h1, h2]
   FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::int8[], $5::float8[], $6::float8[], $7::float8[],
-              $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[])
-       AS u(s, h, b, n, f0, f1, l0, l1, w0, w1, h0, h1)
+              $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::float8[], $13::float8[],
+              $14::float8[], $15::float8[], $16::float8[])
+       AS u(s, h, b, n, f0, f1, f2, l0, l1, l2, w0, w1, w2, h0, h1, h2)
   ON CONFLICT (series_id, shift, bucket) DO UPDATE SET n = r.n + EXCLUDED.n,
     first = LEAST(r.first, EXCLUDED.first), last = GREATEST(r.last, EXCLUDED.last),
     low = LEAST(r.low, EXCLUDED.low), high = GREATEST(r.high, EXCLUDED.high)`;
@@ -315,7 +319,7 @@ export interface SeriesResult {
   downsampled: boolean;
 }
 
-const pointCols = `step, value, (extract(epoch FROM wall_time) * 1000)::float8 AS time`;
+const pointCols = `step, value, ${storedTime} AS time`;
 
 /**
  * A series downsampled on the server, M4-style: the step range is cut into maxPoints/4 equal buckets and
@@ -360,22 +364,32 @@ export async function querySeries(
   const innerHi = (lastBucket + 1) * size - 1;
   const hasInner = lastBucket >= firstBucket;
   // Every summary (rollup row or single raw point) goes to query bucket floor((step - lo) * buckets / span),
-  // keyed by the step where the summary starts; then M4 over each query bucket.
-  const { rows } = await pool.query<{ total: number; picks: number[] | null }>(
+  // keyed by the step where the summary starts; then M4 over each query bucket. Rollups carry each
+  // extreme's value and wall time, so the chosen points come straight from them: no second read of
+  // metric_points for the picks.
+  const { rows } = await pool.query<SeriesPoint & { total: number }>(
     `WITH parts AS (
        SELECT bucket << $6 AS start, n, first, last, low, high FROM metric_rollups
        WHERE $7 AND series_id = $1 AND shift = $6 AND bucket BETWEEN $8 AND $9
        UNION ALL
-       SELECT step, 1, ARRAY[step::float8, value], ARRAY[step::float8, value], ARRAY[value, step::float8],
-              ARRAY[value, -step::float8]
-       FROM metric_points WHERE series_id = $1 AND step BETWEEN $2 AND $3
-         AND NOT ($7 AND step BETWEEN $10 AND $11)),
+       SELECT step, 1, ARRAY[step::float8, value, t], ARRAY[step::float8, value, t], ARRAY[value, step::float8, t],
+              ARRAY[value, -step::float8, t]
+       FROM (
+         -- The range's partial buckets, as two tight index ranges (one filtered scan would read them all).
+         SELECT step, value, ${storedTime} AS t FROM metric_points
+         WHERE series_id = $1 AND step >= $2 AND step < (CASE WHEN $7 THEN $10 ELSE $3 + 1 END)
+         UNION ALL
+         SELECT step, value, ${storedTime} FROM metric_points WHERE $7 AND series_id = $1 AND step > $11 AND step <= $3
+       ) edge),
      m4 AS (
-       SELECT sum(n) AS n, (min(first))[1] AS a, (max(last))[1] AS b, (min(low))[2] AS c, -(max(high))[2] AS d
-       FROM parts GROUP BY floor((start - $2)::float8 * $4 / $5))
-     SELECT sum(n)::int8 AS total,
-            (SELECT array_agg(DISTINCT s::int8) FROM m4, LATERAL (VALUES (a), (b), (c), (d)) v(s))::float8[] AS picks
-     FROM m4`,
+       SELECT sum(n) AS n, min(first) AS a, max(last) AS b, min(low) AS c, max(high) AS d
+       FROM parts GROUP BY floor((start - $2)::float8 * $4 / $5)),
+     picks AS (
+       SELECT DISTINCT ON (p.step) p.step, p.value, p.time
+       FROM m4, LATERAL (VALUES (a[1], a[2], a[3]), (b[1], b[2], b[3]), (c[2], c[1], c[3]), (-d[2], d[1], d[3]))
+         AS p(step, value, time)
+       ORDER BY p.step)
+     SELECT step::int8 AS step, value, time, (SELECT sum(n) FROM m4)::int8 AS total FROM picks ORDER BY step`,
     [seriesId, lo, hi, buckets, span, shift ?? 0, hasInner, firstBucket, lastBucket, innerLo, innerHi],
   );
   const total = rows[0]?.total ?? 0;
@@ -383,12 +397,6 @@ export async function querySeries(
     const points = await raw();
     return { points, total: points.length, downsampled: false };
   }
-  const picks = rows[0]?.picks ?? [];
-  const points = (
-    await pool.query<SeriesPoint>(
-      `SELECT ${pointCols} FROM metric_points WHERE series_id = $1 AND step = ANY($2::int8[]) ORDER BY step`,
-      [seriesId, picks],
-    )
-  ).rows;
+  const points = rows.map(({ step, value, time }) => ({ step, value, time }));
   return { points, total, downsampled: true };
 }

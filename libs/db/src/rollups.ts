@@ -2,22 +2,30 @@
 // in memory as columns, so one pass here replaces the per-row array aggregates Postgres would run. The
 // result is folded into metric_rollups with the same LEAST/GREATEST merge the SQL path uses, and must
 // match it exactly (libs/db/test/write-path.test.ts compares the two).
+import { storedMs } from './copy-binary.js';
 import type { PointColumns } from './point-store.js';
 
 /** Rollup levels: buckets of 2^shift steps. */
 export const rollupShifts = [6, 10, 14] as const;
 
-/** One bucket's summary: count, first/last by step, lowest/highest value (ties to the earlier step). */
+/**
+ * One bucket's summary: count, first/last by step, lowest/highest value (ties to the earlier step), each
+ * with its point's wall time (as given; converted to what Postgres stores when emitted).
+ */
 interface Summary {
   n: number;
   firstStep: number;
   firstValue: number;
+  firstTime: number;
   lastStep: number;
   lastValue: number;
+  lastTime: number;
   lowValue: number;
   lowStep: number;
+  lowTime: number;
   highValue: number;
   highStep: number;
+  highTime: number;
 }
 
 function fold(into: Summary, s: Summary): void {
@@ -25,31 +33,41 @@ function fold(into: Summary, s: Summary): void {
   if (s.firstStep < into.firstStep) {
     into.firstStep = s.firstStep;
     into.firstValue = s.firstValue;
+    into.firstTime = s.firstTime;
   }
   if (s.lastStep > into.lastStep) {
     into.lastStep = s.lastStep;
     into.lastValue = s.lastValue;
+    into.lastTime = s.lastTime;
   }
   if (s.lowValue < into.lowValue || (s.lowValue === into.lowValue && s.lowStep < into.lowStep)) {
     into.lowValue = s.lowValue;
     into.lowStep = s.lowStep;
+    into.lowTime = s.lowTime;
   }
   if (s.highValue > into.highValue || (s.highValue === into.highValue && s.highStep < into.highStep)) {
     into.highValue = s.highValue;
     into.highStep = s.highStep;
+    into.highTime = s.highTime;
   }
 }
 
-/** Rows for metric_rollups as parallel arrays (the shape unnest() takes). */
+type Triple = [number[], number[], number[]];
+
+/** Rows for metric_rollups as parallel arrays (the shape unnest() takes): each extreme's three elements. */
 export interface RollupColumns {
   seriesIds: number[];
   shifts: number[];
   buckets: number[];
   n: number[];
-  first: [number[], number[]];
-  last: [number[], number[]];
-  low: [number[], number[]];
-  high: [number[], number[]];
+  /** [step, value, wall ms] */
+  first: Triple;
+  /** [step, value, wall ms] */
+  last: Triple;
+  /** [value, step, wall ms] */
+  low: Triple;
+  /** [value, -step, wall ms] */
+  high: Triple;
 }
 
 /**
@@ -70,24 +88,29 @@ export function summarize(p: PointColumns): RollupColumns {
     const sid = p.seriesIds[i]!;
     const step = p.steps[i]!;
     const value = p.values[i]!;
+    const time = p.times[i]!;
     const bucket = Math.floor(step / width);
     if (cur && sid === curSid && bucket === curBucket) {
       cur.n++;
       if (step < cur.firstStep) {
         cur.firstStep = step;
         cur.firstValue = value;
+        cur.firstTime = time;
       }
       if (step > cur.lastStep) {
         cur.lastStep = step;
         cur.lastValue = value;
+        cur.lastTime = time;
       }
       if (value < cur.lowValue || (value === cur.lowValue && step < cur.lowStep)) {
         cur.lowValue = value;
         cur.lowStep = step;
+        cur.lowTime = time;
       }
       if (value > cur.highValue || (value === cur.highValue && step < cur.highStep)) {
         cur.highValue = value;
         cur.highStep = step;
+        cur.highTime = time;
       }
       continue;
     }
@@ -101,12 +124,16 @@ export function summarize(p: PointColumns): RollupColumns {
       n: 1,
       firstStep: step,
       firstValue: value,
+      firstTime: time,
       lastStep: step,
       lastValue: value,
+      lastTime: time,
       lowValue: value,
       lowStep: step,
+      lowTime: time,
       highValue: value,
       highStep: step,
+      highTime: time,
     };
     if (s) fold(s, one);
     else bySeries.set(bucket, one);
@@ -119,10 +146,10 @@ export function summarize(p: PointColumns): RollupColumns {
     shifts: [],
     buckets: [],
     n: [],
-    first: [[], []],
-    last: [[], []],
-    low: [[], []],
-    high: [[], []],
+    first: [[], [], []],
+    last: [[], [], []],
+    low: [[], [], []],
+    high: [[], [], []],
   };
   const emit = (sid: number, shift: number, bucket: number, s: Summary) => {
     out.seriesIds.push(sid);
@@ -131,12 +158,16 @@ export function summarize(p: PointColumns): RollupColumns {
     out.n.push(s.n);
     out.first[0].push(s.firstStep);
     out.first[1].push(s.firstValue);
+    out.first[2].push(storedMs(s.firstTime));
     out.last[0].push(s.lastStep);
     out.last[1].push(s.lastValue);
+    out.last[2].push(storedMs(s.lastTime));
     out.low[0].push(s.lowValue);
     out.low[1].push(s.lowStep);
+    out.low[2].push(storedMs(s.lowTime));
     out.high[0].push(s.highValue);
     out.high[1].push(-s.highStep);
+    out.high[2].push(storedMs(s.highTime));
   };
   const emitLevel = (sid: number, shift: number, level: Map<number, Summary>) => {
     for (const b of [...level.keys()].sort((x, y) => x - y)) emit(sid, shift, b, level.get(b)!);

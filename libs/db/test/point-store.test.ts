@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import {
   createDb,
@@ -102,6 +103,7 @@ test('a 1M-point series downsampled to 1,000 points keeps the global min and max
   for (let i = 0; i < r.points.length; i++) {
     const p = r.points[i]!;
     assert.equal(p.value, value(p.step));
+    assert.equal(p.time, 1_700_000_000_000 + p.step);
     if (i) assert.ok(p.step > r.points[i - 1]!.step);
   }
   // A zoomed range: bounds respected, range extremes kept, edges read exactly.
@@ -111,6 +113,8 @@ test('a 1M-point series downsampled to 1,000 points keeps the global min and max
   assert.equal(z.points[0]?.step, 100_001);
   assert.equal(z.points.at(-1)?.step, 300_003);
   assert.ok(z.points.some((p) => p.value === 1e6));
+  for (const p of z.points)
+    assert.deepEqual(p, { step: p.step, value: value(p.step), time: 1_700_000_000_000 + p.step });
   let lo = Number.POSITIVE_INFINITY;
   for (let s = 100_001; s <= 300_003; s++) if (s !== spikeHi) lo = Math.min(lo, value(s));
   assert.equal(Math.min(...z.points.map((p) => p.value)), lo);
@@ -132,4 +136,27 @@ test('small ranges and sparse series come back whole', async () => {
   assert.equal(r.points[1]?.time, 1_700_000_010_000);
   const none = await querySeries(db.pool, id, { maxPoints: 10, fromStep: 5, toStep: 9 });
   assert.deepEqual(none, { points: [], total: 0, downsampled: false });
+});
+
+test('rollups kept before they carried wall times gain them from their points (migration 20261203000000)', async () => {
+  const id = (await resolveSeriesIds(db.pool, runId, ['old-rollups'])).get('old-rollups')!;
+  const steps = Array.from({ length: 50_000 }, (_, i) => i);
+  await writePointsCopy(
+    db.pool,
+    columns(id, steps, (s) => Math.cos(s / 300) + (s === 31_337 ? 50 : 0)),
+  );
+  const before = await querySeries(db.pool, id, { maxPoints: 400 });
+  assert.ok(before.downsampled);
+  // The shape rows had before: extremes as [step, value] pairs.
+  await db.pool.query(
+    'UPDATE metric_rollups SET first = first[1:2], last = last[1:2], low = low[1:2], high = high[1:2] WHERE series_id = $1',
+    [id],
+  );
+  const sql = await readFile(
+    new URL('../../../prisma/migrations/20261203000000_rollup_wall_time/migration.sql', import.meta.url),
+    'utf8',
+  );
+  await db.pool.query(sql);
+  assert.deepEqual(await querySeries(db.pool, id, { maxPoints: 400 }), before);
+  assert.ok(before.points.some((p) => p.step === 31_337 && p.time === 1_700_000_031_337));
 });
