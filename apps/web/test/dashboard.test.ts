@@ -78,6 +78,81 @@ async function inkedPixels(page: Page, key: string): Promise<number> {
   });
 }
 
+/** The x value a chart's legend shows for the cursor (uPlot's live legend: series 0 is x). */
+async function legendX(page: Page, key: string): Promise<string> {
+  return (
+    (await page
+      .locator(`[data-testid=metric-chart][data-key="${key}"] .u-legend .u-series`)
+      .first()
+      .locator('.u-value')
+      .textContent()) ?? ''
+  );
+}
+
+/** Moves the mouse to a fraction of a chart's plot area (its width, at half its height). */
+async function hover(page: Page, key: string, fraction: number) {
+  const box = (await page.locator(`[data-testid=metric-chart][data-key="${key}"] .u-over`).boundingBox())!;
+  await page.mouse.move(box.x + box.width * fraction, box.y + box.height / 2, { steps: 3 });
+}
+
+/**
+ * Where a chart's cursor line is, as a fraction of its plot's width (the y axes' widths differ between
+ * charts), or null while uPlot has it hidden (off the plot).
+ */
+async function cursorAt(page: Page, key: string): Promise<number | null> {
+  return page.locator(`[data-testid=metric-chart][data-key="${key}"] .u-cursor-x`).evaluate((el) => {
+    if (el.classList.contains('u-off')) return null;
+    const m = /translate\(([-\d.]+)px/.exec((el as HTMLElement).style.transform);
+    const over = el.parentElement!.getBoundingClientRect();
+    return m ? Number(m[1]) / over.width : null;
+  });
+}
+
+/**
+ * Records the text uPlot draws on each canvas (its tick labels and axis labels live only on the
+ * canvas): every fillText since the canvas was last cleared whole, kept on the canvas element.
+ */
+function recordCanvasText() {
+  type Recorded = HTMLCanvasElement & { __texts?: string[] };
+  const proto = CanvasRenderingContext2D.prototype;
+  const fillText = proto.fillText;
+  const clearRect = proto.clearRect;
+  proto.clearRect = function (x, y, w, h) {
+    const c = this.canvas as Recorded;
+    if (x === 0 && y === 0 && w === c.width && h === c.height) c.__texts = [];
+    return clearRect.call(this, x, y, w, h);
+  };
+  proto.fillText = function (text, x, y, maxWidth) {
+    const c = this.canvas as Recorded;
+    c.__texts ??= [];
+    c.__texts.push(String(text));
+    return maxWidth === undefined
+      ? fillText.call(this, text, x, y)
+      : fillText.call(this, text, x, y, maxWidth);
+  };
+}
+
+/** The texts drawn on a chart's canvas in its latest full draw. */
+async function canvasTexts(page: Page, key: string): Promise<string[]> {
+  return page
+    .locator(`[data-testid=metric-chart][data-key="${key}"] canvas`)
+    .evaluate((c) => [...((c as HTMLCanvasElement & { __texts?: string[] }).__texts ?? [])]);
+}
+
+const num = (s: string) => Number(s.replaceAll(',', ''));
+
+/** Polls `read` until `ok` holds (30 s at most); returns the value that passed. */
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  let v = await read();
+  while (!ok(v)) {
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+    v = await read();
+  }
+  return v;
+}
+
 before(async () => {
   api = await serveApi();
   web = await startDashboard(api.url);
@@ -377,6 +452,136 @@ describe('run page', () => {
     });
   });
 
+  test('log x and wall-time x change the axis drawn (tick labels, the value under the cursor), not only the URL', async () => {
+    await withPage(ctx, 'run-x-axes', async (page) => {
+      await page.addInitScript(recordCanvasText);
+      await page.goto(`${web.url}/runs/${runId}`);
+      await chartsDrawn(page, 2);
+      const key = 'train/loss';
+      const chart = page.locator(`[data-testid=metric-chart][data-key="${key}"]`);
+      const ticks = () => canvasTexts(page, key);
+      /** The x under the cursor at the middle of the plot, as the legend shows it. */
+      const middle = async () => {
+        await hover(page, key, 0.2);
+        await hover(page, key, 0.5);
+        return until(
+          () => legendX(page, key),
+          (v) => v !== '' && v !== '--',
+          'legend x at the middle',
+        );
+      };
+
+      // Linear steps, 0-4,999: ticks in thousands, the middle of the plot about step 2,500.
+      const linear = await ticks();
+      assert.ok(linear.includes('2,000') && linear.includes('3,000'), `linear ticks: ${linear.join(' | ')}`);
+      const linearMid = num(await middle());
+      assert.ok(linearMid > 2000 && linearMid < 3000, `middle of linear x: ${linearMid}`);
+      const drawnLinear = Number(await chart.getAttribute('data-points'));
+
+      await page.locator('label:has-text("log x") input').check();
+      await page.waitForURL(/logx=1/);
+      // The axis is rebuilt as log10: decade ticks, and the middle of the plot is the decades' middle.
+      const log = await until(ticks, (t) => t.includes('100') && !t.includes('3,000'), 'log x ticks');
+      assert.ok(log.includes('10') && log.includes('1,000'), `log ticks: ${log.join(' | ')}`);
+      const logMid = num(await middle());
+      assert.ok(logMid > 10 && logMid < 1000, `middle of log x: ${logMid}`);
+      // Step 0 cannot sit on a log axis: it is left out, and the chart says so.
+      assert.equal(Number(await chart.getAttribute('data-points')), drawnLinear - 1);
+      assert.match((await chart.textContent()) ?? '', /1 points at or below 0 are not shown on the log axis/);
+
+      await page.locator('label:has-text("log x") input').uncheck();
+      await page.selectOption('label:has-text("x axis") select', 'wall');
+      await page.waitForURL((u) => u.searchParams.get('x') === 'wall' && !u.searchParams.has('logx'));
+      // Wall time: uPlot's time axis (the points span 50 s, 10 ms apart), ticks as clock seconds.
+      const wall = await until(
+        ticks,
+        (t) => t.filter((s) => /^:\d\d$/.test(s)).length >= 2,
+        'wall-time ticks',
+      );
+      assert.equal(wall.includes('2,000'), false, `wall ticks: ${wall.join(' | ')}`);
+      // The cursor's wall time, to the second: two points 20 s apart read differently.
+      const when = await middle();
+      assert.match(when, /^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2}(am|pm)$/);
+      assert.equal(when.slice(0, 4), String(new Date().getFullYear()));
+      await hover(page, key, 0.9);
+      const later = await until(
+        () => legendX(page, key),
+        (v) => v !== when,
+        'legend x further right',
+      );
+      assert.match(later, /^\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}:\d{2}(am|pm)$/);
+      assert.equal(
+        await page
+          .locator(`[data-key="${key}"] .u-legend .u-series`)
+          .first()
+          .locator('.u-label')
+          .textContent(),
+        'wall time',
+      );
+    });
+  });
+
+  test('the cursor is synced across the charts: hovering one puts the others at the same step', async () => {
+    const synced = await run(api.projectToken, api.projectId, { name: 'synced', status: 'succeeded' });
+    const steps = Array.from({ length: 200 }, (_, i) => i * 5);
+    await ingest(
+      synced,
+      'sync/a',
+      steps,
+      steps.map((s) => Math.sin(s / 50)),
+    );
+    await ingest(
+      synced,
+      'sync/b',
+      steps,
+      steps.map((s) => s / 1000),
+    );
+    // A coarser series over the same steps: its cursor goes to its point nearest the hovered step.
+    const coarse = steps.filter((s) => s % 20 === 0 || s === 995);
+    await ingest(
+      synced,
+      'sync/c',
+      coarse,
+      coarse.map((s) => 1 + s),
+    );
+    await withPage(ctx, 'run-cursor-sync', async (page) => {
+      await page.goto(`${web.url}/runs/${synced}`);
+      await chartsDrawn(page, 3);
+      const keys = ['sync/a', 'sync/b', 'sync/c'];
+      for (const k of keys) assert.equal(await cursorAt(page, k), null, `no cursor on ${k} before hovering`);
+
+      const at = async (hovered: string, fraction: number) => {
+        await hover(page, hovered, fraction);
+        const others = keys.filter((k) => k !== hovered);
+        await until(
+          () => Promise.all(keys.map((k) => legendX(page, k))),
+          (xs) => xs.every((x) => x !== '' && x !== '--') && xs[0] === xs[1],
+          `legends following ${hovered}`,
+        );
+        const x = num(await legendX(page, hovered));
+        const where = (await cursorAt(page, hovered))!;
+        for (const k of others) {
+          const other = num(await legendX(page, k));
+          // Same step where the series has it; the nearest point of the coarse one.
+          if (k === 'sync/c') assert.ok(Math.abs(other - x) <= 10, `${k} at ${other}, hovered ${x}`);
+          else assert.equal(other, x, `${k} follows ${hovered}`);
+          const w = await cursorAt(page, k);
+          assert.ok(
+            w !== null && Math.abs(w - where) < 0.01,
+            `${k}'s cursor line at ${w}, hovered at ${where}`,
+          );
+        }
+        return x;
+      };
+      const first = await at('sync/a', 0.3);
+      assert.ok(first > 200 && first < 400, `hovered step ${first}`);
+      // The other way round, from another chart, somewhere else.
+      const second = await at('sync/b', 0.8);
+      assert.ok(second > 700 && second < 900, `hovered step ${second}`);
+      assert.equal(num(await legendX(page, 'sync/a')), second);
+    });
+  });
+
   test('a live run: new points and its status arrive over server-sent events', async () => {
     const live = await run(api.projectToken, api.projectId, { name: 'live', status: 'running' });
     await ingest(
@@ -420,6 +625,119 @@ describe('run page', () => {
       );
       await page.waitForFunction(() =>
         /step 20 of 20/.test(document.querySelector('[data-testid=run-progress]')?.textContent ?? ''),
+      );
+    });
+  });
+
+  test('checkpoints (best, last), progress with ETA and the per-worker log tail, kept live', async () => {
+    const r = await run(api.projectToken, api.projectId, { name: 'artifacts', status: 'running' });
+    const sha = (n: number) => String(n).repeat(64).slice(0, 64);
+    const checkpoint = async (step: number, extra: Record<string, unknown>) => {
+      const c = await call(api, api.projectToken, 'POST', `/runs/${r}/checkpoints`, {
+        step,
+        epoch: step / 100,
+        path: `s3://ckpt/artifacts/step-${step}.pt`,
+        sizeBytes: step * 1024 * 10,
+        sha256: sha(step / 100),
+        ...extra,
+      });
+      assert.equal(c.status, 201, JSON.stringify(c.body));
+    };
+    await checkpoint(100, { metrics: { 'val/loss': 0.5 } });
+    await checkpoint(200, { metrics: { 'val/loss': 0.25 }, isBest: true });
+    await checkpoint(300, { metrics: { 'val/loss': 0.375, 'val/acc': 0.9 }, isLast: true });
+    const logs = async (worker: string, lines: string[]) => {
+      const l = await call(api, api.projectToken, 'POST', `/runs/${r}/logs`, { worker, lines });
+      assert.equal(l.status, 200, JSON.stringify(l.body));
+    };
+    await logs('worker-0', ['w0: loading data', 'w0: step 100 loss 0.5']);
+    await logs('worker-1', ['w1: loading data']);
+    await logs('worker-0', ['w0: step 200 loss 0.25']);
+    const progress = await call(api, api.projectToken, 'PATCH', `/runs/${r}`, {
+      progress: { step: 300, totalSteps: 1000, etaSeconds: 125 },
+    });
+    assert.equal(progress.status, 200, JSON.stringify(progress.body));
+
+    await withPage(ctx, 'run-artifacts', async (page) => {
+      const logStream = page.waitForResponse((res) => res.url().includes(`/runs/${r}/logs/stream`));
+      await page.goto(`${web.url}/runs/${r}`);
+      const rows = () =>
+        page
+          .locator('[data-testid=checkpoints] tbody tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')),
+          );
+      // (Postgres keeps a checkpoint's metrics as jsonb: shorter keys first.)
+      assert.deepEqual(await rows(), [
+        ['100', '1', 's3://ckpt/artifacts/step-100.pt', '1000.0 KiB', 'val/loss=0.5', ''],
+        ['200', '2', 's3://ckpt/artifacts/step-200.pt', '2000.0 KiB', 'val/loss=0.25', 'best'],
+        ['300', '3', 's3://ckpt/artifacts/step-300.pt', '3000.0 KiB', 'val/acc=0.9 val/loss=0.375', 'last'],
+      ]);
+      assert.match(
+        (await page.locator('[data-testid=run-progress]').textContent()) ?? '',
+        /^step 300 of 1000 · 30\.0% · ETA 2m 5s/,
+      );
+
+      // Every worker's lines in the order they were written, each named by its worker.
+      const tail = page.locator('[data-testid=log-tail]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=log-tail]'));
+      assert.equal(
+        await tail.textContent(),
+        [
+          '[worker-0] w0: loading data',
+          '[worker-0] w0: step 100 loss 0.5',
+          '[worker-1] w1: loading data',
+          '[worker-0] w0: step 200 loss 0.25',
+        ].join('\n'),
+      );
+      // One worker's tail alone, without the prefix.
+      await page.selectOption('label:has-text("worker") select', 'worker-1');
+      assert.equal(await tail.textContent(), 'w1: loading data');
+
+      // Live: a new checkpoint becomes best and last; new lines and a new ETA arrive while the page is open.
+      await logStream;
+      await checkpoint(400, { metrics: { 'val/loss': 0.125 }, isBest: true, isLast: true });
+      await page.waitForFunction(
+        () => document.querySelectorAll('[data-testid=checkpoints] tbody tr').length === 4,
+      );
+      assert.deepEqual(
+        (await rows()).map((row) => [row[0], row[5]]),
+        [
+          ['100', ''],
+          ['200', ''],
+          ['300', ''],
+          ['400', 'best last'],
+        ],
+      );
+      await logs('worker-1', ['w1: step 300 loss 0.375', 'w1: saved step-300.pt']);
+      await page.waitForFunction(
+        () =>
+          document.querySelector('[data-testid=log-tail]')?.textContent?.includes('saved step-300') ?? false,
+      );
+      assert.equal(
+        await tail.textContent(),
+        ['w1: loading data', 'w1: step 300 loss 0.375', 'w1: saved step-300.pt'].join('\n'),
+      );
+      await logs('worker-0', ['w0: step 400 loss 0.125']);
+      await page.selectOption('label:has-text("worker") select', '');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=log-tail]')?.textContent?.includes('step 400') ?? false,
+      );
+      assert.equal(
+        ((await tail.textContent()) ?? '').split('\n').slice(-3).join('\n'),
+        [
+          '[worker-1] w1: step 300 loss 0.375',
+          '[worker-1] w1: saved step-300.pt',
+          '[worker-0] w0: step 400 loss 0.125',
+        ].join('\n'),
+      );
+      await call(api, api.projectToken, 'PATCH', `/runs/${r}`, {
+        progress: { step: 400, totalSteps: 1000, etaSeconds: 65 },
+      });
+      await page.waitForFunction(() =>
+        /^step 400 of 1000 · 40\.0% · ETA 1m 5s/.test(
+          document.querySelector('[data-testid=run-progress]')?.textContent ?? '',
+        ),
       );
     });
   });

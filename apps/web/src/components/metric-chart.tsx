@@ -96,7 +96,11 @@ export function MetricChart({ runId, seriesKey, view, t0, version, onZoom }: Pro
         },
         axes: [{ ...axis, label: xLabel(view.x) }, { ...axis }],
         series: [
-          { label: xLabel(view.x) },
+          // Wall time under the cursor to the second (uPlot's default stops at the minute).
+          {
+            label: xLabel(view.x),
+            ...(view.x === 'wall' && { value: '{YYYY}-{MM}-{DD} {h}:{mm}:{ss}{aa}' }),
+          },
           { label: 'bucket low', stroke: 'transparent', points: { show: false } },
           { label: 'bucket high', stroke: 'transparent', points: { show: false } },
           { label: seriesKey, stroke: accent, width: 1.5, points: { show: false } },
