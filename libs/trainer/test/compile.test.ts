@@ -226,8 +226,12 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
 
 describe('Trainer option compile', () => {
   for (const [value, message] of [
-    ['yes', /Trainer option "compile" must be a boolean or \{ xla\?: boolean \}, got "yes"/],
-    [{ xla: 1 }, /Trainer option "compile" must be a boolean or \{ xla\?: boolean \} \("xla" is number\)/],
+    ['yes', /Trainer option "compile" must be a boolean or \{ xla\?: boolean, eval\?: boolean \}, got "yes"/],
+    [
+      { xla: 1 },
+      /Trainer option "compile" must be a boolean or \{ xla\?: boolean, eval\?: boolean \} \("xla" is number\)/,
+    ],
+    [{ eval: 'yes' }, /Trainer option "compile" must be .* \("eval" is string\)/],
     [{ fast: true }, /unknown key "fast"/],
     [null, /Trainer option "compile" must be a boolean/],
   ] as const) {

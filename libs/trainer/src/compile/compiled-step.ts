@@ -11,6 +11,9 @@ export interface CompileOptions {
   xla: boolean;
 }
 
+/** The step eager code may run instead: a training step returns its loss, an evaluation step nothing. */
+type EagerStep = () => tf.Scalar | undefined;
+
 /** What a Kiln optimizer offers a compiled step (see optim/optimizer.ts); tfjs's own lack it. */
 interface CompilableOptimizer {
   prepareCompiledStep(): void;
@@ -53,6 +56,8 @@ let nextFunction = 0;
  * it by name: inputs are the variables, the batch, the optimizer's per-step scalars and the tensors
  * that lived before the step (resource handles); outputs are the loss, every variable's new value
  * and the values the step logged. A step that cannot be compiled runs eagerly, with one warning.
+ * Validation and test steps (`compile: { eval: true }`) go the same way: no optimizer, no loss, only
+ * what they log.
  */
 export class CompiledStep {
   private readonly entries = new Map<string, Entry>();
@@ -64,6 +69,8 @@ export class CompiledStep {
   constructor(
     private readonly options: CompileOptions,
     private readonly warn: (message: string) => void,
+    /** which step this is: an evaluation step returns nothing and must leave no tensors behind */
+    private readonly kind: 'training' | 'validation' | 'test' = 'training',
   ) {}
 
   /** Why every step runs eagerly from now on, or null. */
@@ -75,24 +82,32 @@ export class CompiledStep {
   fallBack(reason: string): void {
     if (this.disabled) return;
     this.disabled = reason;
-    this.warn(`compile: running the training step eagerly: ${reason}`);
+    this.warn(`compile: running the ${this.kind} step eagerly: ${reason}`);
     this.dispose();
   }
 
   /**
    * Runs the step: compiled when a function for these shapes and this `variant` exists, else `eager`
-   * (traced when it can be). `eager` does the whole step and returns the loss. `optimizer` is the one
-   * the step updates, null for a micro-step that only accumulates gradients; `variant` tells apart
-   * steps that run different kernels on the same shapes (first or later micro-step of a window).
-   * Returns the loss tensor.
+   * (traced when it can be). `eager` does the whole step and returns the loss (an evaluation step:
+   * nothing). `optimizer` is the one the step updates, null for a micro-step that only accumulates
+   * gradients or an evaluation step; `variant` tells apart steps that run different kernels on the
+   * same shapes (first or later micro-step of a window). Returns the loss tensor.
    */
   run(
     module: Module,
     batch: Batch,
     optimizer: tf.Optimizer | null,
     eager: () => tf.Scalar,
+    variant?: string,
+  ): tf.Scalar;
+  run(module: Module, batch: Batch, optimizer: null, eager: () => undefined, variant?: string): undefined;
+  run(
+    module: Module,
+    batch: Batch,
+    optimizer: tf.Optimizer | null,
+    eager: EagerStep,
     variant = '',
-  ): tf.Scalar {
+  ): tf.Scalar | undefined {
     if (this.disabled) return eager();
     const backend = tf.backend() as unknown as Partial<StepBackend>;
     if (tf.getBackend() !== 'tensorflow' || typeof backend.binding?.registerFunction !== 'function') {
@@ -140,8 +155,8 @@ export class CompiledStep {
     module: Module,
     tensors: tf.Tensor[],
     kiln: CompilableOptimizer | null,
-    eager: () => tf.Scalar,
-  ): tf.Scalar {
+    eager: EagerStep,
+  ): tf.Scalar | undefined {
     this.traces++;
     const before: StepContext['before'] = new Map();
     const variables = tf.engine().registeredVariables;
@@ -161,10 +176,18 @@ export class CompiledStep {
     module.log = (name: string, value: number | tf.Tensor, opts = {}) => {
       logs.push({ name, value: value instanceof tf.Tensor ? tf.keep(value.clone()) : value, opts });
     };
-    let loss: tf.Scalar;
+    let loss: tf.Scalar | undefined;
     let recording: ReturnType<typeof record>['recording'];
+    const live = tf.memory().numTensors;
+    let kept = 0;
     try {
-      ({ result: loss, recording } = record(nb, eager));
+      if (this.kind === 'training') ({ result: loss, recording } = record(nb, eager));
+      else {
+        ({ recording } = record(nb, () => tf.tidy(() => void eager())));
+        // tensors outliving the step besides the logged values (tf.keep: predictions collected for
+        // the epoch's end): a compiled call makes none, the step would be left with traced values
+        kept = tf.memory().numTensors - live - logs.filter((l) => l.value instanceof tf.Tensor).length;
+      }
     } catch (err) {
       tf.dispose(logs.map((l) => l.value).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
       throw err;
@@ -173,7 +196,12 @@ export class CompiledStep {
       if (module.log !== log) module.log = log;
     }
     try {
-      const graph = this.graphOf(nb, recording, before, startIds, loss, logs, kiln);
+      const graph =
+        kept > 0
+          ? {
+              reason: `the step keeps ${kept} tensor(s) past its end (tf.keep), which a compiled call would not make`,
+            }
+          : this.graphOf(nb, recording, before, startIds, loss, logs, kiln);
       if ('reason' in graph) this.retry(entry, graph.reason, true);
       else if (entry.pending && entry.pending.signature === graph.signature) this.register(nb, entry, graph);
       else
@@ -195,7 +223,7 @@ export class CompiledStep {
     recording: ReturnType<typeof record>['recording'],
     before: StepContext['before'],
     startIds: Map<string, number>,
-    loss: tf.Scalar,
+    loss: tf.Scalar | undefined,
     logs: LogCall[],
     kiln: CompilableOptimizer | null,
   ): Traced | { reason: string } {
@@ -203,9 +231,9 @@ export class CompiledStep {
     const created = Object.keys(variables).filter((n) => !startIds.has(n));
     if (created.length > 0)
       return { reason: `the step created variables (${created.slice(0, 3).join(', ')})` };
-    const results: { role: import('./step-graph.js').OutputRole; id: number }[] = [
-      { role: { kind: 'loss' }, id: nb.getInputTensorIds([loss])[0] as number },
-    ];
+    const results: { role: import('./step-graph.js').OutputRole; id: number }[] = loss
+      ? [{ role: { kind: 'loss' }, id: nb.getInputTensorIds([loss])[0] as number }]
+      : [];
     for (const [name, v] of Object.entries(variables)) {
       const id = nb.getInputTensorIds([v])[0] as number;
       if (id !== startIds.get(name)) results.push({ role: { kind: 'variable', name }, id });
@@ -239,7 +267,7 @@ export class CompiledStep {
   private retry(entry: Entry, reason: string, final: boolean, graph?: Traced): void {
     entry.attempts++;
     entry.pending = graph ?? null;
-    if (final && /reads|unsupported|not computed/.test(reason)) this.fallBack(reason);
+    if (final && /reads|keeps|unsupported|not computed/.test(reason)) this.fallBack(reason);
     else if (entry.attempts >= MAX_ATTEMPTS) this.fallBack(reason);
   }
 
@@ -268,7 +296,7 @@ export class CompiledStep {
     batch: tf.Tensor[],
     optimizer: tf.Optimizer | null,
     kiln: CompilableOptimizer | null,
-  ): tf.Scalar {
+  ): tf.Scalar | undefined {
     kiln?.prepareCompiledStep();
     const scalars = kiln?.compiledScalars();
     const variables = tf.engine().registeredVariables;
@@ -306,7 +334,7 @@ export class CompiledStep {
     });
     tf.dispose([...logged.values()]);
     this.compiledCalls++;
-    return loss as tf.Scalar;
+    return loss as tf.Scalar | undefined;
   }
 
   private evict(): void {

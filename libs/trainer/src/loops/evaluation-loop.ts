@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { CompiledStep } from '../compile/compiled-step.js';
 import type { Module } from '../core/module.js';
 import type { DataLoader } from '../data/dataloader.js';
 import type { Batch } from '../data/dataset.js';
@@ -9,7 +10,30 @@ export type EvalKind = 'validate' | 'test';
 
 /** Validation, test, the sanity check before fit, and predict: loops over a loader without gradients. */
 export class EvaluationLoop {
+  /**
+   * The compiled validation and test steps (Trainer option `compile: { eval: true }`) of `module`:
+   * its variables, by name, are the functions' inputs, so another module starts afresh.
+   */
+  private compiled: { module: Module; steps: Map<EvalKind, CompiledStep> } | null = null;
+
   constructor(private readonly trainer: Trainer) {}
+
+  /** The compiled `kind` step for `module`, or null when evaluation steps run eagerly. */
+  compiledStep(module: Module, kind: EvalKind): CompiledStep | null {
+    const compile = this.trainer.config.compile;
+    if (!compile?.eval) return null;
+    if (this.compiled?.module !== module) {
+      for (const s of this.compiled?.steps.values() ?? []) s.dispose();
+      this.compiled = { module, steps: new Map() };
+    }
+    let step = this.compiled.steps.get(kind);
+    if (!step) {
+      const warn = (m: string) => process.stderr.write(`kiln: ${m}\n`);
+      step = new CompiledStep(compile, warn, kind === 'validate' ? 'validation' : 'test');
+      this.compiled.steps.set(kind, step);
+    }
+    return step;
+  }
 
   /**
    * One pass of validationStep or testStep with Lightning's hooks: start, epoch start, batches, epoch end
@@ -39,13 +63,15 @@ export class EvaluationLoop {
     const order = loader.epochIndices(0);
     const n = limitBatches(limit, loader.batchCount(order.length), limitName);
     const label = `${kind}Step`;
+    const compiled = this.compiledStep(module, kind);
     for (let i = 0; i < n; i++) {
       const done = tf.tidy(() => {
         t.profiler?.start(label);
         const batch = loader.batchAt(order, i);
         if (!batch) return true;
         t.metrics.batchSize = batchSizeOf(batch);
-        step.call(module, batch, i);
+        if (compiled) compiled.run(module, batch, null, () => void step.call(module, batch, i), 'eval');
+        else step.call(module, batch, i);
         t.profiler?.stop(label);
         return false;
       });

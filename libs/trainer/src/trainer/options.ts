@@ -56,9 +56,10 @@ export interface TrainerOptions {
   precision?: '32' | '16-mixed' | 'bf16-mixed' | 32;
   /**
    * run the training step as one TensorFlow function, traced by the first steps (`tensorflow`
-   * backend); `{ xla: true }` also compiles it with XLA. See src/compile/.
+   * backend); `{ xla: true }` also compiles it with XLA, `{ eval: true }` also compiles the
+   * validation and test steps. See src/compile/.
    */
-  compile?: boolean | { xla?: boolean };
+  compile?: boolean | { xla?: boolean; eval?: boolean };
 }
 
 type Check = (v: unknown) => string | null;
@@ -151,11 +152,11 @@ const CHECKS: Record<keyof TrainerOptions, Check> = {
       : "'32', '16-mixed' or 'bf16-mixed'",
   compile: (v) => {
     if (typeof v === 'boolean') return null;
-    const expected = 'a boolean or { xla?: boolean }';
+    const expected = 'a boolean or { xla?: boolean, eval?: boolean }';
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return expected;
     for (const [k, x] of Object.entries(v)) {
-      if (k !== 'xla') return `${expected} (unknown key "${k}")`;
-      if (x !== undefined && typeof x !== 'boolean') return `${expected} ("xla" is ${typeof x})`;
+      if (k !== 'xla' && k !== 'eval') return `${expected} (unknown key "${k}")`;
+      if (x !== undefined && typeof x !== 'boolean') return `${expected} ("${k}" is ${typeof x})`;
     }
     return null;
   },

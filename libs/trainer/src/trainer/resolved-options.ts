@@ -56,7 +56,7 @@ export interface ResolvedOptions {
   detectAnomaly: boolean;
   precision: NonNullable<TrainerOptions['precision']>;
   /** null: eager steps */
-  compile: { xla: boolean } | null;
+  compile: { xla: boolean; eval: boolean } | null;
 }
 
 function limitOf(v: number | undefined): BatchLimit {
@@ -124,7 +124,10 @@ export function resolveOptions(o: TrainerOptions): ResolvedOptions {
     compile:
       o.compile === undefined || o.compile === false
         ? null
-        : { xla: typeof o.compile === 'object' && o.compile.xla === true },
+        : {
+            xla: typeof o.compile === 'object' && o.compile.xla === true,
+            eval: typeof o.compile === 'object' && o.compile.eval === true,
+          },
   };
 }
 
