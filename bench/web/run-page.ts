@@ -2,7 +2,7 @@
 // API and Postgres and `next start` of the production build:
 //   - run page with 20 series x 100,000 points to all charts drawn (goal <= 1.5 s), beside one series;
 //   - runs table of a project with 10,000 runs to the table shown (goal <= 1 s), beside one run;
-//   - the JavaScript the run page loads, beside the sign-in page.
+//   - the JavaScript the run page loads, beside the run page of a one-series run and the sign-in page.
 // Times are from navigation start (performance.now() in the page) to the condition, median of
 // BENCH_REPEAT (5) fresh page loads each, the two pages alternated. Load (1-minute load average) printed at
 // start and end. BENCH_SERIES / BENCH_POINTS / BENCH_RUNS shrink the data set for a quick look.
@@ -112,11 +112,28 @@ try {
     return performance.now() - t;
   };
   const allKeys = Array.from({ length: SERIES }, (_, s) => `metric/${String(s).padStart(2, '0')}`);
+  // The batch read the dashboard uses: every key in one request.
+  const batchMs = async (keys: string[]) => {
+    const t = performance.now();
+    const q = keys.map((k) => `key=${encodeURIComponent(k)}`).join('&');
+    const r = await call(
+      api,
+      api.projectToken,
+      'GET',
+      `/runs/${many}/metrics/series/batch?${q}&maxPoints=2400`,
+    );
+    if (r.status !== 200) throw new Error(JSON.stringify(r.body));
+    return performance.now() - t;
+  };
   const apiOne: number[] = [];
   const apiAll: number[] = [];
+  const batchOne: number[] = [];
+  const batchAll: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
     apiOne.push(await seriesMs([allKeys[0]!]));
     apiAll.push(await seriesMs(allKeys));
+    batchOne.push(await batchMs([allKeys[0]!]));
+    batchAll.push(await batchMs(allKeys));
   }
 
   const bigCtx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
@@ -182,11 +199,13 @@ try {
     ['runs table shown (50 per page)', [], []],
   ];
   let runJs = { jsBytes: 0, scripts: 0 };
+  let oneJs = { jsBytes: 0, scripts: 0 };
   const phases: Record<string, number[]> = {};
   for (let i = 0; i < REPEAT; i++) {
     const a = await timeTo(bigCtx, `${web.url}/runs/${many}`, chartsDrawn(SERIES));
     const b = await timeTo(bigCtx, `${web.url}/runs/${one}`, chartsDrawn(1));
     runJs = a;
+    oneJs = b;
     for (const [k, v] of Object.entries(a.phases)) phases[k] = [...(phases[k] ?? []), v];
     rows[0]![1].push(a.ms);
     rows[0]![2].push(b.ms);
@@ -209,14 +228,22 @@ try {
   console.log(
     `| ${r1![0]} | ${RUNS + 3} runs | ${f(median(r1![1]))} | 1 run | ${f(median(r1![2]))} | ${(median(r1![1]) / median(r1![2])).toFixed(2)}x |`,
   );
+  const kib = (x: { jsBytes: number; scripts: number }) =>
+    `${(x.jsBytes / 1024).toFixed(0)} KiB in ${x.scripts} files`;
   console.log(
-    `| JavaScript loaded | run page: ${(runJs.jsBytes / 1024).toFixed(0)} KiB in ${runJs.scripts} files | | sign-in page: ${(signin.jsBytes / 1024).toFixed(0)} KiB in ${signin.scripts} files | | ${(runJs.jsBytes / signin.jsBytes).toFixed(2)}x |`,
+    `| JavaScript loaded | run page, ${SERIES} series: ${kib(runJs)} | | run page, 1 series: ${kib(oneJs)} | | ${(runJs.jsBytes / oneJs.jsBytes).toFixed(2)}x |`,
+  );
+  console.log(
+    `| JavaScript loaded | run page: ${kib(runJs)} | | sign-in page: ${kib(signin)} | | ${(runJs.jsBytes / signin.jsBytes).toFixed(2)}x |`,
   );
   console.log(
     `\nall samples (ms): ${JSON.stringify(rows.map(([n, a, b]) => ({ n, a: a.map(Math.round), b: b.map(Math.round) })))}`,
   );
   console.log(
     `| API alone: series requests | ${SERIES} at once | ${f(median(apiAll))} | 1 | ${f(median(apiOne))} | ${(median(apiAll) / median(apiOne)).toFixed(2)}x |`,
+  );
+  console.log(
+    `| API alone: one batch request | ${SERIES} keys | ${f(median(batchAll))} | 1 key | ${f(median(batchOne))} | ${(median(batchAll) / median(batchOne)).toFixed(2)}x |`,
   );
   console.log(
     `run page (${SERIES} series) phases, medians in ms from navigation start: ${Object.entries(phases)

@@ -83,6 +83,43 @@ test('ingest is idempotent over HTTP: a retried batch inserts nothing', async ()
   assert.equal(Math.min(...values), 0.1);
 });
 
+test('a series batch answers each key as the single-series read does, in the order asked', async () => {
+  const base = `/api/v1/runs/${s.runId}/metrics/series`;
+  const batch = await api.call(
+    s.readToken,
+    'GET',
+    `${base}/batch?key=val/acc&key=train/loss&key=never/logged&key=val/acc&maxPoints=100&fromStep=10`,
+  );
+  assert.equal(batch.status, 200);
+  assert.equal(batch.body.runId, s.runId);
+  assert.deepEqual(
+    batch.body.series.map((x: { key: string }) => x.key),
+    ['val/acc', 'train/loss', 'never/logged'],
+  );
+  for (const one of batch.body.series.slice(0, 2)) {
+    const single = await api.call(
+      s.readToken,
+      'GET',
+      `${base}?key=${encodeURIComponent(one.key)}&maxPoints=100&fromStep=10`,
+    );
+    const { runId: _, ...expected } = single.body;
+    assert.deepEqual(one, expected);
+    assert.ok(one.downsampled && one.points[0].step === 10);
+  }
+  assert.deepEqual(batch.body.series[2], { key: 'never/logged', points: [], total: 0, downsampled: false });
+  // Bad input names the field; nothing is read.
+  const none = await api.call(s.readToken, 'GET', `${base}/batch?maxPoints=100`);
+  assert.equal(none.status, 400);
+  assert.match(none.body.message, /query\.key/);
+  const many = Array.from({ length: 51 }, (_, i) => `key=k${i}`).join('&');
+  const tooMany = await api.call(s.readToken, 'GET', `${base}/batch?${many}`);
+  assert.equal(tooMany.status, 400);
+  assert.match(tooMany.body.message, /query\.key: expected array length to be less or equal to 50/i);
+  const badPoints = await api.call(s.readToken, 'GET', `${base}/batch?key=a&maxPoints=4.5`);
+  assert.equal(badPoints.status, 400);
+  assert.match(badPoints.body.message, /query\.maxPoints/);
+});
+
 test('compare returns one downsampled series per run', async () => {
   const r2 = await api.call(s.writeToken, 'POST', `/api/v1/projects/${s.id}/runs`, {
     name: 'run-2',

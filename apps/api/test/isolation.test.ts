@@ -89,6 +89,13 @@ const cases: Case[] = [
     runTokenOk: true,
   },
   {
+    name: 'series batch',
+    method: 'GET',
+    path: (s) => `/api/v1/runs/${s.runId}/metrics/series/batch?key=loss&key=acc`,
+    readOk: true,
+    runTokenOk: true,
+  },
+  {
     name: 'compare',
     method: 'GET',
     path: (s) => `/api/v1/projects/${s.id}/metrics/compare?runIds=${s.runId}&key=loss`,

@@ -92,6 +92,10 @@ const SeriesData = {
   downsampled: Type.Boolean(),
 };
 export const Series = Type.Object({ runId: Uuid, key: Type.String(), ...SeriesData });
+export const SeriesBatch = Type.Object({
+  runId: Uuid,
+  series: Type.Array(Type.Object({ key: Type.String(), ...SeriesData })),
+});
 export const Compare = Type.Object({
   key: Type.String(),
   series: Type.Array(Type.Object({ runId: Uuid, ...SeriesData })),

@@ -148,6 +148,20 @@ export const SeriesQuery = Type.Object({
   toStep: Type.Optional(Step),
 });
 
+/** Keys one series batch may ask for: the dashboard's run page asks for all its charts at once. */
+export const MAX_SERIES_KEYS = 50;
+
+export const SeriesBatchQuery = Type.Object({
+  key: Type.Array(MetricKey, {
+    minItems: 1,
+    maxItems: MAX_SERIES_KEYS,
+    description: `repeated: key=a&key=b (1 to ${MAX_SERIES_KEYS} keys)`,
+  }),
+  maxPoints: Type.Optional(Type.Integer({ minimum: 4, maximum: 100_000 })),
+  fromStep: Type.Optional(Step),
+  toStep: Type.Optional(Step),
+});
+
 export const CompareQuery = Type.Object({
   runIds: Type.String({ minLength: 1, description: 'comma-separated run ids (at most 20)' }),
   key: MetricKey,

@@ -6,8 +6,8 @@ import { Caller } from '../auth/caller.js';
 import { assertProjectRead, assertRunRead, assertRunWrite, type Principal } from '../auth/principal.js';
 import { Lookup } from '../core/lookup.js';
 import { ApiAnswer, ApiJsonBody, ApiQueryOf } from '../http/openapi.js';
-import { Compare, Ingested, Keys, Series } from '../http/responses.js';
-import { CompareQuery, IngestMetrics, SeriesQuery, Uuid } from '../http/schemas.js';
+import { Compare, Ingested, Keys, Series, SeriesBatch } from '../http/responses.js';
+import { CompareQuery, IngestMetrics, SeriesBatchQuery, SeriesQuery, Uuid } from '../http/schemas.js';
 import { uuid, Validated } from '../http/validated.pipe.js';
 import { badRequest, check } from '../http/validation.js';
 import { IngestService } from './ingest.service.js';
@@ -61,6 +61,24 @@ export class LoggedValuesController {
     const run = await this.lookup.runRef(runId);
     assertRunRead(caller, run);
     return { runId: run.id, key: q.key, ...(await this.reads.series(run.id, q)) };
+  }
+
+  /**
+   * Several series of one run at once (`key=a&key=b`, up to 50), each downsampled as the single-series
+   * read does: one request for a page of charts instead of one per chart. A key repeated is answered once.
+   */
+  @Get('runs/:runId/metrics/series/batch')
+  @ApiAnswer(SeriesBatch)
+  @ApiQueryOf(SeriesBatchQuery)
+  async seriesBatch(
+    @Caller() caller: Principal,
+    @Param('runId', uuid('runId')) runId: string,
+    @Query(new Validated(SeriesBatchQuery, 'query')) q: Static<typeof SeriesBatchQuery>,
+  ) {
+    const run = await this.lookup.runRef(runId);
+    assertRunRead(caller, run);
+    const { key, ...range } = q;
+    return { runId: run.id, series: await this.reads.seriesMany(run.id, [...new Set(key)], range) };
   }
 
   /** The same key across several runs of one project, each downsampled, for overlaying. */

@@ -38,6 +38,32 @@ export class SeriesService {
     });
   }
 
+  /**
+   * Several series of one run in one call, in the order asked (a key logged by no one comes back empty).
+   * Their reads run side by side on the pool.
+   */
+  async seriesMany(runId: string, keys: string[], range: Omit<SeriesRange, 'key'>) {
+    const { rows } = await this.db.pool.query<{ id: number; key: string }>(
+      'SELECT id, key FROM metric_series WHERE run_id = $1 AND key = ANY($2::text[])',
+      [runId, keys],
+    );
+    const ids = new Map(rows.map((r) => [r.key, r.id]));
+    return Promise.all(
+      keys.map(async (key) => {
+        const id = ids.get(key);
+        const data =
+          id === undefined
+            ? { points: [], total: 0, downsampled: false }
+            : await querySeries(this.db.pool, id, {
+                maxPoints: range.maxPoints ?? 1000,
+                fromStep: range.fromStep,
+                toStep: range.toStep,
+              });
+        return { key, ...data };
+      }),
+    );
+  }
+
   /** Runs of `projectId` among `runIds`; the ones missing come back by id. */
   async runsIn(projectId: string, runIds: string[]) {
     const runs = await this.db.prisma.run.findMany({ where: { id: { in: runIds }, projectId } });
