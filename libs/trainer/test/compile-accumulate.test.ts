@@ -1,12 +1,12 @@
 // Compiled training steps with gradient accumulation and gradient clipping (tensorflow backend): each
 // micro-step of a window is one TensorFlow function call, and compiled and eager runs agree on every
-// step's loss and the final weights, windows cut short by the epoch's end included; a step that falls
+// step's loss and the final weights, windows cut short by the epoch's end and tfjs's own Adam included; a step that falls
 // back in the middle of a window carries the gradients it holds over to the eager steps.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Batch, type TrainerOptions, tf } from '../src/index.js';
 import { assertClose, Regressor, run } from './fixtures/compiled.js';
-import { TinyData } from './fixtures/tiny.js';
+import { TinyData, TinyRegressor } from './fixtures/tiny.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
@@ -15,7 +15,7 @@ const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' :
 const data = () => new TinyData({ n: 60 });
 
 describe('compiled gradient accumulation and clipping (tensorflow backend)', { skip: skipNative }, () => {
-  const cases: [string, 'adamw' | 'sgd', TrainerOptions, number][] = [
+  const cases: [string, 'adamw' | 'sgd' | 'tfjs', TrainerOptions, number][] = [
     // windows of 2: kinds of micro-step: first[8], more+update[8], more+update[4]; 24 batches
     ['accumulateGradBatches 2', 'adamw', { accumulateGradBatches: 2 }, 17],
     // windows of 3 (the last one of 2): first[8], more[8], more+update[8], more+update[4]; 32 batches
@@ -28,12 +28,16 @@ describe('compiled gradient accumulation and clipping (tensorflow backend)', { s
     // 12 batches: steps 1-3 and the batch of 4 traced
     ['norm clipping', 'adamw', { gradientClipVal: 0.3 }, 8],
     ['value clipping', 'sgd', { gradientClipVal: 0.05, gradientClipAlgorithm: 'value' }, 8],
+    // tfjs's own Adam (slots made by its first update, lr a constant of the trace): as the first case
+    ['accumulateGradBatches 2 with tf.train.adam', 'tfjs', { accumulateGradBatches: 2 }, 17],
   ];
+  const model = (kind: 'adamw' | 'sgd' | 'tfjs') =>
+    kind === 'tfjs' ? new TinyRegressor({ lr: 0.05 }) : new Regressor(kind);
   for (const [what, kind, extra, calls] of cases) {
     it(`${what}: compiled losses and weights match eager`, async () => {
       const opts = { maxSteps: 12, ...extra };
-      const eager = await run(new Regressor(kind), data(), opts);
-      const compiled = await run(new Regressor(kind), data(), { ...opts, compile: true });
+      const eager = await run(model(kind), data(), opts);
+      const compiled = await run(model(kind), data(), { ...opts, compile: true });
       assert.deepEqual(compiled.warnings, []);
       assert.equal(compiled.compiled?.fallbackReason, null);
       assert.equal(compiled.compiled?.compiledCalls, calls);
