@@ -6,6 +6,11 @@
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/overhead/overhead.bench.ts \
 //     [--backend cpu|wasm|tensorflow] [--repeats 7] [--samples 2048] [--batch 64] [--hidden 128]
 //     [--optimizer kiln|tfjs]   (Kiln's Adam, the default, or tf.train.adam; both sides use the same one)
+//     [--compile]               (tensorflow: Trainer option compile; the hand-written loop runs its step
+//                                through the same CompiledStep, so both trace their first steps alike)
+//     [--trainer barebones|full] (full: hooks, per-step loss read-back and logging, no logger, progress
+//                                bar, checkpoint or summary; the hand-written loop stays as it is)
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   Adam,
@@ -18,6 +23,8 @@ import {
   Trainer,
   tf,
 } from '@kiln/trainer';
+// the compiled step is internal to the Trainer; the benchmark runs from source, so it reaches it directly
+import { CompiledStep } from '../../libs/trainer/src/compile/compiled-step.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +34,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     hidden: { type: 'string', default: '128' },
     optimizer: { type: 'string', default: 'kiln' },
+    compile: { type: 'boolean', default: false },
+    trainer: { type: 'string', default: 'barebones' },
   },
 });
 const backend = values.backend as 'cpu' | 'wasm' | 'tensorflow';
@@ -36,6 +45,11 @@ const batchSize = Number(values.batch);
 const hidden = Number(values.hidden);
 if (values.optimizer !== 'kiln' && values.optimizer !== 'tfjs')
   throw new Error(`--optimizer must be kiln or tfjs, got ${values.optimizer}`);
+if (values.trainer !== 'barebones' && values.trainer !== 'full')
+  throw new Error(`--trainer must be barebones or full, got ${values.trainer}`);
+const compile = values.compile === true;
+if (compile && backend !== 'tensorflow') throw new Error('--compile needs --backend tensorflow');
+const barebones = values.trainer === 'barebones';
 const makeOptimizer = (): tf.Optimizer =>
   values.optimizer === 'kiln' ? new Adam({ lr: 1e-3 }) : tf.train.adam(1e-3);
 
@@ -87,7 +101,19 @@ function clock(): () => Timing {
 async function viaTrainer(): Promise<Timing> {
   const module = new Mlp();
   const loader = new DataLoader(new TensorDataset(x, y), { batchSize });
-  const trainer = new Trainer({ backend, maxEpochs: 1, barebones: true });
+  const trainer = new Trainer({
+    backend,
+    maxEpochs: 1,
+    compile,
+    ...(barebones
+      ? { barebones: true }
+      : {
+          logger: false,
+          enableProgressBar: false,
+          enableCheckpointing: false,
+          enableModelSummary: false,
+        }),
+  });
   const stop = clock();
   await trainer.fit(module, { train: loader });
   const t = stop();
@@ -97,9 +123,11 @@ async function viaTrainer(): Promise<Timing> {
 }
 
 async function byHand(): Promise<Timing> {
-  const net = mlp();
+  const module = new Mlp();
+  const net = module.net;
   const optimizer = makeOptimizer();
   const vars = net.trainableWeights.map((w) => w.read() as tf.Variable);
+  const compiled = compile ? new CompiledStep({ xla: false }, (m) => console.error(m)) : null;
   const stop = clock();
   const steps = Math.ceil(n / batchSize);
   for (let i = 0; i < steps; i++) {
@@ -110,15 +138,21 @@ async function byHand(): Promise<Timing> {
       );
       const xb = x.gather(idx);
       const yb = y.gather(idx);
-      optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(yb, net.apply(xb) as tf.Tensor) as tf.Scalar,
-        false,
-        vars,
-      );
+      const step = () =>
+        optimizer.minimize(
+          () => tf.losses.softmaxCrossEntropy(yb, net.apply(xb) as tf.Tensor) as tf.Scalar,
+          compiled !== null, // the compiled step's result is the loss
+          vars,
+        ) as tf.Scalar;
+      if (compiled) compiled.run(module, [xb, yb], optimizer, step);
+      else step();
     });
   }
   // the Trainer's fit includes backend selection and setup; this loop's total is its training only
   const t = stop();
+  if (compiled && compiled.compiledCalls === 0)
+    throw new Error(`the hand-written loop ran eagerly: ${compiled.fallbackReason}`);
+  compiled?.dispose();
   optimizer.dispose();
   net.dispose();
   return t;
@@ -131,7 +165,10 @@ const median = (xs: number[]) => {
 };
 
 console.log(
-  `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam (${values.optimizer}), ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize)} steps per run`,
+  `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam (${values.optimizer}), ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize)} steps per run, ` +
+    `${barebones ? 'barebones' : 'full'} Trainer, ${compile ? 'compiled' : 'eager'} steps, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
 );
 await viaTrainer(); // warm-up: kernels, caches
 await byHand();
@@ -162,3 +199,8 @@ for (const kind of ['wall', 'cpu'] as const) {
       `per step ${((mt / steps) * 1000).toFixed(0)} us vs ${((mh / steps) * 1000).toFixed(0)} us`,
   );
 }
+console.log(
+  `load at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);

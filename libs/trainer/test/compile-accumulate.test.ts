@@ -1,7 +1,8 @@
 // Compiled training steps with gradient accumulation and gradient clipping (tensorflow backend): each
 // micro-step of a window is one TensorFlow function call, and compiled and eager runs agree on every
-// step's loss and the final weights, windows cut short by the epoch's end and tfjs's own Adam included; a step that falls
-// back in the middle of a window carries the gradients it holds over to the eager steps.
+// step's loss and the final weights, windows cut short by the epoch's end and tfjs's own Adam
+// included; a step that falls back in the middle of a window carries the gradients it holds over to
+// the eager steps.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Batch, type TrainerOptions, tf } from '../src/index.js';
