@@ -178,7 +178,7 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
     }
   });
 
-  it('a step that reads a value back, whose JavaScript-made tensors change, or that optimizes manually runs eagerly after one warning', async () => {
+  it('a step that reads a value back, whose JavaScript-made tensors change, that keeps a tensor or that optimizes manually runs eagerly after one warning', async () => {
     class ReadsBack extends Regressor {
       override trainingStep(batch: Batch) {
         const loss = this.trainLoss(batch);
@@ -196,6 +196,17 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
         return loss;
       }
     }
+    class KeepsPrediction extends Regressor {
+      last: tf.Tensor | null = null;
+      override trainingStep(batch: Batch) {
+        const [x, y] = batch as tf.Tensor[];
+        const pred = this.forward(x!);
+        // kept for a callback to read: a compiled call would leave the traced step's prediction here
+        this.last?.dispose();
+        this.last = tf.keep(pred);
+        return tf.losses.meanSquaredError(y!, pred) as tf.Scalar;
+      }
+    }
     class Manual extends Regressor {
       override automaticOptimization = false;
       override trainingStep(batch: Batch): Promise<tf.Scalar> {
@@ -209,6 +220,7 @@ describe('compiled training steps (tensorflow backend)', { skip: skipNative }, (
     for (const [make, why] of [
       [() => new ReadsBack('adamw'), /reads 1 tensor\(s\) back/],
       [() => new JsNoise('sgd'), /two traces of the step differ/],
+      [() => new KeepsPrediction('adamw'), /the step keeps 1 tensor\(s\) past its end \(tf\.keep\)/],
       [() => new Manual('adamw'), /manual optimization \(automaticOptimization = false\) is not compiled/],
     ] as const) {
       seed = 0;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../core/module.js';
 import type { Batch } from '../data/dataset.js';
 import type { OpAttr } from './graph-def.js';
+import { keptBy } from './kept-tensors.js';
 import { record, type StepBackend, type StepBinding, type TensorInfo } from './recorder.js';
 import { buildStepGraph, type StepContext, type StepGraph } from './step-graph.js';
 
@@ -178,16 +179,12 @@ export class CompiledStep {
     };
     let loss: tf.Scalar | undefined;
     let recording: ReturnType<typeof record>['recording'];
-    const live = tf.memory().numTensors;
-    let kept = 0;
+    let kept: tf.Tensor[];
     try {
-      if (this.kind === 'training') ({ result: loss, recording } = record(nb, eager));
-      else {
-        ({ recording } = record(nb, () => tf.tidy(() => void eager())));
-        // tensors outliving the step besides the logged values (tf.keep: predictions collected for
-        // the epoch's end): a compiled call makes none, the step would be left with traced values
-        kept = tf.memory().numTensors - live - logs.filter((l) => l.value instanceof tf.Tensor).length;
-      }
+      ({
+        result: { result: loss, kept },
+        recording,
+      } = record(nb, () => keptBy(eager)));
     } catch (err) {
       tf.dispose(logs.map((l) => l.value).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
       throw err;
@@ -196,21 +193,31 @@ export class CompiledStep {
       if (module.log !== log) module.log = log;
     }
     try {
-      const graph =
-        kept > 0
-          ? {
-              reason: `the step keeps ${kept} tensor(s) past its end (tf.keep), which a compiled call would not make`,
-            }
-          : this.graphOf(nb, recording, before, startIds, loss, logs, kiln);
+      const graph = this.graphOf(nb, recording, before, startIds, loss, logs, kiln);
       if ('reason' in graph) this.retry(entry, graph.reason, true);
-      else if (entry.pending && entry.pending.signature === graph.signature) this.register(nb, entry, graph);
-      else
+      else if (entry.pending?.signature !== graph.signature)
         this.retry(
           entry,
           'two traces of the step differ (random values or JavaScript state change between steps)',
           false,
           graph,
         );
+      else {
+        // what the step keeps besides the values it logged and the optimizer's cached scalars (the
+        // optimizer's state, made by its first update, is never in a confirming trace)
+        const expected = new Set<tf.Tensor>([
+          ...logs.map((l) => l.value).filter((v): v is tf.Tensor => v instanceof tf.Tensor),
+          ...(kiln?.compiledScalars().values() ?? []),
+        ]);
+        const keeps = kept.filter((t) => !expected.has(t)).length;
+        if (keeps === 0) this.register(nb, entry, graph);
+        else
+          this.retry(
+            entry,
+            `the step keeps ${keeps} tensor(s) past its end (tf.keep), which a compiled call would not make`,
+            true,
+          );
+      }
     } finally {
       for (const l of logs) log.call(module, l.name, l.value, l.opts as never);
       tf.dispose(logs.map((l) => l.value).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
