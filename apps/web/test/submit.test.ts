@@ -4,7 +4,7 @@
 // valid form creates the TrainingJob on the apiserver and opens its run.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { clusterForTests } from '@kiln/local-cluster/test-helper';
+import { clusterForTests, waitFor } from '@kiln/local-cluster/test-helper';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { KubeJobBackend } from '../../api/src/jobs/backend.js';
 import { ADMIN, startApi, type TestApi } from '../../api/test/support/api.js';
@@ -140,5 +140,114 @@ describe('submit form on the local control plane', () => {
       assert.equal((await trainingJobs()).length, 1);
       assert.equal(await runCount(), 1);
     });
+  });
+
+  test("the job panel's suspend, resume and cancel reach the TrainingJob on the apiserver; the run ends cancelled", async () => {
+    const name = 'panel-job';
+    const sub = await api.call(token, 'POST', `/api/v1/projects/${project}/jobs`, {
+      metadata: { name },
+      spec: {
+        image: 'registry.example/kiln-trainer:0.1',
+        command: ['kiln', 'fit', 'train.ts'],
+        workers: 2,
+        tracking: { project: 'websubmit', runName: name },
+      },
+    });
+    assert.equal(sub.status, 201, JSON.stringify(sub.body));
+    const runId = sub.body.runId as string;
+    const job = async () => {
+      const r = await k.kubectl(['get', 'trainingjob', name, '-n', ns, '-o', 'json', '--ignore-not-found']);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim()
+        ? (JSON.parse(r.stdout) as { spec: { runPolicy?: { suspend?: boolean } } })
+        : null;
+    };
+    // What the operator would write: the job running with both workers.
+    const status = await k.kubectl([
+      'patch',
+      'trainingjob',
+      name,
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { phase: 'Running', workers: { running: 2, ready: 2 } } }),
+    ]);
+    assert.equal(status.code, 0, status.stderr);
+
+    await withPage(ctx, 'job-panel-actions', async (page) => {
+      const sent: string[] = [];
+      page.on('request', (r) => {
+        if (r.url().includes(`/jobs/${name}`) && r.method() !== 'GET') sent.push(`${r.method()} ${r.url()}`);
+      });
+      await page.goto(`${web.url}/runs/${runId}`);
+      const panel = page.locator('[data-testid=job-panel]');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=job-phase]')?.textContent === 'Running',
+      );
+      assert.match(
+        (await panel.textContent()) ?? '',
+        /workers: 2 running, 2 ready, 0 succeeded, 0 failed of 2/,
+      );
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=run-status]')?.textContent === 'running',
+      );
+
+      await panel.locator('button:has-text("Suspend")').click();
+      await waitFor(
+        'spec.runPolicy.suspend true',
+        async () => (await job())?.spec.runPolicy?.suspend === true,
+      );
+      await panel.locator('button:has-text("Resume")').waitFor();
+      assert.equal(await panel.locator('button:has-text("Suspend")').count(), 0);
+
+      await panel.locator('button:has-text("Resume")').click();
+      await waitFor(
+        'spec.runPolicy.suspend false',
+        async () => (await job())?.spec.runPolicy?.suspend === false,
+      );
+      await panel.locator('button:has-text("Suspend")').waitFor();
+
+      // Cancel asks first; dismissed, nothing is sent and the job stays.
+      page.once('dialog', (d) => void d.dismiss());
+      await panel.locator('button:has-text("Cancel")').click();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(await job(), 'the job is still there');
+      assert.equal(sent.filter((s) => s.startsWith('DELETE')).length, 0, sent.join('\n'));
+
+      let asked = '';
+      page.once('dialog', (d) => {
+        asked = d.message();
+        void d.accept();
+      });
+      await panel.locator('button:has-text("Cancel")').click();
+      await waitFor('the TrainingJob deleted', async () => (await job()) === null);
+      assert.match(asked, /Cancel panel-job\?/);
+      assert.deepEqual(
+        sent.map((s) => s.replace(/^(\w+) .*\/jobs\//, '$1 ')),
+        [`POST ${name}/suspend`, `POST ${name}/resume`, `DELETE ${name}`],
+      );
+      // The run follows its job: cancelled, shown live; the panel offers no more actions.
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=run-status]')?.textContent === 'cancelled',
+        null,
+        { timeout: 30_000 },
+      );
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=job-phase]')?.textContent === 'deleted',
+      );
+      assert.equal(await panel.locator('button').count(), 0);
+      assert.match((await panel.textContent()) ?? '', /TrainingJob panel-job not found/);
+      assert.doesNotMatch((await panel.textContent()) ?? '', /workers: 2 running/);
+      // And it stops asking for a job that is gone (it polled every 5 s).
+      let polls = 0;
+      page.on('request', (r) => {
+        if (r.url().includes(`/jobs/${name}`)) polls++;
+      });
+      await new Promise((r) => setTimeout(r, 6000));
+      assert.equal(polls, 0);
+    });
+    assert.equal((await api.call(token, 'GET', `/api/v1/runs/${runId}`)).body.status, 'cancelled');
   });
 });

@@ -36,6 +36,8 @@ export function JobPanel({ projectId, name }: { projectId: string; name: string 
   const [job, setJob] = useState<Job | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [events, setEvents] = useState<JobEvent[] | null>(null);
+  // The TrainingJob is no longer on the cluster (cancelled, or removed after it ended).
+  const [gone, setGone] = useState(false);
   const jobPath = `/projects/${projectId}/jobs/${encodeURIComponent(name)}`;
   const base = `/api/kiln${jobPath}`;
 
@@ -46,14 +48,20 @@ export function JobPanel({ projectId, name }: { projectId: string; name: string 
       setJob(body as Job);
       setMessage(null);
     } else setMessage(body.message ?? `the API answered ${res.status}`);
+    // A deleted job's last state must not stay on screen with actions that can no longer apply.
+    if (res.status === 404) {
+      setJob(null);
+      setGone(true);
+    }
     if (ev.ok) setEvents(((await ev.json()) as { items: JobEvent[] }).items);
   }, [base]);
 
   useEffect(() => {
+    if (gone) return;
     void load();
     const t = setInterval(() => void load(), 5000);
     return () => clearInterval(t);
-  }, [load]);
+  }, [load, gone]);
 
   async function act(path: string, method: string, confirmText?: string) {
     if (confirmText && !window.confirm(confirmText)) return;
@@ -69,7 +77,7 @@ export function JobPanel({ projectId, name }: { projectId: string; name: string 
       <div className="row">
         <strong>TrainingJob {name}</strong>
         <span className="status" data-testid="job-phase">
-          {s?.phase ?? (job ? 'Pending' : '…')}
+          {s?.phase ?? (job ? 'Pending' : gone ? 'deleted' : '…')}
         </span>
         {s?.workers && (
           <span className="muted">
