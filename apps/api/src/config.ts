@@ -1,4 +1,5 @@
 // Everything the API reads from its environment, read once and checked, so a bad value fails at start.
+import { positiveIntEnv } from '@kiln/spec';
 export interface ApiConfig {
   databaseUrl: string;
   /** Bootstrap token with every right; required. */
@@ -41,15 +42,6 @@ export function limitsOf(c: ApiConfig) {
   };
 }
 
-function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const adminToken = env.KILN_ADMIN_TOKEN ?? '';
   if (adminToken.length < 16)
@@ -57,15 +49,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   return {
     databaseUrl: env.DATABASE_URL ?? 'postgresql://kiln:kiln@127.0.0.1:5432/kiln',
     adminToken,
-    port: intFromEnv(env, 'PORT', 8080),
+    port: positiveIntEnv(env, 'PORT', 8080),
     host: env.HOST ?? '127.0.0.1',
-    ingestPointsPerSecond: intFromEnv(env, 'KILN_INGEST_POINTS_PER_SECOND', 1_000_000),
-    maxBatchPoints: intFromEnv(env, 'KILN_MAX_BATCH_POINTS', 100_000),
-    logTailLines: intFromEnv(env, 'KILN_LOG_TAIL_LINES', 1000),
-    logRunLines: intFromEnv(env, 'KILN_LOG_RUN_LINES', limitDefaults.logRunLines),
-    maxKeysPerRun: intFromEnv(env, 'KILN_MAX_KEYS_PER_RUN', limitDefaults.maxKeysPerRun),
-    maxTokensPerProject: intFromEnv(env, 'KILN_MAX_TOKENS_PER_PROJECT', limitDefaults.maxTokensPerProject),
-    maxHyperparamBytes: intFromEnv(env, 'KILN_MAX_HYPERPARAM_BYTES', limitDefaults.maxHyperparamBytes),
+    ingestPointsPerSecond: positiveIntEnv(env, 'KILN_INGEST_POINTS_PER_SECOND', 1_000_000),
+    maxBatchPoints: positiveIntEnv(env, 'KILN_MAX_BATCH_POINTS', 100_000),
+    logTailLines: positiveIntEnv(env, 'KILN_LOG_TAIL_LINES', 1000),
+    logRunLines: positiveIntEnv(env, 'KILN_LOG_RUN_LINES', limitDefaults.logRunLines),
+    maxKeysPerRun: positiveIntEnv(env, 'KILN_MAX_KEYS_PER_RUN', limitDefaults.maxKeysPerRun),
+    maxTokensPerProject: positiveIntEnv(
+      env,
+      'KILN_MAX_TOKENS_PER_PROJECT',
+      limitDefaults.maxTokensPerProject,
+    ),
+    maxHyperparamBytes: positiveIntEnv(env, 'KILN_MAX_HYPERPARAM_BYTES', limitDefaults.maxHyperparamBytes),
     kubeconfig: env.KILN_KUBECONFIG ?? '',
   };
 }

@@ -1,7 +1,7 @@
 // Trials as TrainingJobs. Each job gets a run-scoped tracking token in `<job>-tracking` (the Secret the
 // operator mounts as KILN_TRACKING_TOKEN), so the trial's Trainer records its metrics to its run.
 
-import { isConflict, isNotFound } from '@kiln/kube';
+import { isConflict, isNotFound, putSecret } from '@kiln/kube';
 import {
   API_GROUP,
   API_VERSION,
@@ -75,7 +75,7 @@ export class KubeLauncher implements TrialLauncher {
   async start(sweep: SweepRow, trial: TrialRow): Promise<string> {
     if (this.opts.issueRunToken && trial.runId) {
       const token = await this.opts.issueRunToken(sweep, trial);
-      await this.putSecret(sweep.namespace, trackingSecretName(trial.jobName), {
+      await putSecret(this.core, sweep.namespace, trackingSecretName(trial.jobName), {
         [TRACKING_SECRET_TOKEN_KEY]: token,
         [ENV.runId]: trial.runId,
       });
@@ -110,16 +110,6 @@ export class KubeLauncher implements TrialLauncher {
       });
     } catch (e) {
       if (!isNotFound(e)) throw e;
-    }
-  }
-
-  private async putSecret(namespace: string, name: string, data: Record<string, string>) {
-    const body = { metadata: { name, namespace }, type: 'Opaque', stringData: data };
-    try {
-      await this.core.createNamespacedSecret({ namespace, body });
-    } catch (e) {
-      if (!isConflict(e)) throw e;
-      await this.core.replaceNamespacedSecret({ namespace, name, body });
     }
   }
 }

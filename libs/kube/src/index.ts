@@ -2,3 +2,4 @@
 // the local cluster's node agent and cloud, the API's job backend).
 export { isConflict, isForbidden, isNotFound, statusCode } from './errors.js';
 export { Cache, type CacheHandlers, type CacheLog } from './informer.js';
+export { putSecret } from './secrets.js';

@@ -3,6 +3,7 @@
 
 export * from './constants.js';
 export { toStructural, trainingJobCrd, trainingJobCrdYaml } from './crd.js';
+export { positiveIntEnv } from './env.js';
 export {
   describe,
   formatError,

@@ -2,7 +2,7 @@
 // (job endpoints then answer 503) and so the cluster-facing code is in one file.
 
 import type { Writable } from 'node:stream';
-import { isConflict, isNotFound } from '@kiln/kube';
+import { isNotFound, putSecret } from '@kiln/kube';
 import { API_GROUP, API_VERSION, TRAININGJOB_PLURAL } from '@kiln/spec';
 import {
   CoreV1Api,
@@ -141,14 +141,8 @@ export class KubeJobBackend implements JobBackend {
     }
   }
 
-  async putSecret(namespace: string, name: string, data: Record<string, string>) {
-    const body = { metadata: { name, namespace }, type: 'Opaque', stringData: data };
-    try {
-      await this.core.createNamespacedSecret({ namespace, body });
-    } catch (e) {
-      if (!isConflict(e)) throw e;
-      await this.core.replaceNamespacedSecret({ namespace, name, body });
-    }
+  putSecret(namespace: string, name: string, data: Record<string, string>) {
+    return putSecret(this.core, namespace, name, data);
   }
 
   async podLog(namespace: string, pod: string, out: Writable, opts: { follow: boolean; tailLines?: number }) {

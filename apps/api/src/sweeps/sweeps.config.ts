@@ -1,5 +1,7 @@
 // What the sweeps module reads from the environment: the worker's Redis (and key prefix) and the
 // per-project limit on active sweeps.
+import { positiveIntEnv } from '@kiln/spec';
+
 export const SWEEPS_CONFIG = Symbol('SweepsConfig');
 export const SWEEP_EVENTS = Symbol('SweepEvents');
 
@@ -10,15 +12,9 @@ export interface SweepsConfig {
 }
 
 export function sweepsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SweepsConfig {
-  const raw = env.KILN_MAX_ACTIVE_SWEEPS_PER_PROJECT;
-  const limit = raw === undefined || raw === '' ? 20 : Number(raw);
-  if (!Number.isInteger(limit) || limit <= 0)
-    throw new Error(
-      `KILN_MAX_ACTIVE_SWEEPS_PER_PROJECT must be a positive integer, got ${JSON.stringify(raw)}`,
-    );
   return {
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.KILN_REDIS_PREFIX ?? 'kiln',
-    maxActiveSweepsPerProject: limit,
+    maxActiveSweepsPerProject: positiveIntEnv(env, 'KILN_MAX_ACTIVE_SWEEPS_PER_PROJECT', 20),
   };
 }
