@@ -521,6 +521,58 @@ describe('run page', () => {
     });
   });
 
+  test('the min/max band is drawn around a smoothed downsampled line and gone at full resolution', async () => {
+    const banded = await run(api.projectToken, api.projectId, { name: 'banded', status: 'succeeded' });
+    // High-frequency noise in [-1, 1): smoothed, the line is nearly flat; each M4 bucket spans the noise.
+    const steps = Array.from({ length: 20_000 }, (_, i) => i);
+    await ingest(
+      banded,
+      'noise',
+      steps,
+      steps.map((s) => ((s * 7919) % 1000) / 500 - 1),
+    );
+    /** Plot-area pixels at the band's opacity (its fill is the accent at 0x33 alpha; the line is opaque). */
+    const bandPixels = (page: Page) =>
+      page.locator('[data-testid=metric-chart][data-key="noise"]').evaluate((chart) => {
+        const canvas = chart.querySelector('canvas')!;
+        const over = chart.querySelector('.u-over')!.getBoundingClientRect();
+        const c = canvas.getBoundingClientRect();
+        const k = canvas.width / c.width;
+        const [x0, y0] = [Math.round((over.left - c.left) * k), Math.round((over.top - c.top) * k)];
+        const [w, h] = [Math.round(over.width * k), Math.round(over.height * k)];
+        const { data } = canvas.getContext('2d')!.getImageData(x0, y0, w, h);
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i]! >= 40 && data[i]! <= 80) n++;
+        return { band: n, area: w * h };
+      });
+    await withPage(ctx, 'run-band', async (page) => {
+      await page.goto(`${web.url}/runs/${banded}?smooth=0.99`);
+      await chartsDrawn(page, 1);
+      const chart = page.locator('[data-testid=metric-chart][data-key="noise"]');
+      assert.equal(await chart.getAttribute('data-downsampled'), '1');
+      const wide = await until(
+        () => bandPixels(page),
+        (v) => v.band > v.area * 0.3,
+        'the band over most of the plot',
+      );
+
+      // 1,001 steps: the API answers every point, each its own bucket, so there is no band to draw.
+      await page.goto(`${web.url}/runs/${banded}?smooth=0.99&from=0&to=1000`);
+      await chartsDrawn(page, 1);
+      assert.equal(await chart.getAttribute('data-downsampled'), '0');
+      await until(
+        () => inkedPixels(page, 'noise'),
+        (n) => n > 500,
+        'the line drawn',
+      );
+      const none = await bandPixels(page);
+      assert.ok(
+        none.band < wide.band / 20,
+        `band over ${none.band} of ${none.area} plot pixels at full resolution`,
+      );
+    });
+  });
+
   test('the cursor is synced across the charts: hovering one puts the others at the same step', async () => {
     const synced = await run(api.projectToken, api.projectId, { name: 'synced', status: 'succeeded' });
     const steps = Array.from({ length: 200 }, (_, i) => i * 5);
