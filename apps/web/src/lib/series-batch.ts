@@ -1,6 +1,6 @@
 // The run page's series requests, batched: charts that ask in the same moment for the same run and
-// range share one request to /api/series, whose NDJSON lines resolve each chart's promise as they arrive.
-// The page's first request is started by an inline script while the HTML is still being read
+// range share one request to /api/series (the API's batch read), whose answer resolves each chart's
+// promise. The page's first request is started by an inline script while the HTML is still being read
 // (earlySeriesScript), before the page's scripts load; the charts' first asks take their answers from it
 // when it covers them.
 import { MAX_BATCH_KEYS } from './series-limits';
@@ -16,7 +16,7 @@ export interface SeriesQuery {
 
 type Outcome = { ok: true; series: Series } | { ok: false; error: Error };
 
-/** One /api/series response, read line by line; answers kept until asked for. */
+/** One /api/series response; its answers kept until asked for. */
 class SeriesStream {
   private readonly outcomes = new Map<string, Outcome>();
   private readonly waiters = new Map<string, ((o: Outcome) => void)[]>();
@@ -48,33 +48,17 @@ class SeriesStream {
   private async read(response: Promise<Response>) {
     try {
       const res = await response;
-      if (!res.ok || !res.body) {
-        const body = await res.json().catch(() => ({}));
-        throw new Error(body.message ?? `the dashboard answered ${res.status}`);
-      }
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = '';
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (value) buf += value;
-        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-          const line = JSON.parse(buf.slice(0, nl)) as {
-            key: string;
-            status: number;
-            ms?: number;
-            body: unknown;
-          };
-          buf = buf.slice(nl + 1);
-          // When each answer arrived and how long the API took for it (as the dashboard's server saw
-          // it): bench/web reads these marks to tell server time from transfer and parsing.
-          performance.mark('kiln-series', { detail: { key: line.key, apiMs: line.ms ?? null } });
-          if (line.status === 200) this.settle(line.key, { ok: true, series: line.body as Series });
-          else {
-            const msg = (line.body as { message?: string } | null)?.message;
-            this.settle(line.key, { ok: false, error: new Error(msg ?? `API answered ${line.status}`) });
-          }
-        }
-        if (done) break;
+      const body = await res.json().catch(() => null);
+      if (!res.ok || !Array.isArray(body?.series))
+        throw new Error(body?.message ?? `the dashboard answered ${res.status}`);
+      // When the answer arrived and how long the API took for it (the dashboard server's Server-Timing):
+      // bench/web reads these marks to tell server time from transfer and parsing.
+      const apiMs = Number(/api;dur=(\d+)/.exec(res.headers.get('server-timing') ?? '')?.[1] ?? Number.NaN);
+      for (const series of body.series as Series[]) {
+        performance.mark('kiln-series', {
+          detail: { key: series.key, apiMs: Number.isNaN(apiMs) ? null : apiMs },
+        });
+        this.settle(series.key, { ok: true, series });
       }
       this.end(new Error('no answer for this series'));
     } catch (e) {
