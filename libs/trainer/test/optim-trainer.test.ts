@@ -7,44 +7,20 @@ import { describe, it } from 'node:test';
 import {
   Adam,
   AdamW,
-  type ConfigureOptimizersResult,
-  CosineAnnealingLR,
   ModelCheckpoint,
   OptimizerOptionError,
   readCheckpointFile,
   SGD,
-  StepLR,
   setLearningRate,
   Trainer,
   tf,
   writeCheckpointFile,
 } from '../src/index.js';
-import { quiet, TinyData, TinyRegressor, tmp } from './fixtures/tiny.js';
+import { Regressor } from './fixtures/compiled.js';
+import { quiet, TinyData, tmp } from './fixtures/tiny.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
-
-type Kind = 'adamw' | 'sgd';
-
-class Regressor extends TinyRegressor {
-  constructor(readonly kind: Kind) {
-    super({ lr: 0.02 });
-  }
-  override configureOptimizers(): ConfigureOptimizersResult {
-    if (this.kind === 'adamw') {
-      const optimizer = new AdamW({ lr: this.lr, weightDecay: 0.05 });
-      return {
-        optimizer,
-        lrScheduler: { scheduler: new StepLR(optimizer, { stepSize: 3, gamma: 0.5 }), interval: 'step' },
-      };
-    }
-    const optimizer = new SGD({ lr: this.lr, momentum: 0.9, nesterov: true });
-    return {
-      optimizer,
-      lrScheduler: { scheduler: new CosineAnnealingLR(optimizer, { tMax: 12 }), interval: 'step' },
-    };
-  }
-}
 
 interface RunResult {
   weights: Float32Array[];
