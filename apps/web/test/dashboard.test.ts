@@ -478,8 +478,16 @@ describe('run page', () => {
       assert.ok(linearMid > 2000 && linearMid < 3000, `middle of linear x: ${linearMid}`);
       const drawnLinear = Number(await chart.getAttribute('data-points'));
 
-      await page.locator('label:has-text("log x") input').check();
+      // A click, not check(): the box is controlled by the URL, which the page updates just after the
+      // click, so check() can read it back a moment too early.
+      const logX = page.locator('label:has-text("log x") input');
+      await logX.click();
       await page.waitForURL(/logx=1/);
+      await until(
+        () => logX.isChecked(),
+        (v) => v,
+        'log x checked',
+      );
       // The axis is rebuilt as log10: decade ticks, and the middle of the plot is the decades' middle.
       const log = await until(ticks, (t) => t.includes('100') && !t.includes('3,000'), 'log x ticks');
       assert.ok(log.includes('10') && log.includes('1,000'), `log ticks: ${log.join(' | ')}`);
@@ -489,7 +497,13 @@ describe('run page', () => {
       assert.equal(Number(await chart.getAttribute('data-points')), drawnLinear - 1);
       assert.match((await chart.textContent()) ?? '', /1 points at or below 0 are not shown on the log axis/);
 
-      await page.locator('label:has-text("log x") input').uncheck();
+      await logX.click();
+      await page.waitForURL((u) => !u.searchParams.has('logx'));
+      await until(
+        () => logX.isChecked(),
+        (v) => !v,
+        'log x unchecked',
+      );
       await page.selectOption('label:has-text("x axis") select', 'wall');
       await page.waitForURL((u) => u.searchParams.get('x') === 'wall' && !u.searchParams.has('logx'));
       // Wall time: uPlot's time axis (the points span 50 s, 10 ms apart), ticks as clock seconds.
