@@ -229,6 +229,8 @@ test('log tail is bounded per worker and kept in order', async () => {
     all.map((l: { worker: string; line: string }) => `${l.worker}:${l.line}`),
     ['w0:line 89', 'w1:other'],
   );
+  // Ids increase with each line appended: a reader merges a tail with a stream by them.
+  assert.ok(all[0].id < all[1].id && w0.every((l: { id: number }, i: number) => !i || l.id > w0[i - 1].id));
 });
 
 test('live stream: status, progress and new points arrive as server-sent events', async () => {
@@ -300,6 +302,11 @@ test('log stream delivers appended lines', async () => {
     (ev) => ev.length >= 1,
   );
   assert.deepEqual(events[0]?.data.lines, ['a', 'b']);
+  const tail = (await api.call(s.readToken, 'GET', `/api/v1/runs/${s.runId}/logs?worker=w3`)).body;
+  assert.deepEqual(
+    events[0]?.data.ids,
+    tail.map((l: { id: number }) => l.id),
+  );
 });
 
 test('OpenAPI document, health, readiness and Prometheus metrics', async () => {

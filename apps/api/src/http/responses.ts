@@ -117,7 +117,14 @@ export const Checkpoint = Type.Object({
 export const Checkpoints = Type.Array(Checkpoint);
 
 export const Appended = Type.Object({ appended: Int });
-export const LogLines = Type.Array(Type.Object({ worker: Type.String(), time: Time, line: Type.String() }));
+export const LogLines = Type.Array(
+  Type.Object({
+    id: Type.Integer({ description: 'increases with each line appended to the run' }),
+    worker: Type.String(),
+    time: Time,
+    line: Type.String(),
+  }),
+);
 
 export const TrainingJob = Type.Object({
   apiVersion: Type.String(),

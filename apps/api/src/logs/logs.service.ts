@@ -14,6 +14,9 @@ export interface LogBatch {
   runId: string;
   worker: string;
   lines: string[];
+  /** Each line's id, as the tail answers it: a reader that opened the stream before reading the tail
+   * drops the lines it already has. */
+  ids: number[];
 }
 
 @Injectable()
@@ -59,7 +62,7 @@ export class LogsService {
       orderBy: { id: 'desc' },
       take: q.limit ?? 200,
     });
-    return rows.reverse().map((r) => ({ worker: r.worker, time: r.time, line: r.line }));
+    return rows.reverse().map((r) => ({ id: Number(r.id), worker: r.worker, time: r.time, line: r.line }));
   }
 
   /** Each appended batch as it arrives (lines already trimmed away are left out). */
@@ -70,8 +73,8 @@ export class LogsService {
         const n = u as Extract<typeof u, { type: 'logs' }>;
         return from(
           this.db.pool
-            .query<{ line: string }>(
-              'SELECT line FROM log_lines WHERE run_id = $1 AND worker = $2 AND id BETWEEN $3 AND $4 ORDER BY id',
+            .query<{ id: number; line: string }>(
+              'SELECT id, line FROM log_lines WHERE run_id = $1 AND worker = $2 AND id BETWEEN $3 AND $4 ORDER BY id',
               [runId, n.worker, n.firstId, n.lastId],
             )
             .then(({ rows }) => ({
@@ -79,6 +82,7 @@ export class LogsService {
               runId,
               worker: n.worker,
               lines: rows.map((r) => r.line),
+              ids: rows.map((r) => Number(r.id)),
             })),
         );
       }),

@@ -3,11 +3,20 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 
 interface Line {
+  id: number;
   worker: string;
   line: string;
 }
 
 const KEEP = 1000;
+
+/** Lines of both sources in id order, each once, the newest KEEP. */
+function merge(cur: Line[], more: Line[]): Line[] {
+  const seen = new Set(cur.map((l) => l.id));
+  const added = more.filter((l) => !seen.has(l.id));
+  if (added.length === 0) return cur;
+  return [...cur, ...added].sort((a, b) => a.id - b.id).slice(-KEEP);
+}
 
 export function LogTail({ runId, live }: { runId: string; live: boolean }) {
   const [lines, setLines] = useState<Line[]>([]);
@@ -18,20 +27,39 @@ export function LogTail({ runId, live }: { runId: string; live: boolean }) {
   useEffect(() => {
     let closed = false;
     let es: EventSource | null = null;
-    void fetch(`/api/kiln/runs/${runId}/logs?limit=${KEEP}`)
-      .then(async (r) => {
-        const body = await r.json();
-        if (!r.ok) throw new Error(body?.message ?? `API answered ${r.status}`);
-        if (!closed) setLines(body as Line[]);
-      })
-      .catch((e: Error) => setError(e.message));
+    const readTail = () =>
+      void fetch(`/api/kiln/runs/${runId}/logs?limit=${KEEP}`)
+        .then(async (r) => {
+          const body = await r.json();
+          if (!r.ok) throw new Error(body?.message ?? `API answered ${r.status}`);
+          if (!closed) setLines((cur) => merge(cur, body as Line[]));
+        })
+        .catch((e: Error) => setError(e.message));
     if (live) {
+      // The stream first, the tail once it is open: a line appended in between is in one or both, never
+      // in neither, and merging by id keeps it once.
       es = new EventSource(`/api/kiln/runs/${runId}/logs/stream`);
       es.onmessage = (e) => {
-        const u = JSON.parse(e.data) as { worker: string; lines: string[] };
-        setLines((cur) => [...cur, ...u.lines.map((line) => ({ worker: u.worker, line }))].slice(-KEEP));
+        const u = JSON.parse(e.data) as { worker: string; lines: string[]; ids: number[] };
+        setLines((cur) =>
+          merge(
+            cur,
+            u.lines.map((line, i) => ({ id: u.ids[i]!, worker: u.worker, line })),
+          ),
+        );
       };
-    }
+      // Read again on every reconnect (merging fills what a dropped stream missed); a stream that never
+      // opens still shows the tail.
+      let read = false;
+      es.onopen = () => {
+        read = true;
+        readTail();
+      };
+      es.onerror = () => {
+        if (!read) readTail();
+        read = true;
+      };
+    } else readTail();
     return () => {
       closed = true;
       es?.close();
