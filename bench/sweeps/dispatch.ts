@@ -6,7 +6,9 @@
 //           trial row carries its job's uid only after the job was created; a LIST confirms N).
 //           Two variants: with the per-trial tracking Secret (the real path: 2 requests a trial) and without.
 //           The worker runs as deployed, watching trial TrainingJobs (each created job is an event).
-//   loop:   the baseline in the same run: a plain client-node loop creating N TrainingJobs one after another.
+//   loop:   the baselines in the same run: a plain client-node loop creating N TrainingJobs one after
+//           another, and the same creates 32 at a time (as many as the worker keeps in flight): the
+//           apiserver's own rate for these creates here, which bounds any dispatcher on this machine.
 // Goal: ≥ 200 trials/s for N = 200.
 // Run: node --conditions=kiln-src --import @swc-node/register/esm-register bench/sweeps/dispatch.ts
 import { randomBytes } from 'node:crypto';
@@ -113,32 +115,43 @@ async function sweepRun(withSecrets: boolean, i: number): Promise<number> {
   return ms;
 }
 
-async function loopRun(): Promise<number> {
+/** N suspended TrainingJobs created by `inFlight` client-node loops taking the next index in turn. */
+async function loopRun(inFlight = 1): Promise<number> {
   const ns = await namespace('loop');
+  let next = 0;
   const t0 = performance.now();
-  for (let i = 0; i < N; i++)
-    await custom.createNamespacedCustomObject({
-      ...base,
-      namespace: ns,
-      body: {
-        apiVersion: 'kiln.dev/v1alpha1',
-        kind: 'TrainingJob',
-        metadata: { name: `loop-${i}`, namespace: ns },
-        spec: { ...template, runPolicy: { suspend: true }, hyperparameters: { lr: 0.01, width: i } },
-      },
-    });
-  return performance.now() - t0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < N; i = next++)
+        await custom.createNamespacedCustomObject({
+          ...base,
+          namespace: ns,
+          body: {
+            apiVersion: 'kiln.dev/v1alpha1',
+            kind: 'TrainingJob',
+            metadata: { name: `loop-${i}`, namespace: ns },
+            spec: { ...template, runPolicy: { suspend: true }, hyperparameters: { lr: 0.01, width: i } },
+          },
+        });
+    }),
+  );
+  const ms = performance.now() - t0;
+  const jobs = await countJobs(ns);
+  if (jobs !== N) throw new Error(`expected ${N} TrainingJobs, found ${jobs}`);
+  return ms;
 }
 
 const results: Record<string, number[]> = {
   'sweep (with tracking Secrets)': [],
   'sweep (jobs only)': [],
   'client-node loop': [],
+  'client-node, 32 in flight': [],
 };
 try {
   await loopRun(); // warm-up: CRD handler, watch caches, connection pools
   for (let i = 0; i < REPEATS; i++) {
     results['client-node loop']!.push(await loopRun());
+    results['client-node, 32 in flight']!.push(await loopRun(32));
     results['sweep (with tracking Secrets)']!.push(await sweepRun(true, i * 2));
     results['sweep (jobs only)']!.push(await sweepRun(false, i * 2 + 1));
   }
