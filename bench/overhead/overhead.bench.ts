@@ -8,8 +8,9 @@
 //     [--optimizer kiln|tfjs]   (Kiln's Adam, the default, or tf.train.adam; both sides use the same one)
 //     [--compile]               (tensorflow: Trainer option compile; the hand-written loop runs its step
 //                                through the same CompiledStep, so both trace their first steps alike)
-//     [--trainer barebones|full] (full: hooks, per-step loss read-back and logging, no logger, progress
-//                                bar, checkpoint or summary; the hand-written loop stays as it is)
+//     [--trainer barebones|full] (full: hooks, loss (read back only when a hook reads it) and logging,
+//                                no logger, progress bar, checkpoint or summary; the hand-written loop
+//                                stays as it is)
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import {

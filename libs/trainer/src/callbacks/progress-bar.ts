@@ -2,6 +2,9 @@ import cliProgress from 'cli-progress';
 import type { Trainer } from '../trainer/trainer.js';
 import { Callback } from './callback.js';
 
+/** How often (at most) the live bar's metrics text, and so the loss, is refreshed. */
+const METRICS_EVERY_MS = 100;
+
 /**
  * Training progress on stderr: a live bar (cli-progress) on a terminal, plain periodic lines otherwise
  * (log files and pods), about ten per epoch or every `refreshRate` batches.
@@ -13,6 +16,8 @@ export class ProgressBar extends Callback {
   private epochStart = 0;
   /** batch position when the epoch (or a resumed epoch) started, for the rate */
   private startBatch = 0;
+  /** when the bar's metrics text was last made */
+  private metricsAt = 0;
 
   constructor(opts: { refreshRate?: number; tty?: boolean } = {}) {
     super();
@@ -55,7 +60,12 @@ export class ProgressBar extends Callback {
     if (!trainer.isGlobalZero) return;
     const n = trainer.numTrainBatches;
     if (this.bar) {
-      this.bar.update(batchIdx + 1, { metrics: this.metricsText(trainer, outputs.loss) });
+      // the loss is read back from the device only for a redraw that shows it (the bar redraws at 10 fps)
+      const now = performance.now();
+      if (now - this.metricsAt >= METRICS_EVERY_MS || batchIdx + 1 === n) {
+        this.metricsAt = now;
+        this.bar.update(batchIdx + 1, { metrics: this.metricsText(trainer, outputs.loss) });
+      } else this.bar.update(batchIdx + 1);
       return;
     }
     const every = this.refreshRate ?? Math.max(1, Math.floor(n / 10));

@@ -11,6 +11,9 @@ import type { Stage } from '../data/datamodule.js';
 import type { Trainer } from '../trainer/trainer.js';
 import { Callback } from './callback.js';
 
+/** How often (at most) the endpoint reads a training step's loss back for its report. */
+const LOSS_EVERY_MS = 1000;
+
 export interface ProgressEndpointOptions {
   /** TCP port; 0 takes any free one (see `address`). */
   port: number;
@@ -49,6 +52,7 @@ export class ProgressEndpoint extends Callback {
   private startedAt = 0;
   private startStep = 0;
   private lastLoss: number | null = null;
+  private lossReadAt = 0;
 
   constructor(opts: ProgressEndpointOptions) {
     super();
@@ -104,7 +108,14 @@ export class ProgressEndpoint extends Callback {
   }
 
   override onTrainBatchEnd(_t: Trainer, _m: Module, outputs: { loss: number | null }): void {
-    if (outputs.loss !== null) this.lastLoss = outputs.loss;
+    // reading the loss waits for the device; a polled report needs it at most every LOSS_EVERY_MS
+    const now = performance.now();
+    if (this.lastLoss !== null && now - this.lossReadAt < LOSS_EVERY_MS) return;
+    const loss = outputs.loss;
+    if (loss !== null) {
+      this.lastLoss = loss;
+      this.lossReadAt = now;
+    }
   }
 
   override async teardown(_trainer: Trainer, _module: Module, stage: Stage): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Callback } from '../callbacks/callback.js';
-import type { Module } from '../core/module.js';
+import { Module } from '../core/module.js';
 import type { Trainer } from '../trainer/trainer.js';
 
 /** Callback hooks: every method of Callback that takes (trainer, module, …). */
@@ -71,6 +71,8 @@ export class HookDispatcher {
   /** The module's hook alone; returns what it returned. */
   async module<K extends ModuleHook>(name: K, module: Module, ...args: ModuleArgs<K>): Promise<unknown> {
     if (this.trainer.barebones) return undefined;
+    // a hook the Module does not override does nothing: no call, no await (per batch, this adds up)
+    if (module[name] === Module.prototype[name]) return undefined;
     const prof = this.trainer.profiler;
     prof?.start(`Module.${name}`);
     const out = await (module[name] as (...a: ModuleArgs<K>) => unknown).apply(module, args);
@@ -80,6 +82,7 @@ export class HookDispatcher {
 
   /** Every callback's hook, in list order. */
   callbacks<K extends CallbackHook>(name: K, module: Module, ...args: CallbackArgs<K>): Promise<void> {
+    if (this.trainer.callbacks.length === 0) return Promise.resolve();
     return this.each(name, module, args, null);
   }
 

@@ -56,9 +56,15 @@ export class Optimization {
 
   /**
    * Automatic optimization of one batch, inside the caller's tensor scope; `stepEnd` marks the last batch
-   * of an accumulation window. Returns the (unscaled) loss, or null when barebones skips reading it.
+   * of an accumulation window. Returns the step's loss, not read back (see StepLoss), or null when
+   * barebones skips it.
    */
-  async automatic(module: Module, batch: Batch, batchIdx: number, stepEnd: boolean): Promise<number | null> {
+  async automatic(
+    module: Module,
+    batch: Batch,
+    batchIdx: number,
+    stepEnd: boolean,
+  ): Promise<StepLoss | null> {
     const t = this.trainer;
     const accum = t.config.accumulateGradBatches;
     if (this.compiled && this.compiledRoute === null) {
@@ -79,15 +85,19 @@ export class Optimization {
     return loss;
   }
 
-  /** The step's loss as a number (times `accum`: the loss was divided for accumulation); null when barebones. */
-  private readLoss(value: tf.Scalar, batchIdx: number, accum: number): number | null {
+  /**
+   * The step's loss (times `accum`: the loss was divided for accumulation), left on the device: it is
+   * read back only when a hook reads `outputs.loss` (StepLoss), or at once with detectAnomaly, which
+   * checks every step. Null when barebones.
+   */
+  private readLoss(value: tf.Scalar, batchIdx: number, accum: number): StepLoss | null {
     const t = this.trainer;
     if (t.barebones) return null;
-    const loss = value.dataSync()[0]! * accum;
-    if (t.config.detectAnomaly && !Number.isFinite(loss)) {
+    const loss = new StepLoss(value, accum);
+    if (t.config.detectAnomaly && !Number.isFinite(loss.value)) {
       const s = t.fitLoop.state;
       throw new TrainingStepError(
-        `trainingStep returned a non-finite loss (${loss}) at epoch ${s.epoch}, batch ${batchIdx}, global step ${s.globalStep} (detectAnomaly)`,
+        `trainingStep returned a non-finite loss (${loss.value}) at epoch ${s.epoch}, batch ${batchIdx}, global step ${s.globalStep} (detectAnomaly)`,
       );
     }
     return loss;
@@ -150,7 +160,7 @@ export class Optimization {
   }
 
   /** Manual optimization: trainingStep drives backward and the optimizers (Module.manualStep). */
-  async manual(module: Module, batch: Batch, batchIdx: number): Promise<number | null> {
+  async manual(module: Module, batch: Batch, batchIdx: number): Promise<StepLoss | null> {
     const t = this.trainer;
     if (this.compiled && !this.compiled.fallbackReason)
       this.compiled.fallBack('manual optimization (automaticOptimization = false) is not compiled');
@@ -159,7 +169,7 @@ export class Optimization {
     t.profiler?.stop('trainingStep');
     if (t.barebones || out === undefined || out === null) return null;
     const l = out instanceof tf.Tensor ? out : (out as { loss?: unknown }).loss;
-    return l instanceof tf.Tensor ? l.dataSync()[0]! : null;
+    return l instanceof tf.Tensor ? new StepLoss(l as tf.Scalar, 1) : null;
   }
 
   /** Forward + loss and backward: the loss (divided by `accum`) and the gradients of every parameter. */
@@ -276,6 +286,54 @@ export class Optimization {
     // the next fit makes new slots and a new compiled step (configure)
     this.slots?.dispose();
     this.slots = null;
+  }
+}
+
+/**
+ * A training step's loss, kept on the device past the step's tensor scope until the batch's hooks have
+ * run: `value` reads it back (once) only when asked, so a loop whose hooks never look at the loss
+ * never waits for it (Lightning keeps the loss a tensor in `outputs` the same way). `release` frees
+ * the tensor; a value read before stays readable.
+ */
+export class StepLoss {
+  private tensor: tf.Tensor | null;
+  private read: number | null = null;
+
+  constructor(
+    tensor: tf.Tensor,
+    private readonly scale: number,
+  ) {
+    // a tensor kept already is the step's own (stored on the Module, say): read now, never free it
+    if ((tensor as tf.Tensor & { kept?: boolean }).kept === true) {
+      this.tensor = null;
+      this.read = tensor.dataSync()[0]! * scale;
+    } else this.tensor = tf.keep(tensor);
+  }
+
+  /** the loss as a number (read back on first use) */
+  get value(): number {
+    if (this.read !== null) return this.read;
+    if (!this.tensor)
+      throw new Error(
+        'outputs.loss was read after onTrainBatchEnd returned: read it inside the hook (the loss is read back lazily and freed after the batch)',
+      );
+    this.read = this.tensor.dataSync()[0]! * this.scale;
+    return this.read;
+  }
+
+  release(): void {
+    this.tensor?.dispose();
+    this.tensor = null;
+  }
+
+  /** `{ loss }` as onTrainBatchEnd gets it: `loss` reads the value back when a hook reads it. */
+  outputs(): { readonly loss: number | null } {
+    const self = this;
+    return {
+      get loss(): number {
+        return self.value;
+      },
+    };
   }
 }
 

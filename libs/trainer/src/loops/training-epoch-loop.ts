@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Module } from '../core/module.js';
 import type { Trainer } from '../trainer/trainer.js';
 import { batchSizeOf } from './evaluation-loop.js';
-import { releaseTape } from './optimization.js';
+import { releaseTape, type StepLoss } from './optimization.js';
 
 const YIELD_EVERY_MS = 50;
 
@@ -48,7 +48,7 @@ export class TrainingEpochLoop {
       if (t.shouldStop && fit.canStopEarly(loop.epoch)) break;
       const isLast = batchIdx + 1 === n;
       const stepEnd = (batchIdx + 1) % accum === 0 || isLast;
-      let loss: number | null = null;
+      let loss: StepLoss | null = null;
       engine.startScope();
       try {
         prof?.start('getTrainBatch');
@@ -67,29 +67,35 @@ export class TrainingEpochLoop {
         }
       } catch (err) {
         releaseTape();
+        loss?.release();
         throw err;
       } finally {
         engine.endScope();
       }
-      loop.batchPosition = batchIdx + 1;
-      if (endedByHook) break;
-      if (isLast) t.optimization.stepEpochSchedulers(loop.epoch, false);
-      if (!bare) {
-        if (stepEnd) {
-          prof?.start('afterOptimizerStep');
-          await this.afterOptimizerStep();
-          prof?.stop('afterOptimizerStep');
-        }
-        await t.hooks.call('onTrainBatchEnd', module, { loss }, batchIdx);
-        if (stepEnd && t.strategy.worldSize > 1) await this.syncStopFlags();
-        if (stepEnd && t.preemptRequested) await this.preempt();
-        if (t.status === 'preempted') return;
-        const stopping = stepEnd && t.shouldStop && fit.canStopEarly(loop.epoch);
-        if (this.validationDue(batchIdx, n) || (stopping && fit.validationThisEpoch())) {
-          await fit.validate(module);
-          // a stop asked for by validation (EarlyStopping) on one rank: every rank breaks at this batch
+      try {
+        loop.batchPosition = batchIdx + 1;
+        if (endedByHook) break;
+        if (isLast) t.optimization.stepEpochSchedulers(loop.epoch, false);
+        if (!bare) {
+          if (stepEnd) {
+            prof?.start('afterOptimizerStep');
+            await this.afterOptimizerStep();
+            prof?.stop('afterOptimizerStep');
+          }
+          await t.hooks.call('onTrainBatchEnd', module, loss ? loss.outputs() : { loss: null }, batchIdx);
           if (stepEnd && t.strategy.worldSize > 1) await this.syncStopFlags();
+          if (stepEnd && t.preemptRequested) await this.preempt();
+          if (t.status === 'preempted') return;
+          const stopping = stepEnd && t.shouldStop && fit.canStopEarly(loop.epoch);
+          if (this.validationDue(batchIdx, n) || (stopping && fit.validationThisEpoch())) {
+            await fit.validate(module);
+            // a stop asked for by validation (EarlyStopping) on one rank: every rank breaks at this batch
+            if (stepEnd && t.strategy.worldSize > 1) await this.syncStopFlags();
+          }
         }
+      } finally {
+        // the loss stays on the device until the batch's hooks ran; nothing read it: never read back
+        loss?.release();
       }
       if (performance.now() - this.lastYield > YIELD_EVERY_MS) await this.yieldToEventLoop();
       // maxSteps ends the run, not the epoch: it is no stop, and a resume continues at the next batch

@@ -137,3 +137,47 @@ test('log() in onTrainEpochEnd reaches loggers every epoch at its step (test__tr
   );
   assert.equal(trainer.metrics.progressBarMetrics.b, 2);
 });
+
+// The step's loss stays on the device: onTrainBatchEnd's outputs.loss reads it back when a hook reads it
+// (the value logged as train/loss_step, times accumulateGradBatches), never when none does, and it is
+// freed after the batch: the run leaves no tensor behind, and outputs read after the hook say so.
+test('outputs.loss is read back only when a hook reads it, the same value, freed after the batch', async () => {
+  const seen: { loss: number; logged: number }[] = [];
+  const kept: { loss: number | null }[] = [];
+  class Reads extends TinyRegressor {
+    override onTrainBatchEnd(outputs: { loss: number | null }, batchIdx: number): void {
+      if (batchIdx % 2 === 0) {
+        const t = this.trainer;
+        seen.push({ loss: outputs.loss as number, logged: t.callbackMetrics['train/loss_step'] as number });
+      }
+      kept.push(outputs);
+    }
+  }
+  const reads = { n: 0 };
+  const dataSync = tf.Tensor.prototype.dataSync;
+  const data = new TinyData();
+  const module = new Reads();
+  const before = tf.memory().numTensors;
+  tf.Tensor.prototype.dataSync = function (this: tf.Tensor) {
+    if (this.rank === 0) reads.n++;
+    return dataSync.call(this) as never;
+  } as typeof dataSync;
+  try {
+    const trainer = new Trainer(
+      quiet(tmp('lazy-loss'), { maxEpochs: 1, limitTrainBatches: 6, numSanityValSteps: 0, limitValBatches: 0 }),
+    );
+    await trainer.fit(module, data);
+  } finally {
+    tf.Tensor.prototype.dataSync = dataSync;
+  }
+  assert.equal(seen.length, 3);
+  for (const s of seen) assert.equal(s.loss, s.logged);
+  // train/loss (logged each step, read by log) and the 3 losses the hook read: 6 + 3
+  assert.equal(reads.n, 9);
+  assert.equal(kept[0]?.loss, seen[0]?.loss, 'a value read inside the hook stays readable');
+  assert.throws(() => kept[1]?.loss, /read after onTrainBatchEnd returned/);
+  module.net.dispose();
+  module.bias.dispose();
+  for (const o of [module.optimizers()].flat()) o.dispose();
+  assert.ok(tf.memory().numTensors <= before, `${tf.memory().numTensors} tensors left, ${before} before`);
+});
