@@ -164,7 +164,12 @@ test('outputs.loss is read back only when a hook reads it, the same value, freed
   } as typeof dataSync;
   try {
     const trainer = new Trainer(
-      quiet(tmp('lazy-loss'), { maxEpochs: 1, limitTrainBatches: 6, numSanityValSteps: 0, limitValBatches: 0 }),
+      quiet(tmp('lazy-loss'), {
+        maxEpochs: 1,
+        limitTrainBatches: 6,
+        numSanityValSteps: 0,
+        limitValBatches: 0,
+      }),
     );
     await trainer.fit(module, data);
   } finally {
