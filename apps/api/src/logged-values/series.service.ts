@@ -30,11 +30,16 @@ export class SeriesService {
       'SELECT id FROM metric_series WHERE run_id = $1 AND key = $2',
       [runId, q.key],
     );
-    if (!rows[0]) return { points: [], total: 0, downsampled: false };
-    return querySeries(this.db.pool, rows[0].id, {
-      maxPoints: q.maxPoints ?? 1000,
-      fromStep: q.fromStep,
-      toStep: q.toStep,
+    return this.read(rows[0]?.id, q);
+  }
+
+  /** A stored series downsampled (default 1000 points); a key logged by no one (no id) is empty. */
+  private read(id: number | undefined, range: Omit<SeriesRange, 'key'>) {
+    if (id === undefined) return Promise.resolve({ points: [], total: 0, downsampled: false });
+    return querySeries(this.db.pool, id, {
+      maxPoints: range.maxPoints ?? 1000,
+      fromStep: range.fromStep,
+      toStep: range.toStep,
     });
   }
 
@@ -48,20 +53,7 @@ export class SeriesService {
       [runId, keys],
     );
     const ids = new Map(rows.map((r) => [r.key, r.id]));
-    return Promise.all(
-      keys.map(async (key) => {
-        const id = ids.get(key);
-        const data =
-          id === undefined
-            ? { points: [], total: 0, downsampled: false }
-            : await querySeries(this.db.pool, id, {
-                maxPoints: range.maxPoints ?? 1000,
-                fromStep: range.fromStep,
-                toStep: range.toStep,
-              });
-        return { key, ...data };
-      }),
-    );
+    return Promise.all(keys.map(async (key) => ({ key, ...(await this.read(ids.get(key), range)) })));
   }
 
   /** Runs of `projectId` among `runIds`; the ones missing come back by id. */
