@@ -66,8 +66,14 @@ describe('keyboard, compare and theme', () => {
       await withPage(ctx, 'keyboard', async (page) => {
         await signIn(page, web, api.projectToken);
         await page.goto(`${web.url}/runs?sort=name`);
-        await page.keyboard.press('/');
-        assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('name')), 'name');
+        // '/' works once the page's scripts have attached the shortcut (hydration, slower under load):
+        // pressed until it does, for up to 10 s; a key pressed before that reaches nothing.
+        const focused = () => page.evaluate(() => document.activeElement?.getAttribute('name') ?? null);
+        for (const t0 = Date.now(); (await focused()) !== 'name' && Date.now() - t0 < 10_000; ) {
+          await page.keyboard.press('/');
+          if ((await focused()) !== 'name') await page.waitForTimeout(100);
+        }
+        assert.equal(await focused(), 'name');
         await page.keyboard.type('kb-');
         await Promise.all([page.waitForURL(/name=kb-/), page.keyboard.press('Enter')]);
         await page.waitForFunction(
