@@ -1,5 +1,6 @@
-// One rank of bench/ddp/scaling.ts: trains MODEL (mlp | cnn) on synthetic data for WARMUP + STEPS
-// optimizer steps with per-rank batch BATCH and prints rank 0's measured global samples/s as JSON.
+// One rank of bench/ddp/scaling.ts (and bench/ddp/compiled.ts): trains MODEL (mlp | cnn) on synthetic
+// data for WARMUP + STEPS optimizer steps with per-rank batch BATCH and prints rank 0's measured global
+// samples/s as JSON. BENCH_COMPILE=1: Trainer option compile (tensorflow backend).
 import {
   Adam,
   type Batch,
@@ -105,5 +106,6 @@ await new Trainer({
   enableCheckpointing: false,
   logger: false,
   profiler: process.env.BENCH_PROFILE === '1' ? 'simple' : null,
+  compile: process.env.BENCH_COMPILE === '1',
   strategy: world > 1 ? 'ddp' : undefined,
 }).fit(new Net(), new Data());

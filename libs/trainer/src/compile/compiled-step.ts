@@ -12,8 +12,20 @@ export interface CompileOptions {
   xla: boolean;
 }
 
-/** The step eager code may run instead: a training step returns its loss, an evaluation step nothing. */
-type EagerStep = () => tf.Scalar | undefined;
+/** Forward and backward without the update (DDP: the gradients are all-reduced between ranks first). */
+export interface LossAndGrads {
+  value: tf.Scalar;
+  grads: tf.NamedTensorMap;
+}
+
+/**
+ * The step eager code may run instead: a training step returns its loss, a forward + backward step
+ * its loss and gradients, an evaluation step nothing.
+ */
+type EagerStep = () => tf.Scalar | LossAndGrads | undefined;
+
+const isLossAndGrads = (r: unknown): r is LossAndGrads =>
+  r !== undefined && !(r instanceof tf.Tensor) && typeof r === 'object' && r !== null && 'grads' in r;
 
 /** What a Kiln optimizer offers a compiled step (see optim/optimizer.ts); tfjs's own lack it. */
 interface CompilableOptimizer {
@@ -101,14 +113,28 @@ export class CompiledStep {
     eager: () => tf.Scalar,
     variant?: string,
   ): tf.Scalar;
-  run(module: Module, batch: Batch, optimizer: null, eager: () => undefined, variant?: string): undefined;
+  run(
+    module: Module,
+    batch: Batch,
+    optimizer: tf.Optimizer | null,
+    eager: () => undefined,
+    variant?: string,
+  ): undefined;
+  /** forward + backward only: the function's outputs are the loss and every gradient (DDP) */
+  run(
+    module: Module,
+    batch: Batch,
+    optimizer: null,
+    eager: () => LossAndGrads,
+    variant?: string,
+  ): LossAndGrads;
   run(
     module: Module,
     batch: Batch,
     optimizer: tf.Optimizer | null,
     eager: EagerStep,
     variant = '',
-  ): tf.Scalar | undefined {
+  ): tf.Scalar | LossAndGrads | undefined {
     if (this.disabled) return eager();
     const backend = tf.backend() as unknown as Partial<StepBackend>;
     if (tf.getBackend() !== 'tensorflow' || typeof backend.binding?.registerFunction !== 'function') {
@@ -157,7 +183,7 @@ export class CompiledStep {
     tensors: tf.Tensor[],
     kiln: CompilableOptimizer | null,
     eager: EagerStep,
-  ): tf.Scalar | undefined {
+  ): tf.Scalar | LossAndGrads | undefined {
     this.traces++;
     const before: StepContext['before'] = new Map();
     const variables = tf.engine().registeredVariables;
@@ -177,12 +203,12 @@ export class CompiledStep {
     module.log = (name: string, value: number | tf.Tensor, opts = {}) => {
       logs.push({ name, value: value instanceof tf.Tensor ? tf.keep(value.clone()) : value, opts });
     };
-    let loss: tf.Scalar | undefined;
+    let result: tf.Scalar | LossAndGrads | undefined;
     let recording: ReturnType<typeof record>['recording'];
     let kept: tf.Tensor[];
     try {
       ({
-        result: { result: loss, kept },
+        result: { result, kept },
         recording,
       } = record(nb, () => keptBy(eager)));
     } catch (err) {
@@ -193,7 +219,7 @@ export class CompiledStep {
       if (module.log !== log) module.log = log;
     }
     try {
-      const graph = this.graphOf(nb, recording, before, startIds, loss, logs, kiln);
+      const graph = this.graphOf(nb, recording, before, startIds, result, logs, kiln);
       if ('reason' in graph) this.retry(entry, graph.reason, true);
       else if (entry.pending?.signature !== graph.signature)
         this.retry(
@@ -222,7 +248,7 @@ export class CompiledStep {
       for (const l of logs) log.call(module, l.name, l.value, l.opts as never);
       tf.dispose(logs.map((l) => l.value).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
     }
-    return loss;
+    return result;
   }
 
   private graphOf(
@@ -230,7 +256,7 @@ export class CompiledStep {
     recording: ReturnType<typeof record>['recording'],
     before: StepContext['before'],
     startIds: Map<string, number>,
-    loss: tf.Scalar | undefined,
+    result: tf.Scalar | LossAndGrads | undefined,
     logs: LogCall[],
     kiln: CompilableOptimizer | null,
   ): Traced | { reason: string } {
@@ -238,9 +264,13 @@ export class CompiledStep {
     const created = Object.keys(variables).filter((n) => !startIds.has(n));
     if (created.length > 0)
       return { reason: `the step created variables (${created.slice(0, 3).join(', ')})` };
+    const loss = isLossAndGrads(result) ? result.value : result;
     const results: { role: import('./step-graph.js').OutputRole; id: number }[] = loss
       ? [{ role: { kind: 'loss' }, id: nb.getInputTensorIds([loss])[0] as number }]
       : [];
+    if (isLossAndGrads(result))
+      for (const [name, g] of Object.entries(result.grads))
+        results.push({ role: { kind: 'grad', name }, id: nb.getInputTensorIds([g])[0] as number });
     for (const [name, v] of Object.entries(variables)) {
       const id = nb.getInputTensorIds([v])[0] as number;
       if (id !== startIds.get(name)) results.push({ role: { kind: 'variable', name }, id });
@@ -303,7 +333,7 @@ export class CompiledStep {
     batch: tf.Tensor[],
     optimizer: tf.Optimizer | null,
     kiln: CompilableOptimizer | null,
-  ): tf.Scalar | undefined {
+  ): tf.Scalar | LossAndGrads | undefined {
     kiln?.prepareCompiledStep();
     const scalars = kiln?.compiledScalars();
     const variables = tf.engine().registeredVariables;
@@ -324,11 +354,15 @@ export class CompiledStep {
     const infos = nb.binding.executeOp(fn.name, attrs, ids, fn.graph.outputs.length);
     const outs = infos.map((i) => nb.createOutputTensor(i));
     let loss: tf.Tensor | undefined;
+    let grads: tf.NamedTensorMap | null = null;
     const logged = new Map<number, tf.Tensor>();
     fn.graph.outputs.forEach((role, j) => {
       const t = outs[j] as tf.Tensor;
       if (role.kind === 'loss') loss = t;
-      else if (role.kind === 'variable') {
+      else if (role.kind === 'grad') {
+        grads ??= {};
+        grads[role.name] = t;
+      } else if (role.kind === 'variable') {
         (variables[role.name] as tf.Variable).assign(t);
         t.dispose();
       } else logged.set(role.index, t);
@@ -341,6 +375,7 @@ export class CompiledStep {
     });
     tf.dispose([...logged.values()]);
     this.compiledCalls++;
+    if (grads) return { value: loss as tf.Scalar, grads };
     return loss as tf.Scalar | undefined;
   }
 

@@ -14,7 +14,7 @@ interface ScopedEngine {
  * that keeps some would be left holding the traced step's values: such a step stays eager. The
  * engine's `track` sees every tensor made (variables aside), nested scopes included.
  */
-export function keptBy<T extends tf.Tensor | undefined>(fn: () => T): { result: T; kept: tf.Tensor[] } {
+export function keptBy<T>(fn: () => T): { result: T; kept: tf.Tensor[] } {
   const engine = tf.engine() as unknown as ScopedEngine;
   const made = new Set<tf.Tensor>();
   const own = Object.hasOwn(engine, 'track');
@@ -28,9 +28,17 @@ export function keptBy<T extends tf.Tensor | undefined>(fn: () => T): { result: 
   try {
     result = fn();
   } finally {
-    engine.endScope(result);
+    engine.endScope(result as tf.TensorContainer);
     if (own) engine.track = track;
     else delete (engine as Partial<ScopedEngine>).track;
   }
-  return { result: result as T, kept: [...made].filter((t) => !t.isDisposed && t !== result) };
+  const out = new Set(tensorsIn(result));
+  return { result: result as T, kept: [...made].filter((t) => !t.isDisposed && !out.has(t)) };
+}
+
+/** The tensors of a step's result (a tensor, or an object of them at any depth). */
+function tensorsIn(x: unknown): tf.Tensor[] {
+  if (x instanceof tf.Tensor) return [x];
+  if (x === null || typeof x !== 'object') return [];
+  return Object.values(x).flatMap(tensorsIn);
 }

@@ -10,9 +10,13 @@ export type InputRole =
   /** a tensor that lived before the step and is neither of the above (resource handles, constants) */
   | { kind: 'stable'; id: number };
 
-/** What a compiled step's result is: the loss, a variable's new value, or a value the step logged. */
+/**
+ * What a compiled step's result is: the loss, a variable's gradient (a forward + backward step), a
+ * variable's new value, or a value the step logged.
+ */
 export type OutputRole =
   | { kind: 'loss' }
+  | { kind: 'grad'; name: string }
   | { kind: 'variable'; name: string }
   | { kind: 'log'; index: number };
 
@@ -113,7 +117,12 @@ export function buildStepGraph(rec: Recording, ctx: StepContext): StepGraph | { 
     for (const { role, id } of ctx.results) {
       const r = refs.get(id);
       if (!r?.startsWith('op')) {
-        const what = role.kind === 'variable' ? `variable "${role.name}"` : role.kind;
+        const what =
+          role.kind === 'variable'
+            ? `variable "${role.name}"`
+            : role.kind === 'grad'
+              ? `gradient of "${role.name}"`
+              : role.kind;
         return { reason: `the step's ${what} is not computed by TensorFlow kernels inside the step` };
       }
       outputs.push(role);

@@ -1,0 +1,85 @@
+// One rank of a DDP run of the compiled-step regressor (Kiln's AdamW with a per-step LR schedule) on the
+// tensorflow backend, compiled when COMPILE=1: after the run it writes $OUT/run-<rank>.json with every
+// step's loss (onTrainBatchEnd), the final weights, the compiled step's calls and fallback reason, and
+// kiln's compile warnings. ACCUM and CLIP set accumulateGradBatches and gradientClipVal.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type Batch,
+  Callback,
+  DataLoader,
+  DataModule,
+  type Module,
+  TensorDataset,
+  Trainer,
+} from '../../src/index.js';
+import { compiledOf, Regressor } from '../fixtures/compiled.js';
+import { makeRegressionData } from '../fixtures/tiny.js';
+
+const out = process.env.OUT as string;
+const rank = Number(process.env.RANK ?? 0);
+
+class Losses extends Callback {
+  losses: number[] = [];
+  override onTrainBatchEnd(_t: Trainer, _m: Module, o: { loss: number | null }): void {
+    this.losses.push(o.loss as number);
+  }
+}
+
+class Model extends Regressor {
+  override trainingStep(batch: Batch) {
+    this.log('train/rank', rank, { onStep: false, onEpoch: true, syncDist: true });
+    return this.trainLoss(batch);
+  }
+}
+
+class Data extends DataModule {
+  train!: TensorDataset;
+  override setup(): void {
+    const d = makeRegressionData(48);
+    this.train = new TensorDataset(d.x, d.y);
+  }
+  override trainDataloader(): DataLoader {
+    return new DataLoader(this.train, { batchSize: 4, shuffle: true, seed: 7 });
+  }
+}
+
+const warnings: string[] = [];
+const write = process.stderr.write.bind(process.stderr);
+process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  if (String(chunk).includes('compile:')) warnings.push(String(chunk));
+  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stderr.write;
+
+const losses = new Losses();
+const trainer = new Trainer({
+  maxEpochs: 3,
+  backend: 'tensorflow',
+  seed: 42,
+  deterministic: true,
+  compile: process.env.COMPILE === '1',
+  accumulateGradBatches: Number(process.env.ACCUM ?? 1),
+  gradientClipVal: process.env.CLIP ? Number(process.env.CLIP) : null,
+  enableProgressBar: false,
+  enableModelSummary: false,
+  enableCheckpointing: false,
+  logger: false,
+  defaultRootDir: out,
+  strategy: 'ddp',
+  callbacks: [losses],
+});
+const model = new Model('adamw');
+await trainer.fit(model, new Data());
+const compiled = compiledOf(trainer);
+writeFileSync(
+  join(out, `run-${rank}.json`),
+  JSON.stringify({
+    globalStep: trainer.globalStep,
+    losses: losses.losses,
+    metrics: trainer.callbackMetrics,
+    weights: model.parameters().map((v) => Array.from(v.dataSync())),
+    compiledCalls: compiled?.compiledCalls ?? 0,
+    fallbackReason: compiled?.fallbackReason ?? null,
+    warnings,
+  }),
+);
