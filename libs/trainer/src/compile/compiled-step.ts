@@ -3,7 +3,13 @@ import type { Module } from '../core/module.js';
 import type { Batch } from '../data/dataset.js';
 import type { OpAttr } from './graph-def.js';
 import { keptBy } from './kept-tensors.js';
-import { record, type StepBackend, type StepBinding, type TensorInfo } from './recorder.js';
+import {
+  type CreatedTensor,
+  record,
+  type StepBackend,
+  type StepBinding,
+  type TensorInfo,
+} from './recorder.js';
 import { buildStepGraph, type StepContext, type StepGraph } from './step-graph.js';
 
 /** `compile` as resolved from the Trainer option. */
@@ -49,6 +55,8 @@ interface LogCall {
 /** A trace: the function body and the log() calls to repeat after each call (tensors by output). */
 interface Traced extends StepGraph {
   logs: { name: string; value: number | null; opts: object }[];
+  /** shapes of the step's uniform random draws (tf.dropout's masks), in the order they are drawn */
+  draws: number[][];
 }
 
 interface Entry {
@@ -285,6 +293,15 @@ export class CompiledStep {
     const binding = nb.binding as StepBinding & {
       tensorInfo(id: number): { id: number; shape: number[]; dtype: number };
     };
+    // tensors seeded by a Math.random() draw that tf.randomUniform(shape, 0, 1) with that seed makes
+    // again are the step's random draws: inputs drawn anew before every call, in the same order, from
+    // the same Math.random stream (Kiln's seeded generator under seedEverything) as eager steps draw
+    const draws: number[][] = [];
+    for (const c of recording.created.values())
+      if (c.seed !== undefined && isUniformDraw(c, nb.binding.TF_FLOAT)) {
+        c.draw = draws.length;
+        draws.push(c.shape);
+      }
     const graph = buildStepGraph(recording, {
       before,
       scalars,
@@ -298,7 +315,12 @@ export class CompiledStep {
       opts: l.opts,
     }));
     // numbers logged are part of what must repeat
-    return { ...graph, logs: templates, signature: graph.signature + JSON.stringify(templates) };
+    return {
+      ...graph,
+      logs: templates,
+      draws,
+      signature: graph.signature + JSON.stringify([templates, draws]),
+    };
   }
 
   private retry(entry: Entry, reason: string, final: boolean, graph?: Traced): void {
@@ -337,8 +359,11 @@ export class CompiledStep {
     kiln?.prepareCompiledStep();
     const scalars = kiln?.compiledScalars();
     const variables = tf.engine().registeredVariables;
+    // each consumes one Math.random(), as the eager step's tf.randomUniform did
+    const drawn = fn.graph.draws.map((shape) => tf.randomUniform(shape, 0, 1, 'float32'));
     const ids = fn.graph.inputs.map((role) => {
       if (role.kind === 'stable') return role.id;
+      if (role.kind === 'random') return nb.getInputTensorIds([drawn[role.index]])[0] as number;
       const t =
         role.kind === 'variable'
           ? variables[role.name]
@@ -352,6 +377,7 @@ export class CompiledStep {
       ? [{ name: '_XlaMustCompile', type: nb.binding.TF_ATTR_BOOL, value: true }]
       : [];
     const infos = nb.binding.executeOp(fn.name, attrs, ids, fn.graph.outputs.length);
+    tf.dispose(drawn);
     const outs = infos.map((i) => nb.createOutputTensor(i));
     let loss: tf.Tensor | undefined;
     let grads: tf.NamedTensorMap | null = null;
@@ -401,6 +427,18 @@ export class CompiledStep {
     for (const e of this.entries.values()) if (e.fn) this.remove(e.fn.name);
     this.entries.clear();
   }
+}
+
+/** Whether a tensor made during the step is tf.randomUniform(shape, 0, 1, 'float32') seeded with its seed. */
+function isUniformDraw(c: CreatedTensor, float: number): boolean {
+  if (c.dtype !== float || !(c.values instanceof Float32Array)) return false;
+  const again = tf.randomUniform(c.shape, 0, 1, 'float32', c.seed);
+  const v = again.dataSync() as Float32Array;
+  again.dispose();
+  const got = c.values;
+  if (v.length !== got.length) return false;
+  for (let i = 0; i < v.length; i++) if (v[i] !== got[i]) return false;
+  return true;
 }
 
 function isCompilable(o: tf.Optimizer): o is tf.Optimizer & CompilableOptimizer {

@@ -39,10 +39,25 @@ export interface RecordedOp {
   outputs: TensorInfo[];
 }
 
+/** A tensor made from JavaScript values during the step. */
+export interface CreatedTensor {
+  shape: number[];
+  dtype: number;
+  values: unknown;
+  /** the Math.random() value drawn just before it was made (tfjs's unseeded random ops seed with one) */
+  seed?: number;
+  /** set once checked: it is `tf.randomUniform(shape, 0, 1, 'float32')` seeded with `seed` (the
+   * `draw`-th draw of the step), as tf.dropout makes its mask: an input of the compiled step, drawn
+   * again before each call, not a constant */
+  draw?: number;
+}
+
 export interface Recording {
   ops: RecordedOp[];
   /** tensors made from JavaScript values during the step (createTensor), by id */
-  created: Map<number, { shape: number[]; dtype: number; values: unknown }>;
+  created: Map<number, CreatedTensor>;
+  /** Math.random() draws during the step that seeded no tensor made right after (not replayable) */
+  strayDraws: number;
   /** ids read back to JavaScript during the step (dataSync and friends) */
   reads: number[];
 }
@@ -74,7 +89,15 @@ export function recordingStep(): boolean {
  */
 export function record<T>(backend: StepBackend, fn: () => T): { result: T; recording: Recording } {
   const orig = backend.binding;
-  const recording: Recording = { ops: [], created: new Map(), reads: [] };
+  const recording: Recording = { ops: [], created: new Map(), reads: [], strayDraws: 0 };
+  // Math.random() as tfjs's unseeded random ops call it (UniformRandom): one draw, then the tensor
+  let seed: number | undefined;
+  const random = Math.random;
+  Math.random = () => {
+    if (seed !== undefined) recording.strayDraws++;
+    seed = random();
+    return seed;
+  };
   const wrapper = Object.create(orig) as StepBinding;
   Object.defineProperties(wrapper, {
     executeOp: {
@@ -93,7 +116,13 @@ export function record<T>(backend: StepBackend, fn: () => T): { result: T; recor
       value: (shape: number[], dtype: number, values: unknown) => {
         const id = orig.createTensor(shape, dtype, values);
         const copy = ArrayBuffer.isView(values) ? (values as Uint8Array).slice() : values;
-        recording.created.set(id, { shape: [...shape], dtype, values: copy });
+        recording.created.set(id, {
+          shape: [...shape],
+          dtype,
+          values: copy,
+          ...(seed === undefined ? {} : { seed }),
+        });
+        seed = undefined;
         return id;
       },
     },
@@ -114,5 +143,7 @@ export function record<T>(backend: StepBackend, fn: () => T): { result: T; recor
   } finally {
     depth--;
     backend.binding = orig;
+    Math.random = random;
+    if (seed !== undefined) recording.strayDraws++;
   }
 }

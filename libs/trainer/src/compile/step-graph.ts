@@ -8,7 +8,9 @@ export type InputRole =
   /** a scalar of a Kiln optimizer, recomputed (lr, bias corrections) before every call */
   | { kind: 'scalar'; key: string }
   /** a tensor that lived before the step and is neither of the above (resource handles, constants) */
-  | { kind: 'stable'; id: number };
+  | { kind: 'stable'; id: number }
+  /** the step's `index`-th uniform random draw in [0, 1) (tf.dropout's mask), drawn again per call */
+  | { kind: 'random'; index: number };
 
 /**
  * What a compiled step's result is: the loss, a variable's gradient (a forward + backward step), a
@@ -49,6 +51,13 @@ export function buildStepGraph(rec: Recording, ctx: StepContext): StepGraph | { 
   if (rec.reads.length > 0)
     return { reason: `the step reads ${rec.reads.length} tensor(s) back to JavaScript (dataSync/arraySync)` };
   if (rec.ops.length === 0) return { reason: 'the step ran no TensorFlow kernels' };
+  const stray =
+    rec.strayDraws +
+    [...rec.created.values()].filter((c) => c.seed !== undefined && c.draw === undefined).length;
+  if (stray > 0)
+    return {
+      reason: `unsupported: the step draws ${stray} random number(s) in JavaScript (Math.random) that are no uniform random tensor`,
+    };
   const nodes: GraphNode[] = [];
   const refs = new Map<number, string>(); // tensor id -> "node:index"
   const dtypes = new Map<number, number>();
@@ -62,7 +71,12 @@ export function buildStepGraph(rec: Recording, ctx: StepContext): StepGraph | { 
       const scalarKey = ctx.scalars.get(id);
       const before = ctx.before.get(id);
       const role: InputRole | null =
-        before?.role ?? (scalarKey !== undefined ? { kind: 'scalar', key: scalarKey } : null);
+        before?.role ??
+        (scalarKey !== undefined
+          ? { kind: 'scalar', key: scalarKey }
+          : made?.draw !== undefined
+            ? { kind: 'random', index: made.draw }
+            : null);
       if (role === null && made) {
         const name = `c${nodes.length}`;
         nodes.push({
