@@ -70,3 +70,33 @@ describe('compiled gradient accumulation and clipping (tensorflow backend)', { s
     assertClose(compiled, eager, 1e-5, 1e-5);
   });
 });
+
+describe('a Module reading the gradients in onBeforeOptimizerStep (tensorflow backend)', {
+  skip: skipNative,
+}, () => {
+  class ReadsGradients extends Regressor {
+    norms: number[] = [];
+    override onBeforeOptimizerStep(_o: tf.Optimizer, grads: tf.NamedTensorMap): void {
+      this.norms.push(
+        tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))).dataSync()[0]!),
+      );
+    }
+  }
+  it('forward and backward compiled, the hook sees the same gradients, the run equals eager', async () => {
+    // 12 steps: batches of 8 (steps 1 and 2 traced) and one of 4 (traced once), 9 compiled calls
+    const opts = { maxSteps: 12, accumulateGradBatches: 1 };
+    const eagerModel = new ReadsGradients('adamw');
+    const compiledModel = new ReadsGradients('adamw');
+    const eager = await run(eagerModel, data(), opts);
+    const compiled = await run(compiledModel, data(), { ...opts, compile: true });
+    assert.deepEqual(compiled.warnings, []);
+    assert.equal(compiled.compiled?.fallbackReason, null);
+    assert.equal(compiled.compiled?.compiledCalls, 9);
+    assert.equal(compiledModel.norms.length, 12);
+    compiledModel.norms.forEach((n, i) => {
+      const e = eagerModel.norms[i] as number;
+      assert.ok(Math.abs(n - e) <= 1e-5 * Math.abs(e), `step ${i + 1}: gradient norm ${n} vs eager ${e}`);
+    });
+    assertClose(compiled, eager, 1e-5, 1e-5);
+  });
+});

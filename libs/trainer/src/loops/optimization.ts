@@ -27,8 +27,6 @@ export class Optimization {
   private accGrads: tf.NamedTensorMap | null = null;
   /** the compiled training step (Trainer option `compile`), null when steps run eagerly */
   compiled: CompiledStep | null = null;
-  /** whether automatic steps go through `compiled` (decided on the first step; false: it fell back for good) */
-  private compiledRoute: boolean | null = null;
   /**
    * DDP's compiled route: whether clipping and the update after the all-reduce run as a second
    * compiled function (KILN_DDP_COMPILED_UPDATE=1) or eagerly, Kiln's fused update kernels (the
@@ -57,7 +55,6 @@ export class Optimization {
     this.compiled?.dispose();
     const compile = this.trainer.config.compile;
     this.compiled = compile ? new CompiledStep(compile, (m) => process.stderr.write(`kiln: ${m}\n`)) : null;
-    this.compiledRoute = null;
   }
 
   /**
@@ -73,16 +70,11 @@ export class Optimization {
   ): Promise<StepLoss | null> {
     const t = this.trainer;
     const accum = t.config.accumulateGradBatches;
-    if (this.compiled && this.compiledRoute === null) {
-      const why = this.notCompilable(module);
-      if (why) this.compiled.fallBack(why);
-      this.compiledRoute = why === null;
-    }
     // once on the compiled route, a step that falls back later stays on it (eagerly): its gradient
     // accumulation window lives in the route's slots
-    if (this.compiledRoute && t.strategy.worldSize > 1)
-      return this.readLoss(await this.ddpCompiledStep(module, batch, batchIdx, stepEnd), batchIdx, accum);
-    if (this.compiledRoute)
+    if (this.compiled && this.gradientsOut(module))
+      return this.readLoss(await this.gradsCompiledStep(module, batch, batchIdx, stepEnd), batchIdx, accum);
+    if (this.compiled)
       return this.readLoss(await this.compiledStep(module, batch, batchIdx, stepEnd), batchIdx, accum);
     t.profiler?.start('trainingStep+backward');
     const { value, grads } = this.forwardBackward(module, batch, batchIdx, accum);
@@ -111,14 +103,15 @@ export class Optimization {
     return loss;
   }
 
-  /** Why this run's automatic step cannot be one TensorFlow function, or null. */
-  private notCompilable(module: Module): string | null {
-    const t = this.trainer;
-    // DDP compiles forward + backward only; the module's hook then sees the all-reduced gradients
-    if (t.strategy.worldSize > 1) return null;
-    if (module.onBeforeOptimizerStep !== Module.prototype.onBeforeOptimizerStep)
-      return `${module.constructor.name} overrides onBeforeOptimizerStep, which reads the gradients`;
-    return null;
+  /**
+   * Whether the compiled function stops at the gradients (gradsCompiledStep): under DDP, which
+   * all-reduces them, and for a Module overriding onBeforeOptimizerStep, which reads them.
+   */
+  private gradientsOut(module: Module): boolean {
+    return (
+      this.trainer.strategy.worldSize > 1 ||
+      module.onBeforeOptimizerStep !== Module.prototype.onBeforeOptimizerStep
+    );
   }
 
   /**
@@ -169,12 +162,13 @@ export class Optimization {
   }
 
   /**
-   * DDP: forward, loss and backward as one TensorFlow function call whose outputs are the loss and
-   * every gradient; the gradients then take the eager route's way (accumulation, the bucketed
-   * all-reduce, the onBeforeOptimizerStep hooks with the all-reduced gradients, clipping, the update).
-   * Every rank traces and compiles alike, as every rank runs the same step on equal shapes.
+   * DDP (or a Module whose onBeforeOptimizerStep reads the gradients): forward, loss and backward as
+   * one TensorFlow function call whose outputs are the loss and every gradient; the gradients then
+   * take the eager route's way (accumulation, the bucketed all-reduce, the onBeforeOptimizerStep hooks
+   * with the all-reduced gradients, clipping, the update). Every rank traces and compiles alike, as
+   * every rank runs the same step on equal shapes.
    */
-  private async ddpCompiledStep(
+  private async gradsCompiledStep(
     module: Module,
     batch: Batch,
     batchIdx: number,
