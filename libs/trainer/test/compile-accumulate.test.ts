@@ -93,6 +93,8 @@ describe('a Module reading the gradients in onBeforeOptimizerStep (tensorflow ba
     assert.equal(compiled.compiled?.fallbackReason, null);
     assert.equal(compiled.compiled?.compiledCalls, 9);
     assert.equal(compiledModel.norms.length, 12);
+    // steps 3-7 run compiled on batches of 8: no tensor left behind by the gradients' route
+    assert.equal(new Set(compiled.tensors.slice(2, 7)).size, 1, `live tensors ${compiled.tensors}`);
     compiledModel.norms.forEach((n, i) => {
       const e = eagerModel.norms[i] as number;
       assert.ok(Math.abs(n - e) <= 1e-5 * Math.abs(e), `step ${i + 1}: gradient norm ${n} vs eager ${e}`);
