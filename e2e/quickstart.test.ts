@@ -5,51 +5,20 @@
 // Its own state, ports and database, so a developer's own platform is left alone.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createTestDatabase, type TestDatabase } from '@kiln/db';
+import { OwnPlatform, repoRoot } from './support/own-platform.js';
 
 const run = promisify(execFile);
-const root = new URL('..', import.meta.url).pathname;
-const home = mkdtempSync(join(tmpdir(), 'kiln-quickstart-'));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-let db: TestDatabase;
-let env: NodeJS.ProcessEnv;
-const platform = (cmd: 'up' | 'down') =>
-  run('bash', [join(root, 'scripts/platform.sh'), cmd], { cwd: root, env, timeout: 600_000 });
+let p: OwnPlatform;
 
 before(async () => {
-  db = await createTestDatabase('quickstart');
-  env = {
-    ...process.env,
-    NODE_OPTIONS: '',
-    DATABASE_URL: db.url,
-    KILN_PLATFORM_HOME: join(home, 'platform'),
-    KILN_API_PORT: String(await freePort()),
-    KILN_WEB_PORT: String(await freePort()),
-  };
+  p = await OwnPlatform.create('quickstart');
 });
-
-after(async () => {
-  await platform('down').catch((e) => console.error(`platform down: ${e}`));
-  await db.drop();
-  rmSync(home, { recursive: true, force: true });
-});
+after(() => p.close());
 
 test('the quickstart trains a run recorded by the platform and prints a link that opens it, signed in', async () => {
-  await platform('up');
+  await p.platform('up');
   const qs = await run(
     process.execPath,
     [
@@ -61,7 +30,7 @@ test('the quickstart trains a run recorded by the platform and prints a link tha
       '1',
       '--no-enable-progress-bar',
     ],
-    { cwd: root, env, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
+    { cwd: repoRoot, env: p.env, timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
   );
   const out = qs.stdout;
   const recorded =
@@ -71,7 +40,7 @@ test('the quickstart trains a run recorded by the platform and prints a link tha
   assert.equal(status, 'succeeded', out);
   assert.match(out, /\[quickstart\]\s+train\/loss\s+\d+ points, last \d/, out);
   const url = /^\s+(http:\/\/127\.0\.0\.1:\d+\/\S+)$/m.exec(out)?.[1] ?? '';
-  assert.ok(url.startsWith(`http://127.0.0.1:${env.KILN_WEB_PORT}/`), out);
+  assert.ok(url.startsWith(`http://127.0.0.1:${p.env.KILN_WEB_PORT}/`), out);
 
   // The link signs in (an httpOnly cookie) and leads to the run's page, once.
   const first = await fetch(url, { redirect: 'manual' });

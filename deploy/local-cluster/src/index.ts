@@ -9,3 +9,4 @@ export { LocalCloud } from './cloud/local-cloud.js';
 export type { NodePoolSpec, NodePoolTemplate } from './cloud/pools.js';
 export type { Cluster, ClusterAutoscaling, ClusterOptions } from './cluster.js';
 export { startCluster } from './cluster.js';
+export { freePort } from './ports.js';

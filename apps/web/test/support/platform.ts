@@ -3,10 +3,10 @@
 // Debian's Chromium driven by playwright-core. Failing steps leave a screenshot in test-results/.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@kiln/local-cluster';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const repoRoot = fileURLToPath(new URL('../../../..', import.meta.url));
@@ -54,14 +54,6 @@ export async function serveApi(env: Record<string, string> = {}): Promise<Served
     child.once('exit', (code) => reject(new Error(`API process exited with ${code} before it was ready`)));
   });
   return { ...JSON.parse(first), stop: stopper(child) };
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 export interface Dashboard {
