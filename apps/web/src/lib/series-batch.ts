@@ -17,7 +17,7 @@ export interface SeriesQuery {
 type Outcome = { ok: true; series: Series } | { ok: false; error: Error };
 
 /** One /api/series response; its answers kept until asked for. */
-class SeriesStream {
+class SeriesAnswer {
   private readonly outcomes = new Map<string, Outcome>();
   private readonly waiters = new Map<string, ((o: Outcome) => void)[]>();
   private ended: Error | null = null;
@@ -93,7 +93,7 @@ declare global {
     __kilnEarlySeries?: Early;
   }
 }
-let early: { t: number; q: Omit<SeriesQuery, 'key'>; stream: SeriesStream; used: Set<string> } | null = null;
+let early: { t: number; q: Omit<SeriesQuery, 'key'>; stream: SeriesAnswer; used: Set<string> } | null = null;
 /** After this long the early answer is stale (a page come back to later asks afresh). */
 const EARLY_MAX_AGE_MS = 30_000;
 
@@ -101,7 +101,7 @@ const EARLY_MAX_AGE_MS = 30_000;
 function fromEarly(query: SeriesQuery): { series: Promise<Series>; maxPoints: number } | null {
   const e = typeof window === 'undefined' ? undefined : window.__kilnEarlySeries;
   if (e && !early)
-    early = { t: e.t, q: e.q, stream: new SeriesStream(e.response, new Set(e.keys)), used: new Set() };
+    early = { t: e.t, q: e.q, stream: new SeriesAnswer(e.response, new Set(e.keys)), used: new Set() };
   if (!early || performance.now() - early.t > EARLY_MAX_AGE_MS) return null;
   const { q } = early;
   const fits =
@@ -120,7 +120,7 @@ interface Batch {
   id: string;
   q: Omit<SeriesQuery, 'key'>;
   keys: Set<string>;
-  stream: Promise<SeriesStream>;
+  stream: Promise<SeriesAnswer>;
   send(): void;
 }
 let pending: Batch[] = [];
@@ -131,8 +131,8 @@ function batchFor(q: Omit<SeriesQuery, 'key'>): Batch {
   if (open) return open;
   let send = () => {};
   const keys = new Set<string>();
-  const stream = new Promise<SeriesStream>((resolve) => {
-    send = () => resolve(new SeriesStream(fetch(seriesUrl(q, keys)), keys));
+  const stream = new Promise<SeriesAnswer>((resolve) => {
+    send = () => resolve(new SeriesAnswer(fetch(seriesUrl(q, keys)), keys));
   });
   const b: Batch = { id, q, keys, stream, send };
   if (pending.length === 0)
