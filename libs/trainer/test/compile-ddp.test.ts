@@ -68,6 +68,8 @@ describe('compiled DDP steps, 2 ranks (tensorflow backend)', { skip: skipNative,
     // all-reduce: steps 1-3 traced (the first makes AdamW's state), 15 calls
     ['plain', {}, 16],
     ['plain, the update compiled', { KILN_DDP_COMPILED_UPDATE: '1' }, 16 + 15],
+    // a dropout mask a step: drawn anew before each call, as eager draws it
+    ['tf.dropout', { DROPOUT: '1' }, 16],
     // windows of 2 (every micro-step runs the same function): 18 batches, 16 calls; 9 updates, 6 calls
     ['accumulateGradBatches 2 and norm clipping', { ACCUM: '2', CLIP: '0.3' }, 16],
     [

@@ -1,7 +1,8 @@
 // One rank of a DDP run of the compiled-step regressor (Kiln's AdamW with a per-step LR schedule) on the
 // tensorflow backend, compiled when COMPILE=1: after the run it writes $OUT/run-<rank>.json with every
 // step's loss (onTrainBatchEnd), the final weights, the compiled step's calls and fallback reason, and
-// kiln's compile warnings. ACCUM and CLIP set accumulateGradBatches and gradientClipVal.
+// kiln's compile warnings. ACCUM and CLIP set accumulateGradBatches and gradientClipVal; DROPOUT=1 adds
+// tf.dropout on the input.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -12,6 +13,7 @@ import {
   type Module,
   TensorDataset,
   Trainer,
+  tf,
 } from '../../src/index.js';
 import { compiledOf, Regressor } from '../fixtures/compiled.js';
 import { makeRegressionData } from '../fixtures/tiny.js';
@@ -26,10 +28,15 @@ class Losses extends Callback {
   }
 }
 
+const dropout = process.env.DROPOUT === '1';
+
 class Model extends Regressor {
   override trainingStep(batch: Batch) {
     this.log('train/rank', rank, { onStep: false, onEpoch: true, syncDist: true });
-    return this.trainLoss(batch);
+    if (!dropout) return this.trainLoss(batch);
+    // a dropout mask drawn in JavaScript each step (from Math.random, seeded alike on every rank)
+    const [x, y] = batch as tf.Tensor[];
+    return tf.losses.meanSquaredError(y!, this.forward(tf.dropout(x!, 0.25))) as tf.Scalar;
   }
 }
 
