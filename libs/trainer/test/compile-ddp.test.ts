@@ -7,14 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { launch } from '../src/distributed/launcher.js';
-import { fixture } from './distributed-fixtures/ranks.js';
+import { launchFixture } from './distributed-fixtures/ranks.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
-const script = fixture('ddp-compile.ts');
 
 interface Result {
   globalStep: number;
@@ -28,22 +25,8 @@ interface Result {
 
 async function run(env: Record<string, string>): Promise<Result[]> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-ddp-compile-'));
-  const log: string[] = [];
-  const sink = new Writable({
-    write(c, _e, cb) {
-      log.push(String(c));
-      cb();
-    },
-  });
-  const r = await launch({
-    script,
-    devices: 2,
-    execArgv: [],
-    env: { ...env, OUT: dir },
-    stdout: sink,
-    stderr: sink,
-  });
-  assert.equal(r.exitCode, 0, log.join(''));
+  const { result, lines } = await launchFixture('ddp-compile.ts', 2, { ...env, OUT: dir });
+  assert.equal(result.exitCode, 0, lines.join('\n'));
   return [0, 1].map((rank) => JSON.parse(readFileSync(join(dir, `run-${rank}.json`), 'utf8')) as Result);
 }
 

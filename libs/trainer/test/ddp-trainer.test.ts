@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { launch } from '../src/distributed/launcher.js';
-import { fixture } from './distributed-fixtures/ranks.js';
-
-const script = fixture('ddp-train.ts');
+import { launchFixture } from './distributed-fixtures/ranks.js';
 
 interface Final {
   globalStep: number;
@@ -35,22 +31,8 @@ function maxDiff(a: number[][], b: number[][]): number {
 
 async function run(devices: number, env: Record<string, string>): Promise<string> {
   const dir = env.OUT ?? mkdtempSync(join(tmpdir(), 'kiln-ddp-'));
-  const log: string[] = [];
-  const sink = new Writable({
-    write(c, _e, cb) {
-      log.push(String(c));
-      cb();
-    },
-  });
-  const r = await launch({
-    script,
-    devices,
-    execArgv: [],
-    env: { ...env, OUT: dir },
-    stdout: sink,
-    stderr: sink,
-  });
-  assert.equal(r.exitCode, 0, log.join(''));
+  const { result, lines } = await launchFixture('ddp-train.ts', devices, { ...env, OUT: dir });
+  assert.equal(result.exitCode, 0, lines.join('\n'));
   return dir;
 }
 

@@ -1,29 +1,11 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { launch } from '../src/distributed/launcher.js';
-import { fixture } from './distributed-fixtures/ranks.js';
+import { launchFixture } from './distributed-fixtures/ranks.js';
 
 // Each rank checks every collective against sums it computes itself from all ranks' seeds, and that
 // all ranks hold bit-identical results; a failed check exits non-zero, which fails the launch.
-async function runWorkers(devices: number, env: Record<string, string> = {}) {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      cb();
-    },
-  });
-  const result = await launch({
-    script: fixture('collectives-worker.ts'),
-    devices,
-    execArgv: [],
-    env,
-    stdout: sink,
-    stderr: sink,
-  });
-  return { result, lines };
-}
+const runWorkers = (devices: number, env: Record<string, string> = {}) =>
+  launchFixture('collectives-worker.ts', devices, env);
 
 describe('ring collectives between real processes on loopback', { timeout: 300_000 }, () => {
   for (const n of [2, 3]) {

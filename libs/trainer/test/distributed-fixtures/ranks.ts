@@ -1,6 +1,7 @@
 // Starts the ranks of a group as separate processes (without the launcher, so a test can kill one).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { freePort } from '../../src/distributed/launcher.js';
+import { Writable } from 'node:stream';
+import { freePort, launch } from '../../src/distributed/launcher.js';
 
 export interface RankProcess {
   rank: number;
@@ -21,6 +22,26 @@ export function killAll(): void {
 }
 
 export const fixture = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
+
+/** A fixture run on `devices` ranks by the launcher (as `kiln fit --devices N` runs a script); its output lines. */
+export async function launchFixture(name: string, devices: number, env: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const result = await launch({
+    script: fixture(name),
+    devices,
+    execArgv: [],
+    env,
+    stdout: sink,
+    stderr: sink,
+  });
+  return { result, lines };
+}
 
 export async function startRanks(
   script: string,
