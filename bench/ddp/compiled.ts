@@ -4,49 +4,13 @@
 // the update compiled too (KILN_DDP_COMPILED_UPDATE=1). Prints the median global samples/s of each,
 // and the all-reduce's ms per step. Asserts nothing.
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/ddp/compiled.ts
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { freePort } from '../../libs/trainer/src/distributed/launcher.js';
+import { type Result, runPinned } from './pinned-ranks.js';
 
-const worker = new URL('./scaling-worker.ts', import.meta.url).pathname;
 const repeats = Number(process.env.REPEATS ?? 3);
 
-type Result = { samplesPerSec: number; stepMs: number; commMsPerStep: number };
-
-async function run(model: string, env: Record<string, string>): Promise<Result> {
-  const port = await freePort();
-  const outputs = await Promise.all(
-    [0, 1].map((rank) => {
-      const child = spawn('taskset', ['-c', String(rank), process.execPath, ...process.execArgv, worker], {
-        env: {
-          ...process.env,
-          ...env,
-          BENCH_BACKEND: 'tensorflow',
-          MODEL: model,
-          MASTER_ADDR: '127.0.0.1',
-          MASTER_PORT: String(port),
-          WORLD_SIZE: '2',
-          RANK: String(rank),
-          LOCAL_RANK: String(rank),
-          LOCAL_WORLD_SIZE: '2',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-      });
-      return new Promise<string>((resolve, reject) =>
-        child.once('exit', (code) =>
-          code === 0 ? resolve(out) : reject(new Error(`rank ${rank} exited ${code}`)),
-        ),
-      );
-    }),
-  );
-  const line = outputs[0]?.split('\n').find((l) => l.startsWith('{"model"'));
-  if (!line) throw new Error(`${model}: rank 0 printed no result`);
-  return JSON.parse(line) as Result;
-}
+const run = (model: string, env: Record<string, string>) =>
+  runPinned(model, 2, { ...env, BENCH_BACKEND: 'tensorflow' });
 
 const modes: [string, Record<string, string>][] = [
   ['eager', {}],
