@@ -60,6 +60,8 @@ export interface Recording {
   strayDraws: number;
   /** ids read back to JavaScript during the step (dataSync and friends) */
   reads: number[];
+  /** the step ran on TensorFlow's CPU device (no GPU) */
+  onCpu: boolean;
 }
 
 /**
@@ -89,7 +91,13 @@ export function recordingStep(): boolean {
  */
 export function record<T>(backend: StepBackend, fn: () => T): { result: T; recording: Recording } {
   const orig = backend.binding;
-  const recording: Recording = { ops: [], created: new Map(), reads: [], strayDraws: 0 };
+  const recording: Recording = {
+    ops: [],
+    created: new Map(),
+    reads: [],
+    strayDraws: 0,
+    onCpu: orig.isUsingGpuDevice?.() !== true,
+  };
   // Math.random() as tfjs's unseeded random ops call it (UniformRandom): one draw, then the tensor
   let seed: number | undefined;
   const random = Math.random;
@@ -136,7 +144,7 @@ export function record<T>(backend: StepBackend, fn: () => T): { result: T; recor
     },
   });
   backend.binding = wrapper;
-  onCpu = orig.isUsingGpuDevice?.() !== true;
+  onCpu = recording.onCpu;
   depth++;
   try {
     return { result: fn(), recording };

@@ -1,3 +1,4 @@
+import { cpuEquivalent } from './cpu-equivalents.js';
 import { constantContent, DT, encodeGraphDef, GraphDefError, type GraphNode } from './graph-def.js';
 import type { Recording, TensorInfo } from './recorder.js';
 
@@ -119,7 +120,10 @@ export function buildStepGraph(rec: Recording, ctx: StepContext): StepGraph | { 
         if (prev && !control.includes(`^${prev}`)) control.push(`^${prev}`);
         lastUse.set(r, name);
       });
-      nodes.push({ kind: 'op', name, op: op.name, inputs: [...ins, ...control], attrs: op.attrs });
+      const equivalent =
+        rec.onCpu && control.length === 0 ? cpuEquivalent(name, op.name, ins, op.attrs) : null;
+      if (equivalent) nodes.push(...equivalent);
+      else nodes.push({ kind: 'op', name, op: op.name, inputs: [...ins, ...control], attrs: op.attrs });
       op.outputs.forEach((o, j) => {
         refs.set(o.id, `${name}:${j}`);
         dtypes.set(o.id, o.dtype);
