@@ -6,7 +6,7 @@
 //   bash scripts/tensorflow/install.sh && bash bench/vs-pytorch/setup.sh
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/vs-pytorch/run.ts \
 //     [--models mlp,cnn,transformer] [--repeats 3] [--threads 2] [--warmup 10] [--steps 100]
-//     [--runners kiln,kiln-compiled,kiln-xla,lightning]  (default: all)
+//     [--runners kiln,kiln-compiled,kiln-xla,lightning,lightning-composite]  (default: all)
 // Prints figures and ratios; asserts nothing about time.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -111,6 +111,29 @@ const allRunners: Runner[] = [
     name: 'lightning',
     cmd: python,
     args: (m) => [`${here}torch_worker.py`, '--model', m, '--mode', 'lightning', ...common],
+    env: { OMP_WAIT_POLICY: 'PASSIVE' },
+  },
+  {
+    // the transformer's attention and LayerNorm from elementwise ops and matmuls, as Kiln's model has
+    // them (TensorFlow has no fused kernel for either); MLP and CNN are the same as `lightning`
+    name: 'lightning-composite',
+    cmd: python,
+    args: (m) => [
+      `${here}torch_worker.py`,
+      '--model',
+      m,
+      '--mode',
+      'lightning',
+      '--ops',
+      'composite',
+      ...common,
+    ],
+    env: { OMP_WAIT_POLICY: 'PASSIVE' },
+  },
+  {
+    name: 'pytorch-composite',
+    cmd: python,
+    args: (m) => [`${here}torch_worker.py`, '--model', m, '--mode', 'plain', '--ops', 'composite', ...common],
     env: { OMP_WAIT_POLICY: 'PASSIVE' },
   },
 ];
