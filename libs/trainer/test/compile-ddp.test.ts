@@ -53,6 +53,8 @@ describe('compiled DDP steps, 2 ranks (tensorflow backend)', { skip: skipNative,
     ['plain, the update compiled', { KILN_DDP_COMPILED_UPDATE: '1' }, 16 + 15],
     // a dropout mask a step: drawn anew before each call, as eager draws it
     ['tf.dropout', { DROPOUT: '1' }, 16],
+    // softmaxes over 32 scores, 64 rows a sample (src/compile/cpu-equivalents.ts)
+    ['a softmax over 32 scores', { ATTENTION: '1' }, 16],
     // windows of 2 (every micro-step runs the same function): 18 batches, 16 calls; 9 updates, 6 calls
     ['accumulateGradBatches 2 and norm clipping', { ACCUM: '2', CLIP: '0.3' }, 16],
     [

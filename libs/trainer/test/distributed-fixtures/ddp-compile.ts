@@ -2,7 +2,8 @@
 // tensorflow backend, compiled when COMPILE=1: after the run it writes $OUT/run-<rank>.json with every
 // step's loss (onTrainBatchEnd), the final weights, the compiled step's calls and fallback reason, and
 // kiln's compile warnings. ACCUM and CLIP set accumulateGradBatches and gradientClipVal; DROPOUT=1 adds
-// tf.dropout on the input.
+// tf.dropout on the input; ATTENTION=1 mixes the input's features through softmaxes over 32 scores
+// (an attention pattern).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -29,10 +30,20 @@ class Losses extends Callback {
 }
 
 const dropout = process.env.DROPOUT === '1';
+const attention = process.env.ATTENTION === '1';
 
 class Model extends Regressor {
   override trainingStep(batch: Batch) {
     this.log('train/rank', rank, { onStep: false, onEpoch: true, syncDist: true });
+    if (attention) {
+      const [x, y] = batch as tf.Tensor[];
+      const rows = x!.shape[0] as number;
+      // 64 rows of 32 scores per sample, as attention has them
+      const scores = tf.reshape(tf.tile(tf.mul(x!, 3), [1, 512]), [rows * 64, 32]);
+      const weights = tf.reshape(tf.softmax(scores), [rows, 2048]);
+      const mixed = tf.mul(x!, tf.matMul(weights, tf.tile(tf.mul(tf.eye(4), 1 / 64), [512, 1])));
+      return tf.losses.meanSquaredError(y!, this.forward(mixed)) as tf.Scalar;
+    }
     if (!dropout) return this.trainLoss(batch);
     // a dropout mask drawn in JavaScript each step (from Math.random, seeded alike on every rank)
     const [x, y] = batch as tf.Tensor[];
