@@ -1,8 +1,9 @@
-// Dropout in compiled steps (tensorflow backend): tfjs draws a dropout mask in JavaScript, seeded with one
-// Math.random() draw; the compiled step takes such draws as inputs and draws them again before every
-// call from the same Math.random stream, so a seeded compiled run equals the eager run with the same
-// seed: per-step losses and final weights, with dropout in a layer (tf.layers.dropout) and called
-// directly (tf.dropout, twice in one step), no fallback. A mask drawn another way still falls back.
+// Random tensors in compiled steps (tensorflow backend): tfjs draws a dropout mask or noise in
+// JavaScript, seeded with one Math.random() draw; the compiled step takes such draws as inputs and draws
+// them again before every call from the same Math.random stream, so a seeded compiled run equals the
+// eager run with the same seed: per-step losses and final weights, with dropout in a layer
+// (tf.layers.dropout), called directly (tf.dropout, twice in one step), uniform jitter and normal and
+// truncated-normal noise, no fallback. A value computed from Math.random() another way falls back.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Batch, tf } from '../src/index.js';
@@ -43,12 +44,25 @@ class OpDropout extends Regressor {
   }
 }
 
-/** A mask drawn from Math.random() but scaled (not what tf.dropout draws): not replayable. */
-class ScaledNoise extends Regressor {
+/** Uniform jitter on the input and a VAE-style reparameterisation of the prediction. */
+class Noise extends Regressor {
   override trainingStep(batch: Batch) {
     const [x, y] = batch as tf.Tensor[];
-    const noise = tf.randomUniform(x!.shape, 0.9, 1.1, 'float32');
-    return tf.losses.meanSquaredError(y!, this.forward(tf.mul(x!, noise))) as tf.Scalar;
+    const jitter = tf.randomUniform(x!.shape, 0.9, 1.1, 'float32');
+    const mu = this.forward(tf.mul(x!, jitter));
+    const eps = tf.randomNormal(mu.shape, 0, 1, 'float32');
+    const z = tf.add(mu, tf.mul(eps, 0.05));
+    const kick = tf.truncatedNormal(mu.shape, 0.2, 0.01, 'float32');
+    return tf.losses.meanSquaredError(y!, tf.add(z, kick)) as tf.Scalar;
+  }
+}
+
+/** A factor computed from Math.random() directly (no tfjs random op made it): not replayable. */
+class RandomScale extends Regressor {
+  override trainingStep(batch: Batch) {
+    const [x, y] = batch as tf.Tensor[];
+    const scale = 1 + 0.1 * Math.random();
+    return tf.losses.meanSquaredError(y!, this.forward(tf.mul(x!, scale))) as tf.Scalar;
   }
 }
 
@@ -58,6 +72,7 @@ describe('dropout in compiled steps (tensorflow backend)', { skip: skipNative },
   for (const [what, make] of [
     ['tf.layers.dropout', () => new LayerDropout()],
     ['tf.dropout twice a step', () => new OpDropout('adamw')],
+    ['randomUniform(0.9, 1.1), randomNormal and truncatedNormal noise', () => new Noise('adamw')],
   ] as const) {
     it(`${what}: compiled equals eager with the same seed`, async () => {
       const opts = { maxEpochs: 2, seed: 11 };
@@ -73,10 +88,10 @@ describe('dropout in compiled steps (tensorflow backend)', { skip: skipNative },
     });
   }
 
-  it('a Math.random()-seeded draw that is no dropout mask falls back, with the reason', async () => {
+  it('a value computed from Math.random() that no random op made falls back, with the reason', async () => {
     const opts = { maxEpochs: 1, seed: 11 };
-    const eager = await run(new ScaledNoise('adamw'), data(), opts);
-    const compiled = await run(new ScaledNoise('adamw'), data(), { ...opts, compile: true });
+    const eager = await run(new RandomScale('adamw'), data(), opts);
+    const compiled = await run(new RandomScale('adamw'), data(), { ...opts, compile: true });
     assert.equal(compiled.warnings.length, 1, compiled.warnings.join(''));
     assert.match(compiled.warnings[0] as string, /draws 1 random number\(s\) in JavaScript \(Math\.random\)/);
     assert.equal(compiled.compiled?.compiledCalls, 0);

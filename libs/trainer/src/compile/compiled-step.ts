@@ -3,13 +3,8 @@ import type { Module } from '../core/module.js';
 import type { Batch } from '../data/dataset.js';
 import type { OpAttr } from './graph-def.js';
 import { keptBy } from './kept-tensors.js';
-import {
-  type CreatedTensor,
-  record,
-  type StepBackend,
-  type StepBinding,
-  type TensorInfo,
-} from './recorder.js';
+import { drawAgain, identifyDraw, type RandomDraw } from './random-draws.js';
+import { record, type StepBackend, type StepBinding, type TensorInfo } from './recorder.js';
 import { buildStepGraph, type StepContext, type StepGraph } from './step-graph.js';
 
 /** `compile` as resolved from the Trainer option. */
@@ -55,8 +50,8 @@ interface LogCall {
 /** A trace: the function body and the log() calls to repeat after each call (tensors by output). */
 interface Traced extends StepGraph {
   logs: { name: string; value: number | null; opts: object }[];
-  /** shapes of the step's uniform random draws (tf.dropout's masks), in the order they are drawn */
-  draws: number[][];
+  /** the step's random tensors made in JavaScript (dropout masks, noise), in the order they are drawn */
+  draws: RandomDraw[];
 }
 
 interface Entry {
@@ -293,15 +288,17 @@ export class CompiledStep {
     const binding = nb.binding as StepBinding & {
       tensorInfo(id: number): { id: number; shape: number[]; dtype: number };
     };
-    // tensors seeded by a Math.random() draw that tf.randomUniform(shape, 0, 1) with that seed makes
-    // again are the step's random draws: inputs drawn anew before every call, in the same order, from
-    // the same Math.random stream (Kiln's seeded generator under seedEverything) as eager steps draw
-    const draws: number[][] = [];
-    for (const c of recording.created.values())
-      if (c.seed !== undefined && isUniformDraw(c, nb.binding.TF_FLOAT)) {
+    // tensors seeded by a Math.random() draw that a tfjs random op makes again from that seed are the
+    // step's random draws: inputs drawn anew before every call, in the same order, from the same
+    // Math.random stream (Kiln's seeded generator under seedEverything) as eager steps draw
+    const draws: RandomDraw[] = [];
+    for (const c of recording.created.values()) {
+      const draw = identifyDraw(c, nb.binding.TF_FLOAT);
+      if (draw) {
         c.draw = draws.length;
-        draws.push(c.shape);
+        draws.push(draw);
       }
+    }
     const graph = buildStepGraph(recording, {
       before,
       scalars,
@@ -359,8 +356,8 @@ export class CompiledStep {
     kiln?.prepareCompiledStep();
     const scalars = kiln?.compiledScalars();
     const variables = tf.engine().registeredVariables;
-    // each consumes one Math.random(), as the eager step's tf.randomUniform did
-    const drawn = fn.graph.draws.map((shape) => tf.randomUniform(shape, 0, 1, 'float32'));
+    // each consumes one Math.random(), as the eager step's random op did
+    const drawn = fn.graph.draws.map((d) => drawAgain(d));
     const ids = fn.graph.inputs.map((role) => {
       if (role.kind === 'stable') return role.id;
       if (role.kind === 'random') return nb.getInputTensorIds([drawn[role.index]])[0] as number;
@@ -430,17 +427,6 @@ export class CompiledStep {
 }
 
 /** Whether a tensor made during the step is tf.randomUniform(shape, 0, 1, 'float32') seeded with its seed. */
-function isUniformDraw(c: CreatedTensor, float: number): boolean {
-  if (c.dtype !== float || !(c.values instanceof Float32Array)) return false;
-  const again = tf.randomUniform(c.shape, 0, 1, 'float32', c.seed);
-  const v = again.dataSync() as Float32Array;
-  again.dispose();
-  const got = c.values;
-  if (v.length !== got.length) return false;
-  for (let i = 0; i < v.length; i++) if (v[i] !== got[i]) return false;
-  return true;
-}
-
 function isCompilable(o: tf.Optimizer): o is tf.Optimizer & CompilableOptimizer {
   return typeof (o as Partial<CompilableOptimizer>).prepareCompiledStep === 'function';
 }

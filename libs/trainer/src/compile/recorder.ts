@@ -46,9 +46,8 @@ export interface CreatedTensor {
   values: unknown;
   /** the Math.random() value drawn just before it was made (tfjs's unseeded random ops seed with one) */
   seed?: number;
-  /** set once checked: it is `tf.randomUniform(shape, 0, 1, 'float32')` seeded with `seed` (the
-   * `draw`-th draw of the step), as tf.dropout makes its mask: an input of the compiled step, drawn
-   * again before each call, not a constant */
+  /** set once checked: a tfjs random op seeded with `seed` makes it again (the `draw`-th draw of the
+   * step, random-draws.ts): an input of the compiled step, drawn again before each call, not a constant */
   draw?: number;
 }
 

@@ -57,7 +57,7 @@ export function buildStepGraph(rec: Recording, ctx: StepContext): StepGraph | { 
     [...rec.created.values()].filter((c) => c.seed !== undefined && c.draw === undefined).length;
   if (stray > 0)
     return {
-      reason: `unsupported: the step draws ${stray} random number(s) in JavaScript (Math.random) that are no uniform random tensor`,
+      reason: `unsupported: the step draws ${stray} random number(s) in JavaScript (Math.random) that no tfjs random op made`,
     };
   const nodes: GraphNode[] = [];
   const refs = new Map<number, string>(); // tensor id -> "node:index"
