@@ -8,6 +8,7 @@
 //     [--optimizer kiln|tfjs]   (Kiln's Adam, the default, or tf.train.adam; both sides use the same one)
 //     [--compile]               (tensorflow: Trainer option compile; the hand-written loop runs its step
 //                                through the same CompiledStep, so both trace their first steps alike)
+//     [--epochs 1]             (passes over the samples: longer runs, the same data)
 //     [--trainer barebones|full] (full: hooks, loss (read back only when a hook reads it) and logging,
 //                                no logger, progress bar, checkpoint or summary; the hand-written loop
 //                                stays as it is)
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     optimizer: { type: 'string', default: 'kiln' },
     compile: { type: 'boolean', default: false },
     trainer: { type: 'string', default: 'barebones' },
+    epochs: { type: 'string', default: '1' },
   },
 });
 const backend = values.backend as 'cpu' | 'wasm' | 'tensorflow';
@@ -44,6 +46,9 @@ const repeats = Number(values.repeats);
 const n = Number(values.samples);
 const batchSize = Number(values.batch);
 const hidden = Number(values.hidden);
+const epochs = Number(values.epochs);
+if (!Number.isInteger(epochs) || epochs < 1)
+  throw new Error(`--epochs must be a positive integer, got ${values.epochs}`);
 if (values.optimizer !== 'kiln' && values.optimizer !== 'tfjs')
   throw new Error(`--optimizer must be kiln or tfjs, got ${values.optimizer}`);
 if (values.trainer !== 'barebones' && values.trainer !== 'full')
@@ -104,7 +109,7 @@ async function viaTrainer(): Promise<Timing> {
   const loader = new DataLoader(new TensorDataset(x, y), { batchSize });
   const trainer = new Trainer({
     backend,
-    maxEpochs: 1,
+    maxEpochs: epochs,
     compile,
     ...(barebones
       ? { barebones: true }
@@ -131,10 +136,13 @@ async function byHand(): Promise<Timing> {
   const compiled = compile ? new CompiledStep({ xla: false }, (m) => console.error(m)) : null;
   const stop = clock();
   const steps = Math.ceil(n / batchSize);
-  for (let i = 0; i < steps; i++) {
+  for (let i = 0; i < steps * epochs; i++) {
     tf.tidy(() => {
       const idx = tf.tensor1d(
-        Int32Array.from({ length: Math.min(batchSize, n - i * batchSize) }, (_, j) => i * batchSize + j),
+        Int32Array.from(
+          { length: Math.min(batchSize, n - (i % steps) * batchSize) },
+          (_, j) => (i % steps) * batchSize + j,
+        ),
         'int32',
       );
       const xb = x.gather(idx);
@@ -166,7 +174,7 @@ const median = (xs: number[]) => {
 };
 
 console.log(
-  `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam (${values.optimizer}), ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize)} steps per run, ` +
+  `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam (${values.optimizer}), ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize) * epochs} steps per run (${epochs} epoch(s)), ` +
     `${barebones ? 'barebones' : 'full'} Trainer, ${compile ? 'compiled' : 'eager'} steps, load ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
@@ -190,7 +198,7 @@ for (let r = 0; r < repeats; r++) {
     `repeat ${r + 1}: trainer ${a.wall.toFixed(1)} ms wall / ${a.cpu.toFixed(1)} ms cpu, hand-written ${b.wall.toFixed(1)} ms wall / ${b.cpu.toFixed(1)} ms cpu`,
   );
 }
-const steps = Math.ceil(n / batchSize);
+const steps = Math.ceil(n / batchSize) * epochs;
 for (const kind of ['wall', 'cpu'] as const) {
   const mt = median(viaT.map((t) => t[kind]));
   const mh = median(hand.map((t) => t[kind]));
