@@ -3,7 +3,13 @@
 // with every step's loss, the final weights, the compiled calls and kiln's compile warnings.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Callback, type Module, Trainer } from '@kiln/trainer';
+import { Trainer } from '@kiln/trainer';
+import {
+  compiledOf,
+  Steps,
+  seededRandom,
+  withCompileWarnings,
+} from '../../libs/trainer/test/fixtures/compiled.js';
 import { MODELS, type ModelName, makeLoader, makeModule } from './models.js';
 
 const model = process.env.MODEL as ModelName;
@@ -11,21 +17,7 @@ if (!MODELS.includes(model)) throw new Error(`MODEL must be one of ${MODELS.join
 const out = process.env.OUT as string;
 const rank = Number(process.env.RANK ?? 0);
 
-class Losses extends Callback {
-  losses: number[] = [];
-  override onTrainBatchEnd(_t: Trainer, _m: Module, o: { loss: number | null }): void {
-    this.losses.push(o.loss as number);
-  }
-}
-
-const warnings: string[] = [];
-const write = process.stderr.write.bind(process.stderr);
-process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  if (String(chunk).includes('compile:')) warnings.push(String(chunk));
-  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stderr.write;
-
-const losses = new Losses();
+const losses = new Steps();
 const trainer = new Trainer({
   backend: 'tensorflow',
   strategy: 'ddp',
@@ -39,17 +31,12 @@ const trainer = new Trainer({
   defaultRootDir: out,
   callbacks: [losses],
 });
-// the same initial weights and data in every run: tfjs seeds its unseeded initializers from Math.random
-let state = 1;
-Math.random = () => {
-  state = (state * 16807) % 2147483647;
-  return state / 2147483647;
-};
+// the same initial weights and data in every run (tfjs seeds its unseeded initializers from Math.random)
+Math.random = seededRandom(1);
 const module = makeModule(model);
 const loader = makeLoader(model);
-await trainer.fit(module, { train: loader });
-const compiled = (trainer as unknown as { optimization: { compiled: { compiledCalls: number } | null } })
-  .optimization.compiled;
+const { warnings } = await withCompileWarnings(() => trainer.fit(module, { train: loader }));
+const compiled = compiledOf(trainer);
 writeFileSync(
   join(out, `run-${rank}.json`),
   JSON.stringify({

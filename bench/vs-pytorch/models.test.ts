@@ -10,41 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { Callback, launch, type Module, Trainer, tf } from '@kiln/trainer';
+import { launch, Trainer, tf } from '@kiln/trainer';
+import { Steps, seededRandom, withCompileWarnings } from '../../libs/trainer/test/fixtures/compiled.js';
 import { MODELS, type ModelName, makeLoader, makeModule } from './models.js';
 
 delete process.env.KILN_FORCE_BACKEND;
 const skipNative = process.env.KILN_SKIP_NATIVE === '1' ? 'KILN_SKIP_NATIVE=1' : false;
 const STEPS = 100;
 
-class Losses extends Callback {
-  losses: number[] = [];
-  override onTrainBatchEnd(_t: Trainer, _m: Module, out: { loss: number | null }): void {
-    this.losses.push(out.loss as number);
-  }
-}
-
-/** Same initial weights and data order for both runs: tfjs seeds its unseeded initializers from Math.random. */
-function seededRandom(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
-
 async function fit(model: ModelName, compile: boolean) {
   const random = Math.random;
-  Math.random = seededRandom(1);
-  const warnings: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    if (String(chunk).includes('compile:')) warnings.push(String(chunk));
-    return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stderr.write;
+  Math.random = seededRandom(1); // the same initial weights and data order in both runs
   try {
     const module = makeModule(model);
-    const losses = new Losses();
+    const steps = new Steps();
     const trainer = new Trainer({
       backend: 'tensorflow',
       maxSteps: STEPS,
@@ -54,14 +33,13 @@ async function fit(model: ModelName, compile: boolean) {
       enableModelSummary: false,
       logger: false,
       numSanityValSteps: 0,
-      callbacks: [losses],
+      callbacks: [steps],
     });
-    await trainer.fit(module, { train: makeLoader(model) });
+    const { warnings } = await withCompileWarnings(() => trainer.fit(module, { train: makeLoader(model) }));
     const weights = module.parameters().map((v) => v.dataSync() as Float32Array);
-    return { losses: losses.losses, weights, warnings };
+    return { losses: steps.losses, weights, warnings };
   } finally {
     Math.random = random;
-    process.stderr.write = write;
   }
 }
 

@@ -6,28 +6,12 @@
 // (an attention pattern).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Batch,
-  Callback,
-  DataLoader,
-  DataModule,
-  type Module,
-  TensorDataset,
-  Trainer,
-  tf,
-} from '../../src/index.js';
-import { compiledOf, Regressor } from '../fixtures/compiled.js';
+import { type Batch, DataLoader, DataModule, TensorDataset, Trainer, tf } from '../../src/index.js';
+import { compiledOf, Regressor, Steps, withCompileWarnings } from '../fixtures/compiled.js';
 import { makeRegressionData } from '../fixtures/tiny.js';
 
 const out = process.env.OUT as string;
 const rank = Number(process.env.RANK ?? 0);
-
-class Losses extends Callback {
-  losses: number[] = [];
-  override onTrainBatchEnd(_t: Trainer, _m: Module, o: { loss: number | null }): void {
-    this.losses.push(o.loss as number);
-  }
-}
 
 const dropout = process.env.DROPOUT === '1';
 const attention = process.env.ATTENTION === '1';
@@ -62,14 +46,7 @@ class Data extends DataModule {
   }
 }
 
-const warnings: string[] = [];
-const write = process.stderr.write.bind(process.stderr);
-process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  if (String(chunk).includes('compile:')) warnings.push(String(chunk));
-  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stderr.write;
-
-const losses = new Losses();
+const losses = new Steps();
 const trainer = new Trainer({
   maxEpochs: 3,
   backend: 'tensorflow',
@@ -87,7 +64,7 @@ const trainer = new Trainer({
   callbacks: [losses],
 });
 const model = new Model('adamw');
-await trainer.fit(model, new Data());
+const { warnings } = await withCompileWarnings(() => trainer.fit(model, new Data()));
 const compiled = compiledOf(trainer);
 writeFileSync(
   join(out, `run-${rank}.json`),
