@@ -5,6 +5,7 @@
 // and the all-reduce's ms per step. Asserts nothing.
 //   node --conditions=kiln-src --import @swc-node/register/esm-register bench/ddp/compiled.ts
 import { loadavg } from 'node:os';
+import { median } from '../support/stats.js';
 import { type Result, runPinned } from './pinned-ranks.js';
 
 const repeats = Number(process.env.REPEATS ?? 3);
@@ -21,11 +22,6 @@ const configs: [string, Record<string, string>][] = [
   ['mlp', { BATCH: process.env.MLP_BATCH ?? '64', STEPS: process.env.MLP_STEPS ?? '300', WARMUP: '10' }],
   ['cnn', { BATCH: process.env.CNN_BATCH ?? '16', STEPS: process.env.CNN_STEPS ?? '100', WARMUP: '10' }],
 ];
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 console.log(
   `load ${loadavg()
     .map((l) => l.toFixed(1))

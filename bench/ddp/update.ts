@@ -7,6 +7,7 @@
 import { loadavg } from 'node:os';
 import { CompiledStep } from '../../libs/trainer/src/compile/compiled-step.js';
 import { Adam, type Batch, Module, selectBackend, tf } from '../../libs/trainer/src/index.js';
+import { median } from '../support/stats.js';
 
 const steps = Number(process.env.STEPS ?? 300);
 const repeats = Number(process.env.REPEATS ?? 7);
@@ -31,12 +32,6 @@ const models: Record<string, () => tf.Sequential> = {
         tf.layers.dense({ units: 10 }),
       ],
     }),
-};
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
 console.log(

@@ -27,6 +27,7 @@ import {
 } from '@kiln/trainer';
 // the compiled step is internal to the Trainer; the benchmark runs from source, so it reaches it directly
 import { CompiledStep } from '../../libs/trainer/src/compile/compiled-step.js';
+import { median } from '../support/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -166,12 +167,6 @@ async function byHand(): Promise<Timing> {
   net.dispose();
   return t;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 console.log(
   `backend ${tf.getBackend()}, MLP 784-${hidden}-10, Adam (${values.optimizer}), ${n} samples, batch ${batchSize}, ${Math.ceil(n / batchSize) * epochs} steps per run (${epochs} epoch(s)), ` +

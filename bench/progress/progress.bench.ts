@@ -19,6 +19,7 @@ import {
   Trainer,
   tf,
 } from '@kiln/trainer';
+import { median } from '../support/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -110,12 +111,6 @@ async function run(mode: Mode): Promise<Timing> {
   for (const opt of trainer._optimizers()) opt.dispose();
   return t;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const steps = Math.ceil(n / batchSize);
 console.log(

@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from '../support/stats.js';
 import { MODELS, type ModelName } from '../vs-pytorch/models.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -176,12 +177,6 @@ function runOnce(f: Framework, m: ModelName, timeoutMs: number): Promise<Result>
     });
   });
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 ? (s[h] as number) : ((s[h - 1] as number) + (s[h] as number)) / 2;
-};
 
 const t0 = Date.now();
 console.log(

@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from '../support/stats.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -169,12 +170,6 @@ function runOnce(r: Runner, model: string): Sample {
     throw new Error(`${r.name} ${model} failed (exit ${res.status}):\n${res.stderr.slice(-2000)}`);
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 console.log(
   `# bench/vs-pytorch  threads=${a.threads} warmup=${a.warmup} steps=${a.steps} repeats=${repeats}`,

@@ -17,16 +17,13 @@ import {
   signIn,
   startDashboard,
 } from '../../apps/web/test/support/platform.js';
+import { median } from '../support/stats.js';
 
 const SERIES = Number(process.env.BENCH_SERIES ?? 20);
 const POINTS = Number(process.env.BENCH_POINTS ?? 100_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 10_000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const load = () => loadavg()[0]!.toFixed(1);
 
 console.log(`load at start: ${load()} (1-min average, ${SERIES} series x ${POINTS} points, ${RUNS} runs)`);
