@@ -13,6 +13,7 @@ import {
   Trainer,
   tf,
 } from '../../libs/trainer/src/index.js';
+import { makeNet } from './models.js';
 
 // Time spent in the gradient all-reduce (copy off the device, ring, averaging) after warm-up: the
 // share of each step DDP adds, independent of how busy the machine's other cores are.
@@ -34,24 +35,7 @@ const world = Number(process.env.WORLD_SIZE ?? 1);
 const rank = Number(process.env.RANK ?? 0);
 
 class Net extends Module {
-  net =
-    model === 'cnn'
-      ? tf.sequential({
-          layers: [
-            tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
-            tf.layers.maxPooling2d({ poolSize: 2 }),
-            tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }),
-            tf.layers.maxPooling2d({ poolSize: 2 }),
-            tf.layers.flatten(),
-            tf.layers.dense({ units: 10 }),
-          ],
-        })
-      : tf.sequential({
-          layers: [
-            tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }),
-            tf.layers.dense({ units: 10 }),
-          ],
-        });
+  net = makeNet(model === 'cnn' ? 'cnn' : 'mlp');
   private t0 = 0;
   trainingStep(b: Batch) {
     const [x, y] = b as tf.Tensor[];

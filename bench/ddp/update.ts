@@ -8,40 +8,20 @@ import { loadavg } from 'node:os';
 import { CompiledStep } from '../../libs/trainer/src/compile/compiled-step.js';
 import { Adam, type Batch, Module, selectBackend, tf } from '../../libs/trainer/src/index.js';
 import { median } from '../support/stats.js';
+import { makeNet } from './models.js';
 
 const steps = Number(process.env.STEPS ?? 300);
 const repeats = Number(process.env.REPEATS ?? 7);
 await selectBackend({ backend: 'tensorflow', intraOpThreads: 1, interOpThreads: 1 });
-
-const models: Record<string, () => tf.Sequential> = {
-  mlp: () =>
-    tf.sequential({
-      layers: [
-        tf.layers.dense({ inputShape: [784], units: 256, activation: 'relu' }),
-        tf.layers.dense({ units: 10 }),
-      ],
-    }),
-  cnn: () =>
-    tf.sequential({
-      layers: [
-        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
-        tf.layers.maxPooling2d({ poolSize: 2 }),
-        tf.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }),
-        tf.layers.maxPooling2d({ poolSize: 2 }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 10 }),
-      ],
-    }),
-};
 
 console.log(
   `load ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
-for (const [name, make] of Object.entries(models)) {
+for (const name of ['mlp', 'cnn'] as const) {
   class Net extends Module {
-    net = make();
+    net = makeNet(name);
     trainingStep(_b: Batch): tf.Scalar {
       throw new Error('unused');
     }
