@@ -126,6 +126,13 @@ export async function withPage<T>(
     const file = join(artifacts, `${name.replace(/[^\w-]+/g, '_')}.png`);
     await page.screenshot({ path: file, fullPage: true }).catch(() => {});
     console.error(`screenshot: ${file}\nurl: ${page.url()}\nbrowser console:\n${consoleLines.join('\n')}`);
+    // What the page showed goes into the error itself: a CI report may keep only the failure's message.
+    const text = await page
+      .evaluate(() => document.body?.innerText ?? '')
+      .catch((err: Error) => `(unreadable: ${err.message})`);
+    if (e instanceof Error) {
+      e.message += `\n--- ${page.url()} showed ---\n${text.replace(/\n{2,}/g, '\n').slice(0, 3000)}`;
+    }
     throw e;
   } finally {
     await page.close().catch(() => {});

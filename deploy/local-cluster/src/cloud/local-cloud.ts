@@ -248,6 +248,7 @@ export class LocalCloud {
     inst.state = 'running';
     inst.readyMs = Date.now();
     this.emit({ type: 'registered', pool: inst.pool, node: inst.name });
+    this.log(`node ${inst.name}: registered ${inst.readyMs - inst.createdMs} ms after it was asked for`);
   }
 
   private async remove(inst: Instance): Promise<void> {
