@@ -177,6 +177,7 @@ spec:
   command: ${JSON.stringify(TRAINER)}
   workers: 2
   hyperparameters: {maxEpochs: 4, samples: 16384}
+  env: [{name: FAKE_HOLD_AT_STEP, value: "60"}]
   resources:
     limits: {cpu: "1", memory: 2Gi}
 `,
@@ -188,7 +189,9 @@ spec:
     assert.equal(sub.url, `${dashboard}/runs/${sub.runId}`, 'submit prints the run’s dashboard page');
     cliRun = sub.runId;
 
-    // Training, with a checkpoint written: kill worker 1's process as the kernel's OOM killer would.
+    // Training, with a checkpoint written: kill worker 1's process as the kernel's OOM killer would. Its
+    // rank waits at step 60 (FAKE_HOLD_AT_STEP), so the kill is mid-training even when the operator's
+    // progress poll (every 10 s) reports late and the steps run fast.
     const running = await waitFor(
       'cli-job training with a checkpoint',
       async () => {
