@@ -230,10 +230,11 @@ spec:
       JSON.parse(runs.out) as {
         id: string;
         status: string;
-        progress?: { metrics?: Record<string, number> };
+        progress?: { step?: number; metrics?: Record<string, number> };
       }[]
     ).find((r) => r.id === cliRun);
     assert.equal(run?.status, 'succeeded');
+    assert.equal(run?.progress?.step, total, 'the run’s progress ends on its last step');
     assert.ok(
       Number.isFinite(run?.progress?.metrics?.['train/mse']),
       `no train/mse in ${JSON.stringify(run)}`,

@@ -102,6 +102,32 @@ test('loggers get hyperparameters, step metrics every logEveryNSteps, epoch mean
   assert.ok(Number.isFinite(epochLogs[0]!.m['train/loss_epoch']));
 });
 
+test('progress ends on the step fit ended on, logging step or not, and is not reported twice', async () => {
+  const lg = new RecordingLogger();
+  const t = new Trainer(quiet(tmp('progress-end'), { maxEpochs: 2, logEveryNSteps: 5, logger: lg }));
+  await t.fit(new TinyRegressor(), new TinyData());
+  assert.deepEqual(
+    lg.progress.map((p) => [p.step, p.totalSteps]),
+    [
+      [5, 16],
+      [10, 16],
+      [15, 16],
+      [16, 16],
+    ],
+  );
+  // A second fit with nothing left to train reports nothing new.
+  await t.fit(new TinyRegressor(), new TinyData());
+  assert.equal(lg.progress.length, 4);
+
+  const stopped = new RecordingLogger();
+  const s = new Trainer(quiet(tmp('progress-steps'), { maxSteps: 7, logEveryNSteps: 5, logger: stopped }));
+  await s.fit(new TinyRegressor(), new TinyData());
+  assert.deepEqual(
+    stopped.progress.map((p) => p.step),
+    [5, 7],
+  );
+});
+
 test('a failed fit finalizes loggers with failed', async () => {
   const lg = new RecordingLogger();
   class Boom extends TinyRegressor {

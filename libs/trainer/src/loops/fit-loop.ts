@@ -52,6 +52,12 @@ export class FitLoop {
   }
 
   async run(module: Module): Promise<void> {
+    await this.epochs(module);
+    // The step fit ended on, whether or not a logging step: where the run's progress stays.
+    if (!this.trainer.barebones) await this.epochLoop.reportProgress();
+  }
+
+  private async epochs(module: Module): Promise<void> {
     const t = this.trainer;
     const c = t.config;
     const loader = this.trainLoader!;

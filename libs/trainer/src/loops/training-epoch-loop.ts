@@ -12,6 +12,8 @@ export class TrainingEpochLoop {
   /** training batches in the current epoch (after limits) */
   numBatches = 0;
   private lastYield = performance.now();
+  /** the step of the last progress report (-1: none yet) */
+  private reportedStep = -1;
 
   constructor(private readonly trainer: Trainer) {}
 
@@ -135,16 +137,26 @@ export class TrainingEpochLoop {
     if (loop.globalStep % t.config.logEveryNSteps !== 0) return;
     const logs = t.metrics.takeStepLogs();
     if (Object.keys(logs).length) await t.logToLoggers({ ...logs, epoch: loop.epoch });
-    if (t.isGlobalZero) {
-      const progress = {
-        step: loop.globalStep,
-        totalSteps: t.fitLoop.estimatedTotalSteps(),
-        epoch: loop.epoch,
-        etaSeconds: null,
-        metrics: { ...t.metrics.callbackMetrics },
-      };
-      for (const lg of t.loggers) await lg.logProgress?.(progress);
-    }
+    await this.reportProgress();
+  }
+
+  /**
+   * Rank 0's progress report to the loggers, once per step reached. Also called when fit ends, so a run
+   * whose last step is not a multiple of logEveryNSteps does not stay at its last report (e.g. 400 of 412).
+   */
+  async reportProgress(): Promise<void> {
+    const t = this.trainer;
+    const loop = t.fitLoop.state;
+    if (!t.isGlobalZero || loop.globalStep === this.reportedStep) return;
+    this.reportedStep = loop.globalStep;
+    const progress = {
+      step: loop.globalStep,
+      totalSteps: t.fitLoop.estimatedTotalSteps(),
+      epoch: loop.epoch,
+      etaSeconds: null,
+      metrics: { ...t.metrics.callbackMetrics },
+    };
+    for (const lg of t.loggers) await lg.logProgress?.(progress);
   }
 
   /** DDP: a stop or preemption on any rank stops every rank at the same step, so none waits forever. */
