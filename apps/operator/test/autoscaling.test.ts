@@ -135,8 +135,10 @@ describe('gangs provisioned by the Cluster Autoscaler', () => {
       c,
       trainingJob(ns, 'big', { workers: 4, gpus: 1, command: sleep(4000), scheduling: onPool('zero') }),
     );
+    // Queued for about one CA loop: once admitted the condition turns False and keeps the reason and
+    // message it had, so a poll that comes late still reads why the job waited.
     const waiting = await until('Queued for capacity', async () => {
-      const q = await queuedCondition(ns, 'big');
+      const q = (await getJob(c, ns, 'big')).status?.conditions?.find((x) => x.type === 'Queued');
       return q?.reason === 'ProvisioningCapacity' ? q : undefined;
     });
     assert.match(waiting.message ?? '', /capacity for 4 workers \(ProvisioningRequest big-cap-1/);
